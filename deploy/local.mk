@@ -1,0 +1,32 @@
+# Deployment: lighttpd snippets, an Apache example, the systemd unit,
+# and the scripts that install, start and test the whole thing.
+# Installed as examples under $(datadir)/imagexfer/; operators include the
+# lighttpd snippets from there (see README.md).
+imagexferlighttpddir = $(datadir)/imagexfer/lighttpd
+dist_imagexferlighttpd_DATA = \
+	deploy/lighttpd/imagexfer.conf \
+	deploy/lighttpd/imagexfer-https.conf \
+	deploy/lighttpd/lighttpd.conf \
+	$(NULL)
+
+imagexferapachedir = $(datadir)/imagexfer/apache
+dist_imagexferapache_DATA = deploy/apache/imagexfer.conf
+
+# The unit names the installed binary, so it is made at build time.
+imagexfersystemddir = $(datadir)/imagexfer/systemd
+imagexfersystemd_DATA = deploy/imagexfer.service
+dist_imagexfersystemd_DATA = deploy/imagexfer.tmpfiles
+CLEANFILES += deploy/imagexfer.service
+deploy/imagexfer.service: deploy/imagexfer.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) deploy && \
+	sed -e 's|@bindir[@]|$(bindir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
+	  $(srcdir)/deploy/imagexfer.service.in > $@-t && mv $@-t $@
+
+EXTRA_DIST += \
+	deploy/imagexfer.service.in \
+	deploy/install-deps \
+	deploy/quickstart \
+	tests/run-all \
+	tests/bench/run \
+	.ci/run \
+	$(NULL)

@@ -1,0 +1,37 @@
+/* Shared by the management API's files (api.c, api-metrics.c,
+ * api-transfers.c). */
+#ifndef IMAGEXFER_API_INTERNAL_H
+#define IMAGEXFER_API_INTERNAL_H
+
+#include <json-c/json.h>
+
+#include "config-file.h"
+#include "request.h"
+
+/* A complete {"code": "...", "message": "..."} response (API.md 3).
+ * The code follows from the status: 404 NOT_FOUND, 405 UNSUPPORTED,
+ * 5xx INTERNAL, any other 4xx BAD_REQUEST. */
+void api_error (struct request *req, int status, const char *fmt, ...)
+  __attribute__ ((format (printf, 3, 4)));
+
+/* A complete JSON response; puts body.  A NULL body (out of memory)
+ * becomes a 500. */
+void api_json (struct request *req, int status, json_object *body);
+
+/* A JSON number with that many decimals (json-c's default shows
+ * 0.005 as 0.0050000000000000001). */
+json_object *api_number (double value, int decimals);
+
+/* Handlers: each sends a complete response. */
+void api_metrics (struct request *req, const struct config *cfg);
+void api_metrics_backend (struct request *req, const struct config *cfg);
+void api_metrics_inflight (struct request *req, const struct config *cfg);
+void api_transfers_list (struct request *req, const struct config *cfg);
+void api_transfer_get (struct request *req, const struct config *cfg,
+                       const char *id);
+void api_transfer_put (struct request *req, const struct config *cfg,
+                       const char *id);
+void api_transfer_delete (struct request *req, const struct config *cfg,
+                          const char *id);
+
+#endif

@@ -1,0 +1,19 @@
+/* Writing FastCGI STDOUT records ourselves, 64 KiB at a time. */
+#ifndef IMAGEXFER_FASTCGI_RECORDS_H
+#define IMAGEXFER_FASTCGI_RECORDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Write count bytes as FCGI_STDOUT records of request_id to fd, many
+ * records per writev.  Returns 0, or -1 with errno (EPIPE: the web server
+ * closed the connection, usually because the client left). */
+int fastcgi_write_stdout (int fd, int request_id, const void *buf,
+                          size_t count);
+
+/* The same for count bytes of file_fd at offset, copied by the kernel
+ * (sendfile) instead of through a user buffer. */
+int fastcgi_sendfile_stdout (int fd, int request_id, int file_fd,
+                             uint64_t offset, uint64_t count);
+
+#endif

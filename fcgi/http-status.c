@@ -1,0 +1,64 @@
+#include <config.h>
+
+#include <errno.h>
+
+#include "http-status.h"
+
+int
+http_status_from_errno (int errnum)
+{
+  switch (errnum) {
+  case ENOENT:
+  case ENOTSUP:
+    return 404;
+  case EACCES:
+  case EPERM:
+  case EROFS:
+  case ECANCELED:
+    return 403;
+  case EINVAL:
+  case EBADMSG:
+  case EPIPE:      /* the client sent less than it announced */
+    return 400;
+  case ERANGE:
+    return 416;
+  case EMSGSIZE:
+    return 413;
+  case ENOSPC:
+  case EDQUOT:
+    return 507;
+  case ECONNREFUSED:
+  case ECONNRESET:
+  case EAGAIN:
+  case ETIMEDOUT:
+  case EHOSTUNREACH:
+  case ENOTCONN:
+  case ESHUTDOWN:
+    return 503;
+  default:
+    return 500;
+  }
+}
+
+const char *
+http_status_reason (int status)
+{
+  switch (status) {
+  case 200: return "OK";
+  case 201: return "Created";
+  case 204: return "No Content";
+  case 206: return "Partial Content";
+  case 400: return "Bad Request";
+  case 403: return "Forbidden";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 411: return "Length Required";
+  case 413: return "Payload Too Large";
+  case 415: return "Unsupported Media Type";
+  case 416: return "Range Not Satisfiable";
+  case 500: return "Internal Server Error";
+  case 503: return "Service Unavailable";
+  case 507: return "Insufficient Storage";
+  default: return "Unknown";
+  }
+}

@@ -1,0 +1,273 @@
+/* The bulk data routes: GET/HEAD (download) and PUT (upload), plus the
+ * body-to-backend loop that ranged PATCH shares. */
+#include <config.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "checked.h"
+#include "error.h"
+#include "images.h"
+#include "log.h"
+#include "range.h"
+#include "stats.h"
+
+/* One buffer per worker, allocated at the first transfer and kept:
+ * memory per request is chunk_size, whatever the image size. */
+void *
+images_buffer (const struct config *cfg)
+{
+  static void *buffer;
+  static size_t buffer_size;
+
+  if (buffer_size != cfg->chunk_size) {
+    free (buffer);
+    buffer = NULL;
+    buffer_size = 0;
+    if (posix_memalign (&buffer, 4096, cfg->chunk_size) != 0) {
+      error_set (ENOMEM, "cannot allocate a %zu byte buffer", cfg->chunk_size);
+      return NULL;
+    }
+    buffer_size = cfg->chunk_size;
+  }
+  return buffer;
+}
+
+static void
+answer_unsatisfiable (struct image_request *ir, const char *what)
+{
+  response_header (ir->req, "Content-Range", "bytes */%" PRIu64,
+                   ir->backend->size);
+  response_error (ir->req, 416, "%s outside the transfer of %" PRIu64
+                  " bytes", what, ir->backend->size);
+}
+
+/* Send [offset, offset+length) of the backend as the response body.
+ * Backends with a file descriptor (files, block devices) are copied by
+ * the kernel; the others go through the chunk buffer. */
+static void
+send_range (struct image_request *ir, uint64_t offset, uint64_t length)
+{
+  size_t chunk = ir->cfg->chunk_size;
+  uint64_t base;
+  int fd = backend_data_fd (ir->backend, &base);
+  char *buffer = fd == -1 ? images_buffer (ir->cfg) : NULL;
+
+  if (fd == -1 && !buffer) {
+    images_fail (ir, "read");
+    return;
+  }
+  while (length > 0) {
+    size_t n = length < chunk ? (size_t) length : chunk;
+    int r;
+
+    if (images_cancelled (ir)) {
+      images_fail (ir, "read at offset %" PRIu64, offset);
+      return;
+    }
+    if (fd == -1) {
+      if (backend_pread (ir->backend, buffer, n, offset) == -1) {
+        images_fail (ir, "read at offset %" PRIu64, offset);
+        return;
+      }
+      r = response_write (ir->req, buffer, n);
+    }
+    else
+      r = response_sendfile (ir->req, fd, base + offset, n);
+    if (r == -1) {
+      log_warning ("GET %s: stopped after %" PRIu64 " bytes: %m",
+                   ir->transfer.id, ir->req->body_sent);
+      response_abort (ir->req);
+      return;
+    }
+    stats_request_progress (n, false);
+    offset += n;
+    length -= n;
+  }
+}
+
+/* With sendfile = yes, a regular file's range is handed to lighttpd as
+ * X-Sendfile2 ("<url-encoded path> <first>-<last>"), which sends it like
+ * a static file.  The price: a download handed over this way cannot be
+ * stopped by cancelling the transfer.  Returns true when handed over. */
+static bool
+hand_to_web_server (struct image_request *ir, int status,
+                    const struct byte_range *range)
+{
+  const char *path = ir->transfer.path;
+  char encoded[3 * 4096 + 1];
+  uint64_t base;
+  struct stat st;
+  size_t j = 0;
+  int fd;
+
+  if (!ir->cfg->sendfile || range->length == 0 || !path)
+    return false;
+  fd = backend_data_fd (ir->backend, &base);
+  if (fd == -1 || fstat (fd, &st) == -1 || !S_ISREG (st.st_mode))
+    return false;
+  for (const char *p = path; *p; p++) {
+    static const char hex[] = "0123456789ABCDEF";
+    unsigned char c = (unsigned char) *p;
+
+    if (j + 4 > sizeof encoded)
+      return false;
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+        || (c >= '0' && c <= '9') || strchr ("/._-", c))
+      encoded[j++] = (char) c;
+    else {
+      encoded[j++] = '%';
+      encoded[j++] = hex[c >> 4];
+      encoded[j++] = hex[c & 15];
+    }
+  }
+  encoded[j] = '\0';
+  response_header (ir->req, "X-Sendfile2", "%s %" PRIu64 "-%" PRIu64, encoded,
+                   base + range->start, base + range->start + range->length - 1);
+  if (response_begin (ir->req, status, "application/octet-stream", false, 0)
+      == 0)
+    stats_request_progress (range->length, false);
+  return true;
+}
+
+void
+images_get (struct image_request *ir, bool head_only)
+{
+  struct request *req = ir->req;
+  const char *range_header = request_header (req, "Range");
+  uint64_t size = ir->backend->size;
+  struct byte_range range = { .start = 0, .length = size };
+  int status = 200;
+
+  if (range_header) {
+    switch (range_parse (range_header, size, &range)) {
+    case RANGE_OK:
+      status = 206;
+      break;
+    case RANGE_INVALID:
+      response_error (req, 400, "malformed Range header: %s", range_header);
+      return;
+    case RANGE_MULTIPLE:
+      answer_unsatisfiable (ir, "several ranges are not supported; range");
+      return;
+    case RANGE_UNSATISFIABLE:
+      answer_unsatisfiable (ir, "range");
+      return;
+    }
+    response_header (req, "Content-Range", "bytes %" PRIu64 "-%" PRIu64
+                     "/%" PRIu64, range.start,
+                     range.start + range.length - 1, size);
+  }
+  else if (ir->transfer.filename)
+    response_header (req, "Content-Disposition",
+                     "attachment; filename=\"%s\"", ir->transfer.filename);
+  response_header (req, "Accept-Ranges", "bytes");
+
+  if (!head_only && hand_to_web_server (ir, status, &range))
+    return;
+  if (response_begin (req, status, "application/octet-stream", true,
+                      range.length) == -1 || head_only)
+    return;
+  send_range (ir, range.start, range.length);
+}
+
+int
+images_receive (struct image_request *ir, uint64_t offset, uint64_t length)
+{
+  size_t chunk = ir->cfg->chunk_size;
+  char *buffer = images_buffer (ir->cfg);
+
+  if (!buffer)
+    return -1;
+  while (length > 0) {
+    size_t n = length < chunk ? (size_t) length : chunk;
+
+    if (request_read_body_full (ir->req, buffer, n) == -1) {
+      log_warning ("%s %s: %s", ir->req->method, ir->transfer.id,
+                   error_message ());
+      return -1;
+    }
+    if (images_cancelled (ir))
+      return -1;
+    if (backend_pwrite (ir->backend, buffer, n, offset) == -1)
+      return -1;
+    stats_request_progress (n, true);
+    offset += n;
+    length -= n;
+  }
+  return 0;
+}
+
+/* flush=y|n; y when absent.  Returns 1, 0, or -1 for a bad value. */
+int
+images_query_flush (struct image_request *ir, bool default_value)
+{
+  char value[8];
+
+  if (!request_query (ir->req, "flush", value, sizeof value))
+    return default_value;
+  if (strcmp (value, "y") == 0)
+    return 1;
+  if (strcmp (value, "n") == 0)
+    return 0;
+  return -1;
+}
+
+void
+images_put (struct image_request *ir)
+{
+  struct request *req = ir->req;
+  const char *content_range = request_header (req, "Content-Range");
+  uint64_t offset = 0, length = req->content_length;
+  json_object *body;
+  int flush;
+
+  if (!req->has_content_length) {
+    response_error (req, 400, "PUT needs a Content-Length");
+    return;
+  }
+  flush = images_query_flush (ir, true);
+  if (flush == -1) {
+    response_error (req, 400, "flush must be y or n");
+    return;
+  }
+  if (content_range) {
+    struct content_range cr;
+
+    if (content_range_parse (content_range, &cr) == -1) {
+      response_error (req, 400, "malformed Content-Range header: %s",
+                      content_range);
+      return;
+    }
+    if (cr.has_last && cr.last - cr.first + 1 != length) {
+      response_error (req, 400, "Content-Range covers %" PRIu64
+                      " bytes but Content-Length is %" PRIu64,
+                      cr.last - cr.first + 1, length);
+      return;
+    }
+    offset = cr.first;
+  }
+  if (!range_within (offset, length, ir->backend->size)) {
+    answer_unsatisfiable (ir, "write");
+    return;
+  }
+
+  if (images_receive (ir, offset, length) == -1) {
+    images_fail (ir, "write at offset %" PRIu64, offset);
+    return;
+  }
+  if (flush && backend_flush (ir->backend) == -1) {
+    images_fail (ir, "flush");
+    return;
+  }
+  body = json_object_new_object ();
+  json_object_object_add (body, "ok", json_object_new_boolean (1));
+  json_object_object_add (body, "bytes_written",
+                          json_object_new_int64 ((int64_t) length));
+  json_object_object_add (body, "flushed", json_object_new_boolean (flush));
+  response_json (req, 200, body);
+  json_object_put (body);
+}

@@ -1,0 +1,114 @@
+/* GET /images/<id>/extents[?context=zero|dirty] */
+#include <config.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "images.h"
+#include "log.h"
+#include "text-buffer.h"
+
+/* Backends are asked for this much at a time: large enough that a
+ * multi-terabyte sparse image takes few calls, small enough that one
+ * step's extent list stays a few MiB even on a fragmented image. */
+#define EXTENTS_STEP (4ULL * 1024 * 1024 * 1024)
+
+static int
+append_extent (struct text_buffer *out, const struct extent *e,
+               enum extents_context context, bool first)
+{
+  if (context == EXTENTS_CONTEXT_DIRTY)
+    return text_buffer_printf (out,
+                               "%s{\"start\": %" PRIu64 ", \"length\": %"
+                               PRIu64 ", \"dirty\": %s, \"zero\": %s}",
+                               first ? "" : ", ", e->start, e->length,
+                               e->flags & EXTENT_DIRTY ? "true" : "false",
+                               e->flags & EXTENT_ZERO ? "true" : "false");
+  return text_buffer_printf (out,
+                             "%s{\"start\": %" PRIu64 ", \"length\": %" PRIu64
+                             ", \"zero\": %s, \"hole\": %s}",
+                             first ? "" : ", ", e->start, e->length,
+                             e->flags & EXTENT_ZERO ? "true" : "false",
+                             e->flags & EXTENT_HOLE ? "true" : "false");
+}
+
+/* Walk [0, size) in steps, printing every extent but the last of each
+ * step: it may still merge with the first of the next. */
+static int
+collect_extents (struct image_request *ir, enum extents_context context,
+                 struct text_buffer *out)
+{
+  struct backend *b = ir->backend;
+  struct extent_list list;
+  uint64_t offset = 0;
+  bool first = true;
+  int r = -1;
+
+  extent_list_init (&list);
+  if (text_buffer_printf (out, "[") == -1)
+    goto out;
+  while (offset < b->size) {
+    uint64_t count = b->size - offset;
+    struct extent carry;
+
+    if (count > EXTENTS_STEP)
+      count = EXTENTS_STEP;
+    if (backend_extents (b, context, count, offset, &list) == -1)
+      goto out;
+    if (images_cancelled (ir))
+      goto out;
+    for (size_t i = 0; i + 1 < list.count; i++, first = false)
+      if (append_extent (out, &list.items[i], context, first) == -1)
+        goto out;
+    carry = list.items[list.count - 1];
+    extent_list_clear (&list);
+    if (extent_list_append (&list, carry.start, carry.length, carry.flags)
+        == -1)
+      goto out;
+    offset += count;
+  }
+  if (list.count > 0 && append_extent (out, &list.items[0], context, first)
+      == -1)
+    goto out;
+  r = text_buffer_printf (out, "]");
+out:
+  extent_list_free (&list);
+  return r;
+}
+
+void
+images_extents (struct image_request *ir)
+{
+  struct request *req = ir->req;
+  enum extents_context context = EXTENTS_CONTEXT_ZERO;
+  struct text_buffer out = { 0 };
+  char value[16];
+
+  if (request_query (req, "context", value, sizeof value)) {
+    if (strcmp (value, "zero") == 0)
+      context = EXTENTS_CONTEXT_ZERO;
+    else if (strcmp (value, "dirty") == 0)
+      context = EXTENTS_CONTEXT_DIRTY;
+    else {
+      response_error (req, 400, "unknown extents context: %s", value);
+      return;
+    }
+  }
+  if (context == EXTENTS_CONTEXT_DIRTY && !ir->backend->ops->can_dirty) {
+    response_error (req, 404, "no dirty extents on a %s backend",
+                    ir->backend->ops->name);
+    return;
+  }
+  if (collect_extents (ir, context, &out) == -1) {
+    images_fail (ir, "extents");
+    text_buffer_free (&out);
+    return;
+  }
+  if (response_begin (req, 200, "application/json", true, out.length) == 0)
+    response_write (req, out.data, out.length);
+  text_buffer_free (&out);
+}

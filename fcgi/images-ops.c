@@ -1,0 +1,270 @@
+/* The small routes: OPTIONS, PATCH (zero, flush, ranged write), POST
+ * flush. */
+#include <config.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <strings.h>
+
+#include "checked.h"
+#include "cleanup.h"
+#include "error.h"
+#include "images.h"
+#include "log.h"
+#include "range.h"
+
+#define PATCH_JSON_MAX (64 * 1024)
+
+static int
+transfer_writable (struct image_request *ir)
+{
+  return (ir->transfer.ops & TRANSFER_OP_WRITE)
+         && backend_can_write (ir->backend) == 1;
+}
+
+void
+images_options (struct image_request *ir)
+{
+  CLEANUP_JSON_PUT json_object *body = json_object_new_object ();
+  json_object *features = json_object_new_array ();
+  bool writable = transfer_writable (ir);
+  const char *methods = writable ? "OPTIONS, GET, HEAD, PUT, PATCH, POST"
+                                 : "OPTIONS, GET, HEAD";
+
+  json_object_array_add (features, json_object_new_string ("extents"));
+  json_object_array_add (features, json_object_new_string ("checksum"));
+  if (writable) {
+    json_object_array_add (features, json_object_new_string ("zero"));
+    json_object_array_add (features, json_object_new_string ("flush"));
+  }
+  json_object_object_add (body, "features", features);
+  json_object_object_add (body, "max_readers",
+                          json_object_new_int ((int) ir->cfg->workers));
+  json_object_object_add (body, "max_writers",
+                          json_object_new_int (writable
+                                               ? (int) ir->cfg->workers : 0));
+  json_object_object_add (body, "unix_socket", NULL);
+  response_header (ir->req, "Allow", "%s", methods);
+  response_header (ir->req, "Access-Control-Allow-Methods", "%s", methods);
+  response_json (ir->req, 200, body);
+}
+
+static void
+answer_ok (struct request *req)
+{
+  CLEANUP_JSON_PUT json_object *body = json_object_new_object ();
+
+  json_object_object_add (body, "ok", json_object_new_boolean (1));
+  response_json (req, 200, body);
+}
+
+static void
+flush_and_answer (struct image_request *ir)
+{
+  if (backend_flush (ir->backend) == -1) {
+    images_fail (ir, "flush");
+    return;
+  }
+  answer_ok (ir->req);
+}
+
+void
+images_post_flush (struct image_request *ir)
+{
+  flush_and_answer (ir);
+}
+
+/* A JSON integer >= 0 (strings, bools and floats are not numbers here). */
+static int
+json_get_size (json_object *obj, const char *key, bool required,
+               uint64_t *value)
+{
+  json_object *field;
+  int64_t v;
+
+  if (!json_object_object_get_ex (obj, key, &field) || field == NULL) {
+    if (required) {
+      error_set (EINVAL, "\"%s\" is required", key);
+      return -1;
+    }
+    return 0;
+  }
+  if (!json_object_is_type (field, json_type_int)) {
+    error_set (EINVAL, "\"%s\" must be an integer", key);
+    return -1;
+  }
+  errno = 0;
+  v = json_object_get_int64 (field);
+  if (v < 0 || errno == ERANGE) {
+    error_set (EINVAL, "\"%s\" must be an integer >= 0", key);
+    return -1;
+  }
+  *value = (uint64_t) v;
+  return 0;
+}
+
+static int
+json_get_bool (json_object *obj, const char *key, bool *value)
+{
+  json_object *field;
+
+  if (!json_object_object_get_ex (obj, key, &field) || field == NULL)
+    return 0;
+  if (!json_object_is_type (field, json_type_boolean)) {
+    error_set (EINVAL, "\"%s\" must be true or false", key);
+    return -1;
+  }
+  *value = json_object_get_boolean (field);
+  return 0;
+}
+
+static void
+patch_zero (struct image_request *ir, json_object *request_body)
+{
+  uint64_t size = 0, offset = 0;
+  bool flush = false;
+
+  if (json_get_size (request_body, "size", true, &size) == -1
+      || json_get_size (request_body, "offset", false, &offset) == -1
+      || json_get_bool (request_body, "flush", &flush) == -1) {
+    response_error (ir->req, 400, "%s", error_message ());
+    return;
+  }
+  if (!range_within (offset, size, ir->backend->size)) {
+    response_header (ir->req, "Content-Range", "bytes */%" PRIu64,
+                     ir->backend->size);
+    response_error (ir->req, 416, "zero range outside the transfer of %"
+                    PRIu64 " bytes", ir->backend->size);
+    return;
+  }
+  if (backend_zero (ir->backend, size, offset) == -1) {
+    images_fail (ir, "zero at offset %" PRIu64, offset);
+    return;
+  }
+  if (flush)
+    flush_and_answer (ir);
+  else
+    answer_ok (ir->req);
+}
+
+static void
+patch_json (struct image_request *ir)
+{
+  struct request *req = ir->req;
+  char text[PATCH_JSON_MAX];
+  CLEANUP_JSON_PUT json_object *request_body = NULL;
+  json_tokener *tokener;
+  json_object *op;
+  size_t length;
+
+  if (!req->has_content_length) {
+    response_error (req, 400, "PATCH needs a Content-Length");
+    return;
+  }
+  if (req->content_length > PATCH_JSON_MAX) {
+    response_error (req, 413, "JSON body over %d bytes", PATCH_JSON_MAX);
+    return;
+  }
+  length = (size_t) req->content_length;
+  if (request_read_body_full (req, text, length) == -1) {
+    response_error (req, 400, "%s", error_message ());
+    return;
+  }
+  tokener = json_tokener_new ();
+  request_body = json_tokener_parse_ex (tokener, text, (int) length);
+  if (!request_body || json_tokener_get_error (tokener) != json_tokener_success
+      || tokener->char_offset != (int) length) {
+    json_tokener_free (tokener);
+    response_error (req, 400, "malformed JSON body");
+    return;
+  }
+  json_tokener_free (tokener);
+  if (!json_object_is_type (request_body, json_type_object)
+      || !json_object_object_get_ex (request_body, "op", &op)
+      || !json_object_is_type (op, json_type_string)) {
+    response_error (req, 400, "the body must be an object with a string "
+                    "\"op\"");
+    return;
+  }
+  if (strcmp (json_object_get_string (op), "zero") == 0)
+    patch_zero (ir, request_body);
+  else if (strcmp (json_object_get_string (op), "flush") == 0)
+    flush_and_answer (ir);
+  else
+    response_error (req, 400, "unknown op: %s", json_object_get_string (op));
+}
+
+/* CloudStack's extension: PATCH with Range: bytes=A-B and B-A+1 bytes. */
+static void
+patch_ranged_write (struct image_request *ir, const char *range_header)
+{
+  struct request *req = ir->req;
+  struct range_spec spec;
+  CLEANUP_JSON_PUT json_object *body = NULL;
+  uint64_t length;
+  int flush;
+
+  if (range_spec_parse (range_header, &spec) != RANGE_OK || !spec.has_first
+      || !spec.has_last) {
+    response_error (req, 400, "ranged PATCH needs Range: bytes=A-B, got %s",
+                    range_header);
+    return;
+  }
+  length = spec.last - spec.first + 1;
+  if (!req->has_content_length || req->content_length != length) {
+    response_error (req, 400, "Range covers %" PRIu64 " bytes but the body "
+                    "has %" PRIu64, length, req->content_length);
+    return;
+  }
+  flush = images_query_flush (ir, false);
+  if (flush == -1) {
+    response_error (req, 400, "flush must be y or n");
+    return;
+  }
+  if (!range_within (spec.first, length, ir->backend->size)) {
+    response_header (req, "Content-Range", "bytes */%" PRIu64,
+                     ir->backend->size);
+    response_error (req, 416, "write outside the transfer of %" PRIu64
+                    " bytes", ir->backend->size);
+    return;
+  }
+  if (images_receive (ir, spec.first, length) == -1) {
+    images_fail (ir, "write at offset %" PRIu64, spec.first);
+    return;
+  }
+  if (flush && backend_flush (ir->backend) == -1) {
+    images_fail (ir, "flush");
+    return;
+  }
+  body = json_object_new_object ();
+  json_object_object_add (body, "ok", json_object_new_boolean (1));
+  json_object_object_add (body, "bytes_written",
+                          json_object_new_int64 ((int64_t) length));
+  response_json (req, 200, body);
+}
+
+static bool
+content_type_is_json (const char *content_type)
+{
+  size_t len = strlen ("application/json");
+
+  return content_type && strncasecmp (content_type, "application/json",
+                                      len) == 0
+         && (content_type[len] == '\0' || content_type[len] == ';'
+             || content_type[len] == ' ');
+}
+
+void
+images_patch (struct image_request *ir)
+{
+  const char *range_header = request_header (ir->req, "Range");
+
+  if (content_type_is_json (request_header (ir->req, "Content-Type")))
+    patch_json (ir);
+  else if (range_header)
+    patch_ranged_write (ir, range_header);
+  else
+    response_error (ir->req, 415, "PATCH takes a JSON body, or a binary "
+                    "body with a Range header");
+}

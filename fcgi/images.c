@@ -1,0 +1,263 @@
+/* /images/<id>[/<sub>]: routing, transfer checks, backend lifetime. */
+#include <config.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "error.h"
+#include "http-status.h"
+#include "images.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "stats.h"
+
+#define METHODS_READ "OPTIONS, GET, HEAD"
+#define METHODS_WRITE "OPTIONS, GET, HEAD, PUT, PATCH, POST"
+
+enum access { ACCESS_NONE, ACCESS_READ, ACCESS_WRITE };
+
+/* One row per resource and method: what it needs and who serves it. */
+struct route {
+  const char *sub;
+  const char *method;
+  enum access access;
+  bool needs_backend;
+  void (*handler) (struct image_request *ir);
+};
+
+static void
+handle_get (struct image_request *ir)
+{
+  images_get (ir, false);
+}
+
+static void
+handle_head (struct image_request *ir)
+{
+  images_get (ir, true);
+}
+
+static const struct route routes[] = {
+  { "", "OPTIONS", ACCESS_READ, true, images_options },
+  { "", "GET", ACCESS_READ, true, handle_get },
+  { "", "HEAD", ACCESS_READ, true, handle_head },
+  { "", "PUT", ACCESS_WRITE, true, images_put },
+  { "", "PATCH", ACCESS_WRITE, true, images_patch },
+  { "flush", "POST", ACCESS_WRITE, true, images_post_flush },
+  { "extents", "GET", ACCESS_READ, true, images_extents },
+  { "checksum", "GET", ACCESS_READ, true, images_checksum },
+  { "checksum/algorithms", "GET", ACCESS_NONE, false,
+    images_checksum_algorithms },
+};
+
+/* The Allow value for a sub-resource: what the routes table offers. */
+static void
+allowed_methods (const char *sub, char *buf, size_t size)
+{
+  buf[0] = '\0';
+  for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+    if (strcmp (routes[i].sub, sub) != 0)
+      continue;
+    if (buf[0])
+      strncat (buf, ", ", size - strlen (buf) - 1);
+    strncat (buf, routes[i].method, size - strlen (buf) - 1);
+  }
+}
+
+static void
+options_any (struct request *req)
+{
+  json_object *body = json_object_new_object ();
+  json_object *features = json_object_new_array ();
+  static const char *const all[] = { "extents", "checksum", "zero", "flush" };
+
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+    json_object_array_add (features, json_object_new_string (all[i]));
+  json_object_object_add (body, "features", features);
+  json_object_object_add (body, "unix_socket", NULL);
+  response_header (req, "Allow", METHODS_WRITE);
+  response_header (req, "Access-Control-Allow-Methods", METHODS_WRITE);
+  response_json (req, 200, body);
+  json_object_put (body);
+}
+
+bool
+images_cancelled (struct image_request *ir)
+{
+  if (transfer_still_present (ir->cfg->spool_dir, &ir->transfer))
+    return false;
+  stats_transfer_cancelled (ir->transfer.id);
+  error_set (ECANCELED, "transfer %s was cancelled", ir->transfer.id);
+  return true;
+}
+
+void
+images_fail (struct image_request *ir, const char *fmt, ...)
+{
+  struct request *req = ir->req;
+  int errnum = error_errno () ? error_errno () : EIO;
+  int status = http_status_from_errno (errnum);
+  char operation[256];
+  va_list args;
+
+  va_start (args, fmt);
+  vsnprintf (operation, sizeof operation, fmt, args);
+  va_end (args);
+
+  log_error ("%s %s: %s failed: %s", req->method, ir->transfer.id, operation,
+             error_message ());
+  if (req->status != 0) {
+    /* Headers are out: only cutting the connection tells the client. */
+    response_abort (req);
+    return;
+  }
+  if (status == 500 || status == 507)
+    response_error (req, status, "%s failed: %s", operation,
+                    strerror (errnum));
+  else
+    response_error (req, status, "%s", error_message ());
+}
+
+static const struct route *
+find_route (const char *sub, const char *method, bool *sub_known)
+{
+  *sub_known = false;
+  for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+    if (strcmp (routes[i].sub, sub) != 0)
+      continue;
+    *sub_known = true;
+    if (strcmp (routes[i].method, method) == 0)
+      return &routes[i];
+  }
+  return NULL;
+}
+
+/* Load the transfer and check that it may do what the route needs.
+ * Answers the error itself and returns -1 when it may not. */
+static int
+admit (struct image_request *ir, const char *id, const struct route *route)
+{
+  struct request *req = ir->req;
+  enum lifecycle_state state;
+
+  if (transfer_load (ir->cfg->spool_dir, id, &ir->transfer) == -1) {
+    if (errno == ENOENT)
+      response_error (req, 404, "no such transfer: %s", id);
+    else {
+      log_error ("%s %s: %s", req->method, id, error_message ());
+      response_error (req, 500, "cannot read the transfer descriptor");
+    }
+    return -1;
+  }
+  state = lifecycle_check (&ir->transfer, time (NULL));
+  if (state != LIFECYCLE_OPEN) {
+    log_info ("%s %s: refused, transfer %s", req->method, id,
+              lifecycle_state_name (state));
+    response_error (req, 403, "transfer %s is %s", id,
+                    lifecycle_state_name (state));
+    return -1;
+  }
+  if (route->access == ACCESS_WRITE
+      && !(ir->transfer.ops & TRANSFER_OP_WRITE)) {
+    response_error (req, 403, "transfer %s is read-only", id);
+    return -1;
+  }
+  return 0;
+}
+
+static void
+log_access (struct image_request *ir, const char *id)
+{
+  struct request *req = ir->req;
+  struct timespec now;
+  const char *range = request_header (req, "Range");
+  const char *content_range = request_header (req, "Content-Range");
+  double seconds;
+
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  seconds = (double) (now.tv_sec - req->started.tv_sec)
+            + (double) (now.tv_nsec - req->started.tv_nsec) / 1e9;
+  log_info ("%s %s%s%s range=%s in=%" PRIu64 " out=%" PRIu64
+            " status=%d%s %.3fs",
+            req->method, id, ir->sub[0] ? "/" : "", ir->sub,
+            range ? range : content_range ? content_range : "-",
+            req->body_read, req->body_sent, req->status,
+            req->failed ? " (aborted)" : "", seconds);
+}
+
+void
+images_handle (struct request *req, const struct config *cfg)
+{
+  struct image_request ir = { .req = req, .cfg = cfg, .sub = "" };
+  const char *rest = req->path + strlen ("/images");
+  const struct route *route;
+  char id[TRANSFER_ID_MAX + 2];
+  const char *slash;
+  size_t id_len;
+  bool sub_known;
+
+  if (*rest == '/')
+    rest++;
+  slash = strchr (rest, '/');
+  id_len = slash ? (size_t) (slash - rest) : strlen (rest);
+  ir.sub = slash ? slash + 1 : "";
+
+  if (id_len == 1 && rest[0] == '*') {
+    if (strcmp (req->method, "OPTIONS") == 0 && !*ir.sub)
+      options_any (req);
+    else
+      response_error (req, 404, "no such resource: %s", req->path);
+    return;
+  }
+  if (id_len == 0 || id_len > TRANSFER_ID_MAX) {
+    response_error (req, id_len ? 400 : 404, "invalid transfer id");
+    return;
+  }
+  memcpy (id, rest, id_len);
+  id[id_len] = '\0';
+  if (!transfer_id_valid (id)) {
+    response_error (req, 400, "invalid transfer id");
+    return;
+  }
+
+  route = find_route (ir.sub, req->method, &sub_known);
+  if (!route) {
+    if (!sub_known)
+      response_error (req, 404, "no such resource: %s", req->path);
+    else {
+      char allow[128];
+      allowed_methods (ir.sub, allow, sizeof allow);
+      response_header (req, "Allow", "%s", allow);
+      response_error (req, 405, "method %s not allowed here", req->method);
+    }
+    return;
+  }
+
+  if (route->access != ACCESS_NONE && admit (&ir, id, route) == -1)
+    goto out;
+  if (route->needs_backend) {
+    bool writable = ir.transfer.ops & TRANSFER_OP_WRITE;
+
+    ir.backend = backend_open (&ir.transfer, writable);
+    if (!ir.backend) {
+      images_fail (&ir, "open");
+      goto out;
+    }
+  }
+
+  stats_request_begin (id, ir.backend ? ir.backend->ops->name : NULL,
+                       req->method, 0);
+  route->handler (&ir);
+  stats_request_end (req->status);
+
+out:
+  log_access (&ir, id);
+  if (ir.backend)
+    backend_close (ir.backend);
+  if (route && route->access != ACCESS_NONE)
+    transfer_free (&ir.transfer);
+}

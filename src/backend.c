@@ -1,0 +1,360 @@
+#include <config.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "backend.h"
+#include "checked.h"
+#include "error.h"
+
+/* libnbd refuses requests over 64 MiB; 32 MiB is a safe default for any
+ * backend that does not say otherwise. */
+#define BACKEND_DEFAULT_MAX_REQUEST (32u * 1024 * 1024)
+
+/* Zeroing without a zero op writes this many zero bytes per call. */
+#define ZERO_BUFFER_SIZE (1024u * 1024)
+
+/* Extents: how much one ops->extents call is asked to describe. */
+#define EXTENTS_STEP (UINT64_C (64) * 1024 * 1024 * 1024)
+
+struct backend *
+backend_open (const struct transfer *t, bool writable)
+{
+  const struct backend_ops *ops;
+  struct backend *b;
+
+  switch (t->backend) {
+  case BACKEND_TYPE_FILE:
+    ops = &backend_file_ops;
+    break;
+  case BACKEND_TYPE_NBD:
+    ops = &backend_nbd_ops;
+    break;
+  default:
+    error_set (EINVAL, "transfer %s: unknown backend type %d", t->id,
+               (int) t->backend);
+    return NULL;
+  }
+
+  b = ops->open (t, writable);
+  if (b == NULL)
+    return NULL;
+
+  b->ops = ops;
+  b->transfer = t;
+  b->writable = writable;
+  b->cached_can_write = b->cached_can_zero = b->cached_can_flush = -2;
+  b->cached_can_extents = b->cached_can_dirty = -2;
+
+  if (t->has_size) {
+    if (t->size > b->size) {
+      error_set (EINVAL, "transfer %s: size %" PRIu64 " is larger than the "
+                 "%s backend's size %" PRIu64, t->id, t->size, ops->name,
+                 b->size);
+      ops->close (b);
+      return NULL;
+    }
+    b->size = t->size;
+  }
+  if (b->max_request == 0)
+    b->max_request = BACKEND_DEFAULT_MAX_REQUEST;
+  return b;
+}
+
+void
+backend_close (struct backend *b)
+{
+  if (b != NULL)
+    b->ops->close (b);
+}
+
+/* Ask a capability once; errors are not cached so a later call may
+ * succeed (a transient NBD failure, say). */
+static int
+backend_cached (struct backend *b, int *cache, int (*op) (struct backend *),
+                int default_value)
+{
+  int r;
+
+  if (*cache != -2)
+    return *cache;
+  r = op != NULL ? op (b) : default_value;
+  if (r == -1)
+    return -1;
+  *cache = r > 0;
+  return *cache;
+}
+
+int
+backend_can_write (struct backend *b)
+{
+  /* Whatever the op says, a backend opened read-only cannot write. */
+  if (!b->writable)
+    return 0;
+  return backend_cached (b, &b->cached_can_write, b->ops->can_write, 1);
+}
+
+int
+backend_can_zero (struct backend *b)
+{
+  return backend_cached (b, &b->cached_can_zero, b->ops->can_zero, 0);
+}
+
+int
+backend_can_flush (struct backend *b)
+{
+  return backend_cached (b, &b->cached_can_flush, b->ops->can_flush, 0);
+}
+
+int
+backend_can_extents (struct backend *b)
+{
+  return backend_cached (b, &b->cached_can_extents, b->ops->can_extents, 0);
+}
+
+int
+backend_can_dirty (struct backend *b)
+{
+  return backend_cached (b, &b->cached_can_dirty, b->ops->can_dirty, 0);
+}
+
+static int
+backend_check_range (struct backend *b, const char *what, uint64_t count,
+                     uint64_t offset)
+{
+  if (!range_within (offset, count, b->size)) {
+    error_set (ERANGE, "%s of %" PRIu64 " bytes at %" PRIu64 " is outside "
+               "transfer %s (size %" PRIu64 ")", what, count, offset,
+               b->transfer->id, b->size);
+    return -1;
+  }
+  return 0;
+}
+
+static int
+backend_check_writable (struct backend *b, const char *what)
+{
+  int r = backend_can_write (b);
+
+  if (r == -1)
+    return -1;
+  if (r == 0) {
+    error_set (EROFS, "%s: transfer %s is read-only", what, b->transfer->id);
+    return -1;
+  }
+  return 0;
+}
+
+static uint64_t
+min_u64 (uint64_t a, uint64_t b)
+{
+  return a < b ? a : b;
+}
+
+int
+backend_pread (struct backend *b, void *buf, size_t count, uint64_t offset)
+{
+  char *p = buf;
+
+  if (backend_check_range (b, "read", count, offset) == -1)
+    return -1;
+  while (count > 0) {
+    size_t n = (size_t) min_u64 (count, b->max_request);
+
+    if (b->ops->pread (b, p, n, offset) == -1)
+      return -1;
+    p += n;
+    count -= n;
+    offset += n;
+  }
+  return 0;
+}
+
+int
+backend_pwrite (struct backend *b, const void *buf, size_t count,
+                uint64_t offset)
+{
+  const char *p = buf;
+
+  if (backend_check_writable (b, "write") == -1
+      || backend_check_range (b, "write", count, offset) == -1)
+    return -1;
+  while (count > 0) {
+    size_t n = (size_t) min_u64 (count, b->max_request);
+
+    if (b->ops->pwrite (b, p, n, offset) == -1)
+      return -1;
+    p += n;
+    count -= n;
+    offset += n;
+  }
+  return 0;
+}
+
+/* The default zero: write zero buffers.  One buffer per process,
+ * allocated on first use and never written, so memory stays bounded
+ * whatever the size zeroed. */
+static int
+backend_write_zeroes (struct backend *b, uint64_t count, uint64_t offset)
+{
+  static const char *zero_buffer;
+  uint64_t step = min_u64 (ZERO_BUFFER_SIZE, b->max_request);
+
+  if (zero_buffer == NULL) {
+    zero_buffer = calloc (1, ZERO_BUFFER_SIZE);
+    if (zero_buffer == NULL) {
+      error_set (ENOMEM, "zero: cannot allocate a zero buffer");
+      return -1;
+    }
+  }
+  while (count > 0) {
+    size_t n = (size_t) min_u64 (count, step);
+
+    if (b->ops->pwrite (b, zero_buffer, n, offset) == -1)
+      return -1;
+    count -= n;
+    offset += n;
+  }
+  return 0;
+}
+
+/* ops->zero failing with ENOTSUP (== EOPNOTSUPP on Linux) means "no
+ * efficient way for this range": the zero buffers are written instead,
+ * so backends need no fallback of their own. */
+int
+backend_zero (struct backend *b, uint64_t count, uint64_t offset)
+{
+  bool may_trim = b->transfer->sparse;
+  int can_zero;
+
+  if (backend_check_writable (b, "zero") == -1
+      || backend_check_range (b, "zero", count, offset) == -1)
+    return -1;
+
+  can_zero = b->ops->zero != NULL ? backend_can_zero (b) : 0;
+  if (can_zero == -1)
+    return -1;
+  if (can_zero == 0)
+    return backend_write_zeroes (b, count, offset);
+
+  while (count > 0) {
+    uint64_t n = min_u64 (count, b->max_request);
+
+    if (b->ops->zero (b, n, offset, may_trim) == -1) {
+      if (errno != ENOTSUP && errno != EOPNOTSUPP)
+        return -1;
+      if (backend_write_zeroes (b, n, offset) == -1)
+        return -1;
+    }
+    count -= n;
+    offset += n;
+  }
+  return 0;
+}
+
+int
+backend_flush (struct backend *b)
+{
+  int r;
+
+  if (b->ops->flush == NULL)
+    return 0;
+  r = backend_can_flush (b);
+  if (r <= 0)
+    return r;
+  return b->ops->flush (b);
+}
+
+/* Call ops->extents until [offset, offset+count) is covered.  Each step
+ * lands in a scratch list first, so what the op returned can be checked
+ * and extra_flags OR-ed in without touching what list held before. */
+static int
+backend_extents_loop (struct backend *b, enum extents_context context,
+                      uint64_t count, uint64_t offset, unsigned extra_flags,
+                      struct extent_list *list)
+{
+  struct extent_list step;
+  uint64_t end = offset + count;
+  int ret = -1;
+
+  extent_list_init (&step);
+  while (offset < end) {
+    uint64_t n = min_u64 (end - offset, EXTENTS_STEP);
+    uint64_t step_end;
+    size_t i;
+
+    extent_list_clear (&step);
+    if (b->ops->extents (b, context, n, offset, &step) == -1)
+      goto out;
+    if (step.count == 0 || step.items[0].start != offset
+        || extent_list_end (&step) <= offset
+        || extent_list_end (&step) > offset + n) {
+      error_set (EIO, "extents: the %s backend answered [%" PRIu64 ", %"
+                 PRIu64 ") for [%" PRIu64 ", %" PRIu64 ")", b->ops->name,
+                 step.count ? step.items[0].start : 0, extent_list_end (&step),
+                 offset, offset + n);
+      goto out;
+    }
+    for (i = 0; i < step.count; i++) {
+      if (extent_list_append (list, step.items[i].start, step.items[i].length,
+                              step.items[i].flags | extra_flags) == -1)
+        goto out;
+    }
+    step_end = extent_list_end (&step);
+    offset = step_end;
+  }
+  ret = 0;
+ out:
+  extent_list_free (&step);
+  return ret;
+}
+
+int
+backend_extents (struct backend *b, enum extents_context context,
+                 uint64_t count, uint64_t offset, struct extent_list *list)
+{
+  unsigned extra_flags = 0;
+  int r;
+
+  if (backend_check_range (b, "extents", count, offset) == -1)
+    return -1;
+
+  if (context == EXTENTS_CONTEXT_DIRTY) {
+    if (b->ops->can_dirty == NULL) {
+      error_set (ENOTSUP, "extents: transfer %s: the %s backend has no "
+                 "dirty bitmaps", b->transfer->id, b->ops->name);
+      return -1;
+    }
+    r = backend_can_dirty (b);
+    if (r == -1)
+      return -1;
+    if (r == 0) {
+      /* No bitmap: everything may have changed. */
+      context = EXTENTS_CONTEXT_ZERO;
+      extra_flags = EXTENT_DIRTY;
+    }
+  }
+  if (count == 0)
+    return 0;
+
+  r = b->ops->extents != NULL ? backend_can_extents (b) : 0;
+  if (r == -1)
+    return -1;
+  if (r == 0) {
+    /* Knowing nothing, everything is data (and, asked about a bitmap,
+     * dirty). */
+    if (context == EXTENTS_CONTEXT_DIRTY)
+      extra_flags = EXTENT_DIRTY;
+    return extent_list_append (list, offset, count, extra_flags);
+  }
+  return backend_extents_loop (b, context, count, offset, extra_flags, list);
+}
+
+int
+backend_data_fd (struct backend *b, uint64_t *base_offset)
+{
+  if (b->ops->data_fd == NULL)
+    return -1;
+  return b->ops->data_fd (b, base_offset);
+}

@@ -1,0 +1,112 @@
+/* The backend abstraction: where a transfer's bytes live.
+ *
+ * A backend is a const ops table (one per kind: file, nbd).  The concrete
+ * backend struct embeds struct backend as its first member, as nbdkit's
+ * plugins and nbdcopy's rw do.  Offsets given to the ops are relative to
+ * the transfer (the file backend adds its window offset itself) and have
+ * been checked against the transfer size by backend.c before any op runs.
+ *
+ * Capabilities are can_* calls returning 1 (yes), 0 (no) or -1 (error),
+ * asked at most once per open and cached by backend.c.  A NULL op gets a
+ * sensible default there: no can_* means 0 (can_write: writable if opened
+ * writable), no zero means "write zero buffers", no flush means "nothing
+ * to flush", no extents means "all data".
+ */
+#ifndef IMAGEXFER_BACKEND_H
+#define IMAGEXFER_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "extents.h"
+#include "transfer.h"
+
+struct backend;
+
+struct backend_ops {
+  const char *name;             /* "file", "nbd" */
+
+  /* Open the transfer's location.  writable: the request may write.
+   * Returns a new backend (allocated by the op, freed by close) with
+   * size set to the backend's own size, or NULL with error_set:
+   *   ENOENT/EACCES/...: the location is missing (500 to clients),
+   *   ECONNREFUSED/EAGAIN: temporarily unreachable (503). */
+  struct backend *(*open) (const struct transfer *t, bool writable);
+  void (*close) (struct backend *b);
+
+  int (*can_write) (struct backend *b);
+  int (*can_zero) (struct backend *b);
+  int (*can_flush) (struct backend *b);
+  int (*can_extents) (struct backend *b);
+  int (*can_dirty) (struct backend *b);  /* a dirty bitmap is available */
+
+  /* Whole-buffer I/O: no short reads/writes.  count <= max_request. */
+  int (*pread) (struct backend *b, void *buf, size_t count, uint64_t offset);
+  int (*pwrite) (struct backend *b, const void *buf, size_t count,
+                 uint64_t offset);
+  /* Make [offset, offset+count) read as zeroes.  may_trim: deallocating
+   * is allowed (transfer's sparse).  count <= max_request. */
+  int (*zero) (struct backend *b, uint64_t count, uint64_t offset,
+               bool may_trim);
+  int (*flush) (struct backend *b);
+
+  /* Append extents of context describing [offset, offset+count) to list,
+   * in order.  May describe less than asked (at least one byte) but never
+   * more than asked; backend.c loops. */
+  int (*extents) (struct backend *b, enum extents_context context,
+                  uint64_t count, uint64_t offset, struct extent_list *list);
+
+  /* Optional: an fd and base offset for zero-copy downloads (sendfile),
+   * or -1 when the backend has none. */
+  int (*data_fd) (struct backend *b, uint64_t *base_offset);
+};
+
+struct backend {
+  const struct backend_ops *ops;
+  const struct transfer *transfer;  /* not owned; outlives the backend */
+  uint64_t size;                    /* the transfer's size (after clipping) */
+  uint64_t max_request;             /* largest single pread/pwrite/zero */
+  bool writable;                    /* opened for writing */
+  /* Cached capabilities: -2 = not asked yet. */
+  int cached_can_write, cached_can_zero, cached_can_flush;
+  int cached_can_extents, cached_can_dirty;
+};
+
+extern const struct backend_ops backend_file_ops;
+extern const struct backend_ops backend_nbd_ops;
+
+/* Open t's backend.  Sets size: the backend's size clipped to the
+ * descriptor's size when it has one (a descriptor size larger than the
+ * backend is an error: EINVAL "size ... larger than ..."). */
+struct backend *backend_open (const struct transfer *t, bool writable);
+void backend_close (struct backend *b);
+
+int backend_can_write (struct backend *b);
+int backend_can_zero (struct backend *b);
+int backend_can_flush (struct backend *b);
+int backend_can_extents (struct backend *b);
+int backend_can_dirty (struct backend *b);
+
+/* Checked wrappers: [offset, offset+count) must lie within b->size (else
+ * ERANGE); large requests are split at max_request; writes on a backend
+ * that cannot write fail with EROFS. */
+int backend_pread (struct backend *b, void *buf, size_t count,
+                   uint64_t offset);
+int backend_pwrite (struct backend *b, const void *buf, size_t count,
+                    uint64_t offset);
+int backend_zero (struct backend *b, uint64_t count, uint64_t offset);
+int backend_flush (struct backend *b);
+
+/* Extents for [offset, offset+count), complete and merged, appended to
+ * list.  DIRTY on a backend whose ops have no can_dirty (files): -1 with
+ * ENOTSUP (the route answers 404).  DIRTY when can_dirty is 0 (an NBD
+ * export without a bitmap): allocation extents all marked dirty.  Callers wanting bounded memory ask for large steps
+ * (e.g. 1 GiB..64 GiB) and emit each step before the next. */
+int backend_extents (struct backend *b, enum extents_context context,
+                     uint64_t count, uint64_t offset,
+                     struct extent_list *list);
+
+int backend_data_fd (struct backend *b, uint64_t *base_offset);
+
+#endif

@@ -1,0 +1,46 @@
+/* The configuration file: "key = value" lines, '#' comments.
+ *
+ * Chosen with --config PATH, else the IMAGEXFER_CONF environment
+ * variable, else SYSCONFDIR/imagexfer/imagexfer.conf when it exists, else
+ * the built-in defaults below (which work out of the box).
+ */
+#ifndef IMAGEXFER_CONFIG_FILE_H
+#define IMAGEXFER_CONFIG_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "log.h"
+
+#define CONFIG_DEFAULT_SPOOL_DIR "/var/lib/imagexfer/spool"
+#define CONFIG_DEFAULT_STATE_DIR "/run/imagexfer"
+#define CONFIG_DEFAULT_WORKERS 8
+#define CONFIG_DEFAULT_CHUNK_SIZE (4u * 1024 * 1024)
+#define CONFIG_MIN_CHUNK_SIZE (64u * 1024)
+#define CONFIG_MAX_CHUNK_SIZE (32u * 1024 * 1024)
+#define CONFIG_MAX_WORKERS 256
+
+struct config {
+  char *path;            /* the file read, or NULL for built-in defaults */
+  char *spool_dir;       /* transfer descriptors: <id>.json */
+  char *state_dir;       /* shared state table, events */
+  enum log_level log_level;
+  unsigned workers;      /* prefork worker processes */
+  size_t chunk_size;     /* bytes per backend read/write while streaming */
+  bool sendfile;         /* file downloads through X-Sendfile2 */
+};
+
+/* Fill cfg with the built-in defaults. */
+void config_defaults (struct config *cfg);
+
+/* Resolve which file to read: explicit path, else $IMAGEXFER_CONF, else
+ * the system file if it exists; NULL means defaults only. */
+const char *config_choose_path (const char *explicit_path);
+
+/* Load defaults, then the file at path (NULL: defaults only).  On error
+ * returns -1 with error_set naming the file, line and key. */
+int config_load (const char *path, struct config *cfg);
+
+void config_free (struct config *cfg);
+
+#endif

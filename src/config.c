@@ -1,0 +1,329 @@
+/* The configuration file.
+ *
+ * A flat "key = value" format, as in lighttpd's simpler files: it is
+ * read once at start-up (and on SIGHUP), so it favours clear error
+ * messages naming file, line and key over flexibility.  Every key has a
+ * default; an unknown key only warns, so an older binary still starts
+ * with a newer file.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "config-file.h"
+#include "error.h"
+
+#define SYSTEM_CONFIG_FILE SYSCONFDIR "/imagexfer/imagexfer.conf"
+
+void
+config_defaults (struct config *cfg)
+{
+  memset (cfg, 0, sizeof *cfg);
+  cfg->spool_dir = strdup (CONFIG_DEFAULT_SPOOL_DIR);
+  cfg->state_dir = strdup (CONFIG_DEFAULT_STATE_DIR);
+  cfg->log_level = LOG_LEVEL_INFO;
+  cfg->workers = CONFIG_DEFAULT_WORKERS;
+  cfg->chunk_size = CONFIG_DEFAULT_CHUNK_SIZE;
+  cfg->sendfile = false;
+}
+
+void
+config_free (struct config *cfg)
+{
+  free (cfg->path);
+  free (cfg->spool_dir);
+  free (cfg->state_dir);
+  cfg->path = cfg->spool_dir = cfg->state_dir = NULL;
+}
+
+const char *
+config_choose_path (const char *explicit_path)
+{
+  const char *env;
+
+  if (explicit_path)
+    return explicit_path;
+  env = getenv ("IMAGEXFER_CONF");
+  if (env && env[0] != '\0')
+    return env;
+  if (access (SYSTEM_CONFIG_FILE, F_OK) == 0)
+    return SYSTEM_CONFIG_FILE;
+  return NULL;
+}
+
+/* Where the current line came from, for error messages. */
+struct position {
+  const char *path;
+  int line;
+};
+
+static int
+set_path (const struct position *pos, const char *key, const char *value,
+          char **out)
+{
+  char *copy;
+
+  if (value[0] != '/') {
+    error_set (EINVAL, "%s:%d: %s: must be an absolute path, not \"%s\"",
+               pos->path, pos->line, key, value);
+    return -1;
+  }
+  copy = strdup (value);
+  if (copy == NULL) {
+    error_set (ENOMEM, "strdup");
+    return -1;
+  }
+  free (*out);
+  *out = copy;
+  return 0;
+}
+
+/* Decimal digits only: strtoul would take signs and spaces. */
+static int
+parse_unsigned (const char *s, const char **end, unsigned long long *value)
+{
+  unsigned long long v = 0;
+
+  if (*s < '0' || *s > '9')
+    return -1;
+  for (; *s >= '0' && *s <= '9'; s++) {
+    if (__builtin_mul_overflow (v, 10, &v)
+        || __builtin_add_overflow (v, (unsigned long long) (*s - '0'), &v))
+      return -1;
+  }
+  *end = s;
+  *value = v;
+  return 0;
+}
+
+static int
+set_workers (const struct position *pos, const char *value,
+             struct config *cfg)
+{
+  unsigned long long n;
+  const char *end;
+
+  if (parse_unsigned (value, &end, &n) == -1 || *end != '\0' || n < 1
+      || n > CONFIG_MAX_WORKERS) {
+    error_set (EINVAL, "%s:%d: workers: must be 1-%d, not \"%s\"", pos->path,
+               pos->line, CONFIG_MAX_WORKERS, value);
+    return -1;
+  }
+  cfg->workers = (unsigned) n;
+  return 0;
+}
+
+/* Bytes with an optional binary suffix: 1048576, 1024K, 1M, 4MiB. */
+static int
+set_chunk_size (const struct position *pos, const char *value,
+                struct config *cfg)
+{
+  static const struct {
+    const char *suffix;
+    unsigned shift;
+  } suffixes[] = {
+    { "", 0 }, { "K", 10 }, { "KiB", 10 }, { "M", 20 }, { "MiB", 20 },
+  };
+  unsigned long long n;
+  const char *end;
+  size_t i;
+
+  if (parse_unsigned (value, &end, &n) == -1)
+    goto bad;
+  for (i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
+    if (strcmp (end, suffixes[i].suffix) == 0)
+      break;
+  if (i == sizeof suffixes / sizeof suffixes[0])
+    goto bad;
+  if (n > (CONFIG_MAX_CHUNK_SIZE >> suffixes[i].shift))
+    goto range;
+  n <<= suffixes[i].shift;
+  if (n < CONFIG_MIN_CHUNK_SIZE || n % 4096 != 0)
+    goto range;
+  cfg->chunk_size = (size_t) n;
+  return 0;
+
+ bad:
+  error_set (EINVAL, "%s:%d: chunk_size: not a size in bytes "
+             "(optional suffix K, KiB, M, MiB): \"%s\"",
+             pos->path, pos->line, value);
+  return -1;
+ range:
+  error_set (EINVAL, "%s:%d: chunk_size: must be %u-%u bytes and a multiple "
+             "of 4096, not \"%s\"", pos->path, pos->line,
+             CONFIG_MIN_CHUNK_SIZE, CONFIG_MAX_CHUNK_SIZE, value);
+  return -1;
+}
+
+static int
+set_bool (const struct position *pos, const char *key, const char *value,
+          bool *out)
+{
+  static const char *const yes[] = { "yes", "true", "on", "1" };
+  static const char *const no[] = { "no", "false", "off", "0" };
+
+  for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+    if (strcasecmp (value, yes[i]) == 0) {
+      *out = true;
+      return 0;
+    }
+    if (strcasecmp (value, no[i]) == 0) {
+      *out = false;
+      return 0;
+    }
+  }
+  error_set (EINVAL, "%s:%d: %s: must be yes or no, not \"%s\"", pos->path,
+             pos->line, key, value);
+  return -1;
+}
+
+static int
+set_key (const struct position *pos, const char *key, const char *value,
+         struct config *cfg)
+{
+  if (strcmp (key, "spool_dir") == 0)
+    return set_path (pos, key, value, &cfg->spool_dir);
+  if (strcmp (key, "state_dir") == 0)
+    return set_path (pos, key, value, &cfg->state_dir);
+  if (strcmp (key, "log_level") == 0) {
+    if (log_level_parse (value, &cfg->log_level) == -1) {
+      error_set (EINVAL, "%s:%d: log_level: must be error, warning, info or "
+                 "debug, not \"%s\"", pos->path, pos->line, value);
+      return -1;
+    }
+    return 0;
+  }
+  if (strcmp (key, "workers") == 0)
+    return set_workers (pos, value, cfg);
+  if (strcmp (key, "chunk_size") == 0)
+    return set_chunk_size (pos, value, cfg);
+  if (strcmp (key, "sendfile") == 0)
+    return set_bool (pos, key, value, &cfg->sendfile);
+
+  log_warning ("%s:%d: ignoring unknown key \"%s\"", pos->path, pos->line,
+               key);
+  return 0;
+}
+
+static char *
+trim (char *s)
+{
+  char *end;
+
+  while (*s == ' ' || *s == '\t')
+    s++;
+  end = s + strlen (s);
+  while (end > s && strchr (" \t\r\n", end[-1]))
+    *--end = '\0';
+  return s;
+}
+
+/* One line, modified in place.  A '#' starts a comment anywhere
+ * outside double quotes. */
+static int
+parse_line (const struct position *pos, char *line, struct config *cfg)
+{
+  char *key, *value, *eq, *end;
+  size_t keylen;
+
+  key = trim (line);
+  if (key[0] == '\0' || key[0] == '#')
+    return 0;
+  eq = strchr (key, '=');
+  if (eq == NULL) {
+    error_set (EINVAL, "%s:%d: expected \"key = value\"", pos->path,
+               pos->line);
+    return -1;
+  }
+  *eq = '\0';
+  key = trim (key);
+  value = trim (eq + 1);
+  keylen = strspn (key, "abcdefghijklmnopqrstuvwxyz0123456789_");
+  if (keylen == 0 || key[keylen] != '\0') {
+    error_set (EINVAL, "%s:%d: bad key \"%s\"", pos->path, pos->line, key);
+    return -1;
+  }
+
+  if (value[0] == '"') {
+    end = strchr (value + 1, '"');
+    if (end == NULL) {
+      error_set (EINVAL, "%s:%d: %s: unterminated quoted value", pos->path,
+                 pos->line, key);
+      return -1;
+    }
+    *end = '\0';
+    value++;
+    end = trim (end + 1);
+    if (end[0] != '\0' && end[0] != '#') {
+      error_set (EINVAL, "%s:%d: %s: junk after the quoted value", pos->path,
+                 pos->line, key);
+      return -1;
+    }
+  }
+  else {
+    end = strchr (value, '#');
+    if (end) {
+      *end = '\0';
+      value = trim (value);
+    }
+  }
+  if (value[0] == '\0') {
+    error_set (EINVAL, "%s:%d: %s: missing value", pos->path, pos->line, key);
+    return -1;
+  }
+  return set_key (pos, key, value, cfg);
+}
+
+int
+config_load (const char *path, struct config *cfg)
+{
+  CLEANUP_FREE char *line = NULL;
+  size_t size = 0;
+  struct position pos = { .path = path, .line = 0 };
+  FILE *fp;
+  int r = 0;
+
+  config_defaults (cfg);
+  if (cfg->spool_dir == NULL || cfg->state_dir == NULL) {
+    config_free (cfg);
+    error_set (ENOMEM, "strdup");
+    return -1;
+  }
+  if (path == NULL)
+    return 0;
+
+  fp = fopen (path, "re");
+  if (fp == NULL) {
+    int saved_errno = errno;
+
+    error_set (saved_errno, "%s: %s", path, strerror (saved_errno));
+    config_free (cfg);
+    return -1;
+  }
+  while (getline (&line, &size, fp) != -1) {
+    pos.line++;
+    if (parse_line (&pos, line, cfg) == -1) {
+      r = -1;
+      break;
+    }
+  }
+  if (r == 0 && ferror (fp)) {
+    error_set (EIO, "%s: read error", path);
+    r = -1;
+  }
+  fclose (fp);
+
+  if (r == 0 && (cfg->path = strdup (path)) == NULL) {
+    error_set (ENOMEM, "strdup");
+    r = -1;
+  }
+  if (r == -1)
+    config_free (cfg);
+  return r;
+}

@@ -1,0 +1,41 @@
+#include <config.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "error.h"
+
+static int last_errno;
+static char last_message[512];
+
+void
+error_set (int errnum, const char *fmt, ...)
+{
+  va_list args;
+
+  va_start (args, fmt);
+  vsnprintf (last_message, sizeof last_message, fmt, args);
+  va_end (args);
+  last_errno = errnum;
+  errno = errnum;
+}
+
+int
+error_errno (void)
+{
+  return last_errno;
+}
+
+const char *
+error_message (void)
+{
+  return last_message[0] ? last_message : "unknown error";
+}
+
+void
+error_clear (void)
+{
+  last_errno = 0;
+  last_message[0] = '\0';
+}

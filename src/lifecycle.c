@@ -1,0 +1,93 @@
+/* Transfer lifecycle rules; see lifecycle.h for the semantics. */
+#include <config.h>
+
+#include "events.h"
+#include "lifecycle.h"
+#include "stats.h"
+
+enum lifecycle_state
+lifecycle_evaluate (const struct transfer *t,
+                    const struct lifecycle_activity *a, int64_t now_ms,
+                    int64_t *deadline)
+{
+  enum lifecycle_state state = LIFECYCLE_OPEN;
+  int64_t base_ms, end = -1;
+
+  /* The relative rules count from the later of the descriptor's
+   * writing and the last activity; a request in flight is activity
+   * now. */
+  base_ms = (int64_t) t->spool_mtime * 1000;
+  if (a->last_activity_ms > base_ms)
+    base_ms = a->last_activity_ms;
+  if (a->in_flight > 0)
+    base_ms = now_ms;
+
+  if (t->has_expires) {
+    end = t->expires;
+    if (now_ms >= t->expires * 1000)
+      state = LIFECYCLE_EXPIRED;
+  }
+  if (t->timeout > 0) {
+    int64_t at_ms = base_ms + t->timeout * 1000;
+
+    if (end == -1 || (at_ms + 999) / 1000 < end)
+      end = (at_ms + 999) / 1000;
+    if (state == LIFECYCLE_OPEN && now_ms >= at_ms)
+      state = LIFECYCLE_TIMED_OUT;
+  }
+  if (t->inactivity_timeout > 0) {
+    int64_t at_ms = base_ms + t->inactivity_timeout * 1000;
+
+    if (end == -1 || (at_ms + 999) / 1000 < end)
+      end = (at_ms + 999) / 1000;
+    if (state == LIFECYCLE_OPEN && now_ms >= at_ms)
+      state = LIFECYCLE_IDLE;
+  }
+  if (deadline)
+    *deadline = end;
+  return state;
+}
+
+void
+lifecycle_activity_get (const char *transfer_id,
+                        struct lifecycle_activity *a)
+{
+  struct stats_transfer_info info;
+
+  a->in_flight = 0;
+  a->last_activity_ms = 0;
+  if (stats_transfer (transfer_id, &info) == -1)
+    return;
+  a->in_flight = info.in_flight;
+  if (a->in_flight > 0 && stats_request_in_flight_for (transfer_id))
+    a->in_flight--;
+  a->last_activity_ms = info.last_activity_ms;
+}
+
+enum lifecycle_state
+lifecycle_check (const struct transfer *t, time_t now)
+{
+  struct lifecycle_activity a;
+  enum lifecycle_state state;
+
+  /* The caller's now has whole seconds; rules compare in ms, so a
+   * transfer closes no earlier than its timeout, at most 1 s later. */
+  lifecycle_activity_get (t->id, &a);
+  state = lifecycle_evaluate (t, &a, (int64_t) now * 1000, NULL);
+  if (state != LIFECYCLE_OPEN && stats_transfer_note_expired (t->id))
+    events_record (LOG_LEVEL_INFO, t->id, "transfer expired (%s)",
+                   lifecycle_state_name (state));
+  return state;
+}
+
+const char *
+lifecycle_state_name (enum lifecycle_state state)
+{
+  switch (state) {
+  case LIFECYCLE_OPEN: return "open";
+  case LIFECYCLE_EXPIRED: return "expired";
+  case LIFECYCLE_TIMED_OUT: return "timed out";
+  case LIFECYCLE_IDLE: return "idle";
+  }
+  return "unknown";
+}

@@ -1,0 +1,48 @@
+# The core library: no FastCGI in it.
+noinst_LIBRARIES += src/libimagexfer.a
+
+src_libimagexfer_a_SOURCES = \
+	src/backend.c \
+	src/backend.h \
+	src/backend-file.c \
+	src/backend-nbd.c \
+	src/checked.h \
+	src/checksum.c \
+	src/checksum.h \
+	src/cleanup.c \
+	src/cleanup.h \
+	src/config.c \
+	src/config-file.h \
+	src/error.c \
+	src/error.h \
+	src/events.c \
+	src/events.h \
+	src/extents.c \
+	src/extents.h \
+	src/fullio.c \
+	src/fullio.h \
+	src/lifecycle.c \
+	src/lifecycle.h \
+	src/log.c \
+	src/log.h \
+	src/range.c \
+	src/range.h \
+	src/spool-admin.c \
+	src/spool-admin.h \
+	src/stats.c \
+	src/stats.h \
+	src/stats-map.h \
+	src/stats-read.c \
+	src/text-buffer.c \
+	src/text-buffer.h \
+	src/transfer.c \
+	src/transfer.h \
+	src/transfer-status.c \
+	src/transfer-status.h \
+	src/transfer-url.c \
+	src/transfer-time.c \
+	$(NULL)
+src_libimagexfer_a_CFLAGS = $(AM_CFLAGS) $(LIBNBD_CFLAGS) $(SODIUM_CFLAGS)
+
+# Everything that links the core library needs these.
+IMAGEXFER_CORE_LIBS = src/libimagexfer.a $(JSONC_LIBS) $(LIBNBD_LIBS) $(SODIUM_LIBS)

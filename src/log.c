@@ -1,0 +1,77 @@
+#include <config.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static enum log_level current_level = LOG_LEVEL_INFO;
+
+static const char *const level_names[] = {
+  [LOG_LEVEL_ERROR] = "error",
+  [LOG_LEVEL_WARNING] = "warning",
+  [LOG_LEVEL_INFO] = "info",
+  [LOG_LEVEL_DEBUG] = "debug",
+};
+
+void
+log_set_level (enum log_level level)
+{
+  current_level = level;
+}
+
+bool
+log_enabled (enum log_level level)
+{
+  return level <= current_level;
+}
+
+int
+log_level_parse (const char *name, enum log_level *level)
+{
+  for (size_t i = 0; i < sizeof level_names / sizeof level_names[0]; i++) {
+    if (strcmp (name, level_names[i]) == 0) {
+      *level = (enum log_level) i;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+void
+log_msg (enum log_level level, const char *fmt, ...)
+{
+  char line[1024];
+  char stamp[32];
+  struct timespec now;
+  struct tm tm;
+  va_list args;
+  int n;
+
+  if (!log_enabled (level))
+    return;
+
+  clock_gettime (CLOCK_REALTIME, &now);
+  gmtime_r (&now.tv_sec, &tm);
+  strftime (stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+
+  n = snprintf (line, sizeof line, "%s.%03ldZ imagexfer[%d] %s: ", stamp,
+                now.tv_nsec / 1000000, (int) getpid (), level_names[level]);
+  va_start (args, fmt);
+  vsnprintf (line + n, sizeof line - (size_t) n, fmt, args);
+  va_end (args);
+
+  /* One write per line keeps lines of concurrent workers whole. */
+  n = (int) strlen (line);
+  if (n < (int) sizeof line - 1)
+    line[n++] = '\n';
+  else
+    line[sizeof line - 2] = '\n', n = (int) sizeof line - 1;
+  if (write (STDERR_FILENO, line, (size_t) n) < 0) {
+    /* Nowhere left to report it. */
+  }
+}

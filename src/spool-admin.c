@@ -1,0 +1,216 @@
+/* Operator actions on the spool; see spool-admin.h. */
+#include <config.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "fullio.h"
+#include "spool-admin.h"
+#include "stats.h"
+#include "transfer.h"
+
+int
+spool_install (const char *spool_dir, const char *id, const char *text,
+               size_t len, bool *replaced)
+{
+  char path[PATH_MAX], tmp[PATH_MAX];
+  struct transfer t;
+  struct stat st;
+  CLEANUP_CLOSE int fd = -1;
+  CLEANUP_CLOSE int dirfd = -1;
+
+  if (!transfer_id_valid (id)) {
+    error_set (EINVAL, "invalid transfer id");
+    return -1;
+  }
+  if (transfer_parse (id, text, len, &t) == -1)
+    return -1;
+  transfer_free (&t);
+
+  if (snprintf (path, sizeof path, "%s/%s.json", spool_dir, id)
+        >= (int) sizeof path
+      || snprintf (tmp, sizeof tmp, "%s/.%s.XXXXXX", spool_dir, id)
+        >= (int) sizeof tmp) {
+    error_set (ENAMETOOLONG, "spool path too long");
+    return -1;
+  }
+  fd = mkstemp (tmp);
+  if (fd == -1) {
+    error_set (errno, "create a temporary file in %s: %m", spool_dir);
+    return -1;
+  }
+  if (full_pwrite (fd, text, len, 0) == -1 || fchmod (fd, 0644) == -1
+      || fsync (fd) == -1) {
+    int saved = errno;
+
+    unlink (tmp);
+    error_set (saved, "write %s: %s", tmp, strerror (saved));
+    return -1;
+  }
+  *replaced = lstat (path, &st) == 0;
+  if (rename (tmp, path) == -1) {
+    int saved = errno;
+
+    unlink (tmp);
+    error_set (saved, "rename to %s: %s", path, strerror (saved));
+    return -1;
+  }
+  /* The rename itself must survive a crash too. */
+  dirfd = open (spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd >= 0)
+    fsync (dirfd);
+  /* A new transfer under an old id starts with fresh counters. */
+  if (!*replaced)
+    stats_transfer_forget (id);
+  return 0;
+}
+
+int
+spool_cancel (const char *spool_dir, const char *id)
+{
+  char path[PATH_MAX];
+
+  if (!transfer_id_valid (id)) {
+    error_set (EINVAL, "invalid transfer id");
+    return -1;
+  }
+  if (snprintf (path, sizeof path, "%s/%s.json", spool_dir, id)
+      >= (int) sizeof path) {
+    error_set (ENAMETOOLONG, "spool path too long");
+    return -1;
+  }
+  if (unlink (path) == -1) {
+    int saved = errno;
+
+    if (saved == ENOENT)
+      error_set (ENOENT, "no such transfer: %s", id);
+    else
+      error_set (saved, "unlink %s: %s", path, strerror (saved));
+    return -1;
+  }
+  stats_transfer_cancelled (id);
+  return 0;
+}
+
+static int
+compare_ids (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+char **
+spool_list (const char *spool_dir)
+{
+  DIR *dir = opendir (spool_dir);
+  struct dirent *d;
+  char **ids = NULL;
+  size_t n = 0, alloc = 0;
+
+  if (dir == NULL) {
+    error_set (errno, "open spool %s: %m", spool_dir);
+    return NULL;
+  }
+  while ((d = readdir (dir)) != NULL) {
+    size_t len = strlen (d->d_name);
+    char *id;
+
+    if (d->d_name[0] == '.' || len <= 5
+        || strcmp (d->d_name + len - 5, ".json") != 0)
+      continue;
+    id = strndup (d->d_name, len - 5);
+    if (id == NULL)
+      goto nomem;
+    if (!transfer_id_valid (id)) {
+      free (id);
+      continue;
+    }
+    if (n + 2 > alloc) {
+      char **p;
+
+      alloc = alloc ? alloc * 2 : 16;
+      p = realloc (ids, alloc * sizeof *ids);
+      if (p == NULL) {
+        free (id);
+        goto nomem;
+      }
+      ids = p;
+    }
+    ids[n++] = id;
+  }
+  closedir (dir);
+  if (ids == NULL) {
+    ids = calloc (1, sizeof *ids);
+    if (ids == NULL) {
+      error_set (ENOMEM, "out of memory");
+      return NULL;
+    }
+    return ids;
+  }
+  ids[n] = NULL;
+  qsort (ids, n, sizeof *ids, compare_ids);
+  return ids;
+
+ nomem:
+  closedir (dir);
+  if (ids)
+    ids[n] = NULL;
+  spool_list_free (ids);
+  error_set (ENOMEM, "out of memory");
+  return NULL;
+}
+
+void
+spool_list_free (char **ids)
+{
+  if (ids == NULL)
+    return;
+  for (size_t i = 0; ids[i]; i++)
+    free (ids[i]);
+  free (ids);
+}
+
+char *
+spool_read_file (const char *path, size_t max, size_t *len)
+{
+  CLEANUP_CLOSE int fd = open (path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  char *buf;
+  ssize_t r;
+
+  if (fd == -1) {
+    error_set (errno, "open %s: %m", path);
+    return NULL;
+  }
+  if (fstat (fd, &st) == -1) {
+    error_set (errno, "stat %s: %m", path);
+    return NULL;
+  }
+  if (!S_ISREG (st.st_mode) || (uint64_t) st.st_size > max) {
+    error_set (EINVAL, "%s: not a regular file of at most %zu bytes", path,
+               max);
+    return NULL;
+  }
+  buf = malloc ((size_t) st.st_size + 1);
+  if (buf == NULL) {
+    error_set (ENOMEM, "out of memory");
+    return NULL;
+  }
+  r = full_pread (fd, buf, (size_t) st.st_size, 0);
+  if (r == -1) {
+    error_set (errno, "read %s: %m", path);
+    free (buf);
+    return NULL;
+  }
+  buf[st.st_size] = '\0';
+  *len = (size_t) st.st_size;
+  return buf;
+}

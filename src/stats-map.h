@@ -1,0 +1,113 @@
+/* The layout of the shared state file <state_dir>/stats.  Private to
+ * stats.c and events.c: everything else goes through stats.h and
+ * events.h.
+ *
+ * Fixed size; every field is naturally aligned and only touched with
+ * __atomic builtins (strings under a per-record sequence number). A
+ * change of layout bumps STATS_VERSION: old files are then rebuilt.
+ */
+#ifndef IMAGEXFER_STATS_MAP_H
+#define IMAGEXFER_STATS_MAP_H
+
+#include <stdint.h>
+
+#include "events.h"
+#include "stats.h"
+
+#define STATS_MAGIC 0x31535441545358ULL   /* "XSTATS1" little-endian-ish */
+#define STATS_VERSION 1
+#define STATS_TRANSFERS 4096               /* power of two */
+
+struct stats_header {
+  uint64_t magic;
+  uint32_t version;
+  uint32_t header_size;
+  uint64_t size;               /* of the whole file */
+  uint64_t generation;         /* random, set when built */
+  int64_t supervisor_start;    /* Unix seconds */
+  int32_t supervisor_pid;
+  uint32_t workers;
+  uint64_t events_next;        /* sequence number of the next event */
+  uint64_t reserved[8];
+};
+
+/* A worker's slot.  Only its owner writes it (plus the supervisor after
+ * the owner died); seq is odd while the strings are being written. */
+struct stats_slot {
+  int32_t pid;                 /* 0: free; claimed by CAS */
+  uint32_t in_flight;
+  uint64_t seq;
+  uint32_t entry;              /* transfer entry index + 1, 0 none */
+  uint32_t scope;              /* enum stats_scope of the request */
+  char transfer_id[TRANSFER_ID_MAX + 8];
+  char method[8];
+  char backend[8];
+  uint64_t offset;
+  uint64_t bytes;
+  int64_t start_ms;
+};
+
+enum {
+  ENTRY_EMPTY = 0,
+  ENTRY_CLAIMING = 1,          /* key being written */
+  ENTRY_READY = 2,
+};
+#define ENTRY_FLAG_CANCELLED 1u
+#define ENTRY_FLAG_EXPIRED_REPORTED 2u
+
+struct stats_entry {
+  uint32_t state;              /* ENTRY_*; EMPTY -> CLAIMING by CAS */
+  uint32_t in_flight;
+  uint32_t flags;
+  uint32_t pad;
+  char id[TRANSFER_ID_MAX + 8];
+  uint64_t bytes_read, bytes_written;
+  uint64_t transferred, high_water;
+  uint64_t requests, errors;
+  int64_t first_seen_ms, last_activity_ms;
+};
+
+struct stats_counters {
+  uint64_t requests;
+  uint64_t by_method[STATS_METHOD_COUNT];
+  uint64_t by_status[STATS_STATUS_MAX + 1];
+  uint64_t bytes_read, bytes_written;
+  uint64_t errors;
+  uint64_t in_flight;
+  uint64_t latency[STATS_LATENCY_BUCKETS];
+  uint64_t latency_sum_us;
+};
+
+struct stats_event {
+  uint64_t seq;                /* event number + 1 when complete, 0 while written */
+  int64_t time_ms;
+  uint32_t level;
+  uint32_t pad;
+  char transfer_id[TRANSFER_ID_MAX + 8];
+  char message[EVENTS_MESSAGE_MAX];
+};
+
+struct stats_map {
+  struct stats_header header;
+  struct stats_counters counters[STATS_SCOPE_COUNT];
+  struct stats_slot slots[STATS_SLOTS];
+  struct stats_entry entries[STATS_TRANSFERS];
+  struct stats_event events[EVENTS_RING];
+};
+
+/* The mapping, or NULL; and whether we may write to it. */
+extern struct stats_map *stats_map;
+extern bool stats_writable;
+
+/* Find the entry for id by its hash chain; with create (and a writable
+ * table) make it when absent, *created then true.  NULL when absent or
+ * when the table is full. */
+struct stats_entry *stats_entry_find (const char *id, bool create,
+                                      bool *created);
+
+/* Copy a string field written by another process: bounded, always
+ * terminated. */
+void stats_copy_string (char *dst, size_t dstsize, const char *src,
+                        size_t srcsize);
+
+#endif

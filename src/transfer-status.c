@@ -1,0 +1,216 @@
+/* Transfer status for operators; see transfer-status.h. */
+#include <config.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "lifecycle.h"
+#include "spool-admin.h"
+#include "transfer-status.h"
+
+/* As in transfer.c: descriptors are small; a huge file is a mistake. */
+#define DESCRIPTOR_MAX_SIZE (1024 * 1024)
+
+const char *
+transfer_state_name (enum transfer_state state)
+{
+  switch (state) {
+  case TRANSFER_STATE_READY: return "ready";
+  case TRANSFER_STATE_ACTIVE: return "active";
+  case TRANSFER_STATE_EXPIRED: return "expired";
+  case TRANSFER_STATE_CANCELLED: return "cancelled";
+  case TRANSFER_STATE_INVALID: return "invalid";
+  case TRANSFER_STATE_ABSENT: return "absent";
+  }
+  return "unknown";
+}
+
+/* Load the descriptor with the workers' parser, keeping the reason when
+ * it is invalid (transfer_load only logs it).  Returns 1 valid, 0
+ * invalid (reason set), -ENOENT absent, -1 other error. */
+static int
+load (const char *spool_dir, const char *id, struct transfer_status *st)
+{
+  char path[PATH_MAX];
+  CLEANUP_FREE char *text = NULL;
+  struct stat sb;
+  size_t len;
+
+  if (snprintf (path, sizeof path, "%s/%s.json", spool_dir, id)
+      >= (int) sizeof path) {
+    error_set (ENAMETOOLONG, "spool path too long");
+    return -1;
+  }
+  if (stat (path, &sb) == -1) {
+    if (errno == ENOENT)
+      return -ENOENT;
+    error_set (errno, "stat %s: %m", path);
+    return -1;
+  }
+  text = spool_read_file (path, DESCRIPTOR_MAX_SIZE, &len);
+  if (text == NULL) {
+    if (errno == ENOENT)        /* removed between stat and open */
+      return -ENOENT;
+    snprintf (st->reason, sizeof st->reason, "%s", error_message ());
+    return 0;
+  }
+  if (transfer_parse (id, text, len, &st->t) == -1) {
+    snprintf (st->reason, sizeof st->reason, "%s", error_message ());
+    return 0;
+  }
+  st->t.spool_dev = sb.st_dev;
+  st->t.spool_ino = sb.st_ino;
+  st->t.spool_mtime = sb.st_mtime;
+  st->valid = true;
+  return 1;
+}
+
+int
+transfer_status_get (const char *spool_dir, const char *id, int64_t now_ms,
+                     struct transfer_status *st)
+{
+  struct lifecycle_activity activity = { 0 };
+  enum lifecycle_state lc;
+  int64_t base_ms;
+  int r;
+
+  memset (st, 0, sizeof *st);
+  st->expires = -1;
+  if (!transfer_id_valid (id)) {
+    error_set (EINVAL, "invalid transfer id");
+    return -1;
+  }
+  snprintf (st->id, sizeof st->id, "%s", id);
+  st->has_stats = stats_transfer (id, &st->stats) == 0;
+
+  r = load (spool_dir, id, st);
+  if (r == -1)
+    return -1;
+  if (r == -ENOENT) {
+    st->state = st->has_stats && st->stats.cancelled
+      ? TRANSFER_STATE_CANCELLED : TRANSFER_STATE_ABSENT;
+    return 0;
+  }
+  if (r == 0) {
+    st->state = TRANSFER_STATE_INVALID;
+    return 0;
+  }
+
+  if (st->has_stats) {
+    activity.in_flight = st->stats.in_flight;
+    activity.last_activity_ms = st->stats.last_activity_ms;
+  }
+  lc = lifecycle_evaluate (&st->t, &activity, now_ms, &st->expires);
+  base_ms = (int64_t) st->t.spool_mtime * 1000;
+  if (activity.last_activity_ms > base_ms)
+    base_ms = activity.last_activity_ms;
+  st->idle_time = activity.in_flight > 0 || now_ms < base_ms
+    ? 0 : (now_ms - base_ms) / 1000;
+
+  if (lc != LIFECYCLE_OPEN) {
+    st->state = TRANSFER_STATE_EXPIRED;
+    snprintf (st->reason, sizeof st->reason, "%s", lifecycle_state_name (lc));
+  }
+  else if (activity.in_flight > 0)
+    st->state = TRANSFER_STATE_ACTIVE;
+  else
+    st->state = TRANSFER_STATE_READY;
+  return 0;
+}
+
+void
+transfer_status_free (struct transfer_status *st)
+{
+  if (st->valid)
+    transfer_free (&st->t);
+  st->valid = false;
+}
+
+static int
+put (json_object *obj, const char *key, json_object *value)
+{
+  if (value == NULL || json_object_object_add (obj, key, value) != 0) {
+    json_object_put (value);
+    return -1;
+  }
+  return 0;
+}
+
+json_object *
+transfer_status_to_json (const struct transfer_status *st, bool descriptor)
+{
+  CLEANUP_JSON_PUT json_object *obj = NULL;
+  const struct stats_transfer_info *s = &st->stats;
+  bool counters = st->has_stats;
+  json_object *ret;
+  int err = 0;
+
+  if (descriptor && st->valid) {
+    obj = transfer_to_json (&st->t);
+    if (obj == NULL)
+      return NULL;
+  }
+  else {
+    obj = json_object_new_object ();
+    if (obj == NULL)
+      goto nomem;
+    err |= put (obj, "id", json_object_new_string (st->id));
+    if (st->valid) {
+      bool file = st->t.backend == BACKEND_TYPE_FILE;
+
+      err |= put (obj, "backend", json_object_new_string (file ? "file"
+                                                                : "nbd"));
+      if (st->t.has_size)
+        err |= put (obj, "size", json_object_new_uint64 (st->t.size));
+    }
+  }
+
+  err |= put (obj, "state",
+              json_object_new_string (transfer_state_name (st->state)));
+  if (st->reason[0])
+    err |= put (obj, "reason", json_object_new_string (st->reason));
+  err |= put (obj, "active",
+              json_object_new_boolean (st->state == TRANSFER_STATE_ACTIVE));
+  err |= put (obj, "connections",
+              json_object_new_int64 (counters ? s->in_flight : 0));
+  err |= put (obj, "bytes_read",
+              json_object_new_uint64 (counters ? s->bytes_read : 0));
+  err |= put (obj, "bytes_written",
+              json_object_new_uint64 (counters ? s->bytes_written : 0));
+  err |= put (obj, "transferred",
+              json_object_new_uint64 (counters ? s->transferred : 0));
+  err |= put (obj, "requests",
+              json_object_new_uint64 (counters ? s->requests : 0));
+  err |= put (obj, "errors",
+              json_object_new_uint64 (counters ? s->errors : 0));
+  if (st->valid) {
+    err |= put (obj, "idle_time", json_object_new_int64 (st->idle_time));
+    /* The effective instant it closes: the earliest of expires and
+     * the relative rules, which is what a client needs to know. */
+    if (st->expires >= 0)
+      err |= put (obj, "expires", json_object_new_int64 (st->expires));
+    else
+      json_object_object_add (obj, "expires", NULL);
+  }
+  if (counters && s->first_seen_ms > 0)
+    err |= put (obj, "first_request",
+                json_object_new_int64 (s->first_seen_ms / 1000));
+  if (counters && s->last_activity_ms > 0)
+    err |= put (obj, "last_activity",
+                json_object_new_int64 (s->last_activity_ms / 1000));
+  if (err)
+    goto nomem;
+  ret = obj;
+  obj = NULL;
+  return ret;
+
+ nomem:
+  error_set (ENOMEM, "transfer_status_to_json");
+  return NULL;
+}

@@ -1,0 +1,822 @@
+/* Transfer descriptors: one JSON file per transfer in the spool.
+ *
+ * Operators (or the management systems above us) write these files;
+ * every request reads its descriptor again, so a bad file must never
+ * take the server down: it is rejected with a one-line reason and the
+ * transfer is treated as absent.  Validation is strict on purpose: a
+ * typo such as "size": "10G" must fail loudly rather than turn into an
+ * unchecked transfer.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "log.h"
+#include "transfer.h"
+
+/* Descriptors are a few hundred bytes; anything this big is a mistake
+ * (or an attack on a shared spool) and is not read into memory. */
+#define DESCRIPTOR_MAX_SIZE (1024 * 1024)
+
+bool
+transfer_id_valid (const char *id)
+{
+  size_t len;
+
+  if (id == NULL || id[0] == '\0' || id[0] == '.')
+    return false;
+  len = strspn (id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                "0123456789._-");
+  return id[len] == '\0' && len <= TRANSFER_ID_MAX;
+}
+
+void
+transfer_free (struct transfer *t)
+{
+  if (t == NULL)
+    return;
+  free (t->path);
+  free (t->socket);
+  free (t->host);
+  free (t->port);
+  free (t->export_name);
+  free (t->export_bitmap);
+  free (t->filename);
+  free (t->transfer_id);
+  t->path = t->socket = t->host = t->port = NULL;
+  t->export_name = t->export_bitmap = t->filename = t->transfer_id = NULL;
+}
+
+/* Fields we know.  Anything else is logged at debug and ignored, so
+ * that newer writers can add fields without breaking older servers.
+ * "uuid" (ImageIO) and "id" (our own transfer_to_json) are known but
+ * unused: the id is the file name. */
+static const char *const known_fields[] = {
+  "backend", "path", "file", "offset", "url", "socket", "host", "port",
+  "export", "export_bitmap", "dirty", "size", "ops", "read_only",
+  "expires", "timeout", "inactivity_timeout", "idle_timeout_seconds",
+  "sparse", "filename", "transfer_id", "uuid", "id",
+};
+
+static bool
+known_field (const char *key)
+{
+  for (size_t i = 0; i < sizeof known_fields / sizeof known_fields[0]; i++)
+    if (strcmp (key, known_fields[i]) == 0)
+      return true;
+  return false;
+}
+
+/* The getters below return 1 when the field is present and valid, 0
+ * when absent, -1 (with error_set) when present but invalid. */
+
+/* The C string of a JSON string, or NULL (with error_set) when v is
+ * not a string.  An escaped NUL ("\u0000") would silently cut the C
+ * string short ("/a\u0000/../x" read as "/a"), so it is refused. */
+static const char *
+string_of_json (json_object *v, const char *key)
+{
+  const char *s;
+
+  if (!json_object_is_type (v, json_type_string)) {
+    error_set (EINVAL, "%s: must be a string", key);
+    return NULL;
+  }
+  s = json_object_get_string (v);
+  if (strlen (s) != (size_t) json_object_get_string_len (v)) {
+    error_set (EINVAL, "%s: must not contain NUL characters", key);
+    return NULL;
+  }
+  return s;
+}
+
+static int
+get_string (json_object *obj, const char *key, char **out)
+{
+  json_object *v;
+  const char *s;
+
+  if (!json_object_object_get_ex (obj, key, &v))
+    return 0;
+  if ((s = string_of_json (v, key)) == NULL)
+    return -1;
+  free (*out);
+  *out = strdup (s);
+  if (*out == NULL) {
+    error_set (ENOMEM, "strdup");
+    return -1;
+  }
+  return 1;
+}
+
+static int
+get_bool (json_object *obj, const char *key, bool *out)
+{
+  json_object *v;
+
+  if (!json_object_object_get_ex (obj, key, &v))
+    return 0;
+  if (!json_object_is_type (v, json_type_boolean)) {
+    error_set (EINVAL, "%s: must be true or false", key);
+    return -1;
+  }
+  *out = json_object_get_boolean (v);
+  return 1;
+}
+
+/* A JSON integer 0 <= n <= INT64_MAX.  json-c saturates numbers that
+ * overflow to INT64_MIN or UINT64_MAX without telling us, so the upper
+ * limit is what catches "18446744073709551616"; no size, offset or time
+ * beyond INT64_MAX means anything (off_t and NBD sizes are signed). */
+static int
+uint64_of_json (json_object *v, const char *key, uint64_t *out)
+{
+  uint64_t u;
+
+  if (!json_object_is_type (v, json_type_int)) {
+    error_set (EINVAL, "%s: must be a non-negative integer", key);
+    return -1;
+  }
+  /* get_uint64 returns 0 for negatives: check the sign first. */
+  if (json_object_get_int64 (v) < 0) {
+    error_set (EINVAL, "%s: must not be negative", key);
+    return -1;
+  }
+  u = json_object_get_uint64 (v);
+  if (u > INT64_MAX) {
+    error_set (EINVAL, "%s: too large", key);
+    return -1;
+  }
+  *out = u;
+  return 0;
+}
+
+static int
+get_uint64 (json_object *obj, const char *key, uint64_t *out)
+{
+  json_object *v;
+
+  if (!json_object_object_get_ex (obj, key, &v))
+    return 0;
+  return uint64_of_json (v, key, out) == -1 ? -1 : 1;
+}
+
+/* Seconds: a non-negative integer that fits int64_t. */
+static int
+get_seconds (json_object *obj, const char *key, int64_t *out)
+{
+  uint64_t u;
+  int r = get_uint64 (obj, key, &u);
+
+  if (r == 1)
+    *out = (int64_t) u;
+  return r;
+}
+
+/* "port": a string of digits or an integer, 1-65535. */
+static int
+get_port (json_object *obj, char **out)
+{
+  json_object *v;
+  char buf[16];
+  const char *s;
+  char *end;
+  unsigned long n;
+
+  if (!json_object_object_get_ex (obj, "port", &v))
+    return 0;
+  if (json_object_is_type (v, json_type_int)) {
+    snprintf (buf, sizeof buf, "%" PRId64, json_object_get_int64 (v));
+    s = buf;
+  }
+  else if (json_object_is_type (v, json_type_string)) {
+    if ((s = string_of_json (v, "port")) == NULL)
+      return -1;
+  }
+  else {
+    error_set (EINVAL, "port: must be a port number");
+    return -1;
+  }
+  errno = 0;
+  n = strtoul (s, &end, 10);
+  if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || n < 1
+      || n > 65535) {
+    error_set (EINVAL, "port: must be a port number 1-65535, not \"%s\"", s);
+    return -1;
+  }
+  *out = strdup (s);
+  if (*out == NULL) {
+    error_set (ENOMEM, "strdup");
+    return -1;
+  }
+  return 1;
+}
+
+/* One field under two names (canonical and CloudStack/ImageIO alias):
+ * both at once is ambiguous. */
+static int
+check_alias (json_object *obj, const char *name, const char *alias)
+{
+  if (json_object_object_get_ex (obj, name, NULL)
+      && json_object_object_get_ex (obj, alias, NULL)) {
+    error_set (EINVAL, "%s and %s are the same field: give only one", name,
+               alias);
+    return -1;
+  }
+  return 0;
+}
+
+static int
+parse_ops (json_object *obj, struct transfer *t)
+{
+  json_object *v;
+  size_t n;
+
+  if (!json_object_object_get_ex (obj, "ops", &v))
+    return 0;
+  if (!json_object_is_type (v, json_type_array)) {
+    error_set (EINVAL, "ops: must be an array of \"read\" and \"write\"");
+    return -1;
+  }
+  n = json_object_array_length (v);
+  if (n == 0) {
+    error_set (EINVAL, "ops: must not be empty");
+    return -1;
+  }
+  t->ops = 0;
+  for (size_t i = 0; i < n; i++) {
+    json_object *op = json_object_array_get_idx (v, i);
+    const char *s;
+
+    if ((s = string_of_json (op, "ops")) == NULL) {
+      error_set (EINVAL, "ops: must be an array of \"read\" and \"write\"");
+      return -1;
+    }
+    if (strcmp (s, "read") == 0)
+      t->ops |= TRANSFER_OP_READ;
+    else if (strcmp (s, "write") == 0)
+      t->ops |= TRANSFER_OP_READ | TRANSFER_OP_WRITE;
+    else {
+      error_set (EINVAL, "ops: unknown operation \"%s\"", s);
+      return -1;
+    }
+  }
+  return 1;
+}
+
+static int
+parse_expires (json_object *obj, struct transfer *t)
+{
+  json_object *v;
+  uint64_t u;
+
+  if (!json_object_object_get_ex (obj, "expires", &v))
+    return 0;
+  if (json_object_is_type (v, json_type_string)) {
+    const char *s = string_of_json (v, "expires");
+
+    if (s == NULL)
+      return -1;
+    if (transfer_parse_rfc3339 (s, &t->expires) == -1) {
+      error_set (EINVAL, "expires: not an RFC 3339 timestamp: \"%s\"", s);
+      return -1;
+    }
+    /* Before 1970: long expired; keep "expires" a valid Unix time. */
+    if (t->expires < 0)
+      t->expires = 0;
+  }
+  else if (json_object_is_type (v, json_type_int)) {
+    if (uint64_of_json (v, "expires", &u) == -1)
+      return -1;
+    t->expires = (int64_t) u;
+  }
+  else {
+    error_set (EINVAL,
+               "expires: must be Unix seconds or an RFC 3339 timestamp");
+    return -1;
+  }
+  t->has_expires = true;
+  return 1;
+}
+
+/* Where the image is: url, or path / socket / host fields, and the
+ * backend they imply. */
+static int
+parse_location (json_object *obj, struct transfer *t)
+{
+  CLEANUP_FREE char *url = NULL;
+  CLEANUP_FREE char *backend = NULL;
+  int r;
+
+  if (check_alias (obj, "path", "file") == -1)
+    return -1;
+  if ((r = get_string (obj, "url", &url)) == -1
+      || get_string (obj, "backend", &backend) == -1
+      || get_string (obj, "path", &t->path) == -1
+      || get_string (obj, "file", &t->path) == -1
+      || get_string (obj, "socket", &t->socket) == -1
+      || get_string (obj, "host", &t->host) == -1
+      || get_port (obj, &t->port) == -1
+      || get_string (obj, "export", &t->export_name) == -1
+      || get_string (obj, "export_bitmap", &t->export_bitmap) == -1)
+    return -1;
+
+  if (backend && strcmp (backend, "file") != 0
+      && strcmp (backend, "nbd") != 0) {
+    error_set (EINVAL, "backend: must be \"file\" or \"nbd\", not \"%s\"",
+               backend);
+    return -1;
+  }
+
+  if (url) {
+    static const char *const conflicting[] = {
+      "path", "file", "socket", "host", "port", "export",
+    };
+
+    for (size_t i = 0; i < sizeof conflicting / sizeof conflicting[0]; i++) {
+      if (json_object_object_get_ex (obj, conflicting[i], NULL)) {
+        error_set (EINVAL, "url: conflicts with %s (give one location)",
+                   conflicting[i]);
+        return -1;
+      }
+    }
+    if (transfer_parse_url (url, t) == -1)
+      return -1;
+    if (backend
+        && strcmp (backend, t->backend == BACKEND_TYPE_FILE ? "file" : "nbd")
+               != 0) {
+      error_set (EINVAL, "backend: \"%s\" disagrees with url \"%s\"", backend,
+                 url);
+      return -1;
+    }
+  }
+  else if (backend)
+    t->backend = strcmp (backend, "nbd") == 0 ? BACKEND_TYPE_NBD
+                                               : BACKEND_TYPE_FILE;
+  else
+    t->backend = t->socket || t->host ? BACKEND_TYPE_NBD : BACKEND_TYPE_FILE;
+  return 0;
+}
+
+static int
+check_file_backend (json_object *obj, struct transfer *t)
+{
+  static const char *const nbd_only[] = {
+    "socket", "host", "port", "export", "export_bitmap",
+  };
+
+  for (size_t i = 0; i < sizeof nbd_only / sizeof nbd_only[0]; i++) {
+    if (json_object_object_get_ex (obj, nbd_only[i], NULL)) {
+      error_set (EINVAL, "%s: only valid with the nbd backend", nbd_only[i]);
+      return -1;
+    }
+  }
+  if (t->path == NULL) {
+    error_set (EINVAL, "path: required for the file backend");
+    return -1;
+  }
+  if (t->path[0] != '/') {
+    error_set (EINVAL, "path: must be absolute, not \"%s\"", t->path);
+    return -1;
+  }
+  if (get_uint64 (obj, "offset", &t->offset) == -1)
+    return -1;
+  return 0;
+}
+
+static int
+check_nbd_backend (json_object *obj, struct transfer *t)
+{
+  if (t->path) {
+    error_set (EINVAL, "path: only valid with the file backend");
+    return -1;
+  }
+  if (json_object_object_get_ex (obj, "offset", NULL)) {
+    error_set (EINVAL, "offset: only valid with the file backend");
+    return -1;
+  }
+  if (t->socket && t->host) {
+    error_set (EINVAL, "socket and host: give only one");
+    return -1;
+  }
+  if (t->socket == NULL && t->host == NULL) {
+    error_set (EINVAL, "socket: required for the nbd backend (or a url)");
+    return -1;
+  }
+  if (t->socket && t->socket[0] != '/') {
+    error_set (EINVAL, "socket: must be absolute, not \"%s\"", t->socket);
+    return -1;
+  }
+  if (t->socket && t->port) {
+    error_set (EINVAL, "port: only valid with host");
+    return -1;
+  }
+  if (t->host && t->host[0] == '\0') {
+    error_set (EINVAL, "host: must not be empty");
+    return -1;
+  }
+  if (t->export_bitmap && t->export_bitmap[0] == '\0') {
+    error_set (EINVAL, "export_bitmap: must not be empty");
+    return -1;
+  }
+  if (t->host && t->port == NULL && (t->port = strdup ("10809")) == NULL) {
+    error_set (ENOMEM, "strdup");
+    return -1;
+  }
+  if (t->export_name == NULL && (t->export_name = strdup ("")) == NULL) {
+    error_set (ENOMEM, "strdup");
+    return -1;
+  }
+  return 0;
+}
+
+/* Everything but the location: limits, timeouts, labels. */
+static int
+parse_options (json_object *obj, struct transfer *t)
+{
+  bool read_only = false;
+  uint64_t size;
+  int r;
+
+  if (check_alias (obj, "inactivity_timeout", "idle_timeout_seconds") == -1)
+    return -1;
+  if ((r = get_uint64 (obj, "size", &size)) == -1)
+    return -1;
+  if (r == 1) {
+    t->has_size = true;
+    t->size = size;
+  }
+  if (parse_ops (obj, t) == -1 || get_bool (obj, "read_only", &read_only) == -1)
+    return -1;
+  if (read_only) {
+    if (t->ops & TRANSFER_OP_WRITE
+        && json_object_object_get_ex (obj, "ops", NULL)) {
+      error_set (EINVAL, "read_only: conflicts with ops containing \"write\"");
+      return -1;
+    }
+    t->ops = TRANSFER_OP_READ;
+  }
+  if (parse_expires (obj, t) == -1
+      || get_seconds (obj, "timeout", &t->timeout) == -1
+      || get_seconds (obj, "inactivity_timeout", &t->inactivity_timeout) == -1
+      || get_seconds (obj, "idle_timeout_seconds", &t->inactivity_timeout)
+             == -1
+      || get_bool (obj, "sparse", &t->sparse) == -1
+      || get_bool (obj, "dirty", &t->dirty) == -1
+      || get_string (obj, "filename", &t->filename) == -1
+      || get_string (obj, "transfer_id", &t->transfer_id) == -1)
+    return -1;
+  return 0;
+}
+
+int
+transfer_from_json (const char *id, json_object *obj, struct transfer *t)
+{
+  memset (t, 0, sizeof *t);
+  snprintf (t->id, sizeof t->id, "%s", id);
+  t->ops = TRANSFER_OP_READ | TRANSFER_OP_WRITE;
+  t->sparse = true;
+
+  if (!json_object_is_type (obj, json_type_object)) {
+    error_set (EINVAL, "top level: must be a JSON object");
+    return -1;
+  }
+  json_object_object_foreach (obj, key, value) {
+    (void) value;
+    if (!known_field (key))
+      log_debug ("transfer %s: ignoring unknown field \"%s\"", id, key);
+  }
+
+  if (parse_location (obj, t) == -1)
+    goto fail;
+  if ((t->backend == BACKEND_TYPE_FILE ? check_file_backend (obj, t)
+                                       : check_nbd_backend (obj, t))
+      == -1)
+    goto fail;
+  if (parse_options (obj, t) == -1)
+    goto fail;
+  return 0;
+
+ fail:
+  transfer_free (t);
+  return -1;
+}
+
+int
+transfer_parse (const char *id, const char *text, size_t len,
+                struct transfer *t)
+{
+  CLEANUP_JSON_PUT json_object *obj = NULL;
+  struct json_tokener *tok;
+  enum json_tokener_error err;
+  size_t end;
+
+  memset (t, 0, sizeof *t);
+  if (len > INT_MAX) {
+    error_set (EINVAL, "descriptor too large");
+    return -1;
+  }
+  tok = json_tokener_new ();
+  if (tok == NULL) {
+    error_set (ENOMEM, "json_tokener_new");
+    return -1;
+  }
+  json_tokener_set_flags (tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+  obj = json_tokener_parse_ex (tok, text, (int) len);
+  err = json_tokener_get_error (tok);
+  end = json_tokener_get_parse_end (tok);
+  json_tokener_free (tok);
+
+  if (err == json_tokener_continue) {
+    /* Typically a file caught while its writer is still at it. */
+    error_set (EINVAL, "truncated JSON");
+    return -1;
+  }
+  if (err != json_tokener_success) {
+    error_set (EINVAL, "bad JSON at byte %zu: %s", end,
+               json_tokener_error_desc (err));
+    return -1;
+  }
+  for (; end < len; end++) {
+    if (strchr (" \t\r\n", text[end]) == NULL || text[end] == '\0') {
+      error_set (EINVAL, "junk after the JSON object at byte %zu",
+                 end);
+      return -1;
+    }
+  }
+  if (obj == NULL) {
+    /* The document was the JSON literal null. */
+    error_set (EINVAL, "top level: must be a JSON object");
+    return -1;
+  }
+  return transfer_from_json (id, obj, t);
+}
+
+/* Invalid files are reported once per version of the file, not once
+ * per request: a client polling a broken transfer would otherwise fill
+ * the log.  A small ring per process is plenty; forgetting an entry
+ * only means one more warning. */
+struct reported_file {
+  dev_t dev;
+  ino_t ino;
+  struct timespec mtime;
+};
+static struct reported_file reported[32];
+static size_t reported_next;
+
+static bool
+report_first_time (const struct stat *st)
+{
+  for (size_t i = 0; i < sizeof reported / sizeof reported[0]; i++) {
+    const struct reported_file *r = &reported[i];
+
+    if (r->dev == st->st_dev && r->ino == st->st_ino
+        && r->mtime.tv_sec == st->st_mtim.tv_sec
+        && r->mtime.tv_nsec == st->st_mtim.tv_nsec)
+      return false;
+  }
+  reported[reported_next].dev = st->st_dev;
+  reported[reported_next].ino = st->st_ino;
+  reported[reported_next].mtime = st->st_mtim;
+  reported_next = (reported_next + 1) % (sizeof reported / sizeof reported[0]);
+  return true;
+}
+
+/* The file exists but cannot be used: to callers it is absent
+ * (ENOENT), and the log says why.  The reason is the current error
+ * message; copy it first, error_set reuses its buffer. */
+static int
+invalid_descriptor (const char *id, const char *path, const struct stat *st)
+{
+  char reason[256];
+
+  snprintf (reason, sizeof reason, "%s", error_message ());
+  if (report_first_time (st))
+    log_warning ("transfer %s: ignoring invalid descriptor %s: %s", id, path,
+                 reason);
+  else
+    log_debug ("transfer %s: ignoring invalid descriptor %s: %s", id, path,
+               reason);
+  error_set (ENOENT, "transfer %s: invalid descriptor: %s", id, reason);
+  return -1;
+}
+
+/* Read all of fd, at most DESCRIPTOR_MAX_SIZE bytes.  The size from
+ * fstat is only a hint: the file may change while we read. */
+static char *
+read_descriptor (int fd, const struct stat *st, size_t *len_out)
+{
+  size_t cap, len = 0;
+  char *buf;
+
+  cap = st->st_size < DESCRIPTOR_MAX_SIZE ? (size_t) st->st_size + 1
+                                           : DESCRIPTOR_MAX_SIZE + 1;
+  buf = malloc (cap);
+  if (buf == NULL) {
+    error_set (ENOMEM, "malloc");
+    return NULL;
+  }
+  for (;;) {
+    ssize_t n;
+
+    if (len == cap) {
+      char *bigger;
+
+      if (cap > DESCRIPTOR_MAX_SIZE)
+        break;
+      cap = cap * 2 > DESCRIPTOR_MAX_SIZE + 1 ? DESCRIPTOR_MAX_SIZE + 1
+                                               : cap * 2;
+      bigger = realloc (buf, cap);
+      if (bigger == NULL) {
+        free (buf);
+        error_set (ENOMEM, "realloc");
+        return NULL;
+      }
+      buf = bigger;
+    }
+    n = read (fd, buf + len, cap - len);
+    if (n == -1 && errno == EINTR)
+      continue;
+    if (n == -1) {
+      free (buf);
+      error_set (errno, "read");
+      return NULL;
+    }
+    if (n == 0)
+      break;
+    len += (size_t) n;
+  }
+  *len_out = len;
+  return buf;
+}
+
+int
+transfer_load (const char *spool_dir, const char *id, struct transfer *t)
+{
+  CLEANUP_FREE char *path = NULL;
+  CLEANUP_FREE char *text = NULL;
+  CLEANUP_CLOSE int fd = -1;
+  struct stat st;
+  size_t len;
+
+  memset (t, 0, sizeof *t);
+  if (!transfer_id_valid (id)) {
+    error_set (EINVAL, "invalid transfer id");
+    return -1;
+  }
+  if (asprintf (&path, "%s/%s.json", spool_dir, id) == -1) {
+    path = NULL;
+    error_set (ENOMEM, "asprintf");
+    return -1;
+  }
+
+  /* O_NONBLOCK: opening a FIFO planted in the spool must not hang the
+   * worker; it has no effect on regular files. */
+  fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd == -1) {
+    int saved_errno = errno;
+
+    if (saved_errno == ENOENT || saved_errno == ENOTDIR) {
+      error_set (ENOENT, "transfer %s: no such transfer", id);
+      return -1;
+    }
+    if (saved_errno == ELOOP && lstat (path, &st) == 0) {
+      error_set (EINVAL, "is a symbolic link");
+      return invalid_descriptor (id, path, &st);
+    }
+    error_set (saved_errno, "open %s: %s", path, strerror (saved_errno));
+    return -1;
+  }
+  if (fstat (fd, &st) == -1) {
+    int saved_errno = errno;
+
+    error_set (saved_errno, "fstat %s: %s", path, strerror (saved_errno));
+    return -1;
+  }
+  if (!S_ISREG (st.st_mode)) {
+    error_set (EINVAL, "not a regular file");
+    return invalid_descriptor (id, path, &st);
+  }
+  if (st.st_size > DESCRIPTOR_MAX_SIZE) {
+    error_set (EINVAL, "descriptor too large (%jd bytes, at most %d)",
+               (intmax_t) st.st_size, DESCRIPTOR_MAX_SIZE);
+    return invalid_descriptor (id, path, &st);
+  }
+  text = read_descriptor (fd, &st, &len);
+  if (text == NULL) {
+    int saved_errno = errno;
+
+    error_set (saved_errno, "read %s: %s", path, strerror (saved_errno));
+    return -1;
+  }
+  if (len > DESCRIPTOR_MAX_SIZE) {
+    error_set (EINVAL, "descriptor too large (more than %d bytes)",
+               DESCRIPTOR_MAX_SIZE);
+    return invalid_descriptor (id, path, &st);
+  }
+  if (transfer_parse (id, text, len, t) == -1) {
+    if (error_errno () != EINVAL)
+      return -1;
+    return invalid_descriptor (id, path, &st);
+  }
+  t->spool_dev = st.st_dev;
+  t->spool_ino = st.st_ino;
+  t->spool_mtime = st.st_mtime;
+  return 0;
+}
+
+bool
+transfer_still_present (const char *spool_dir, const struct transfer *t)
+{
+  char path[PATH_MAX];
+  struct stat st;
+  int n;
+
+  n = snprintf (path, sizeof path, "%s/%s.json", spool_dir, t->id);
+  if (n < 0 || (size_t) n >= sizeof path)
+    return false;
+  if (lstat (path, &st) == -1)
+    return false;
+  return st.st_dev == t->spool_dev && st.st_ino == t->spool_ino;
+}
+
+static int
+add (json_object *obj, const char *key, json_object *value)
+{
+  if (value == NULL || json_object_object_add (obj, key, value) != 0) {
+    json_object_put (value);
+    return -1;
+  }
+  return 0;
+}
+
+static int
+add_string (json_object *obj, const char *key, const char *value)
+{
+  if (value == NULL)
+    return 0;
+  return add (obj, key, json_object_new_string (value));
+}
+
+static json_object *
+ops_to_json (unsigned ops)
+{
+  json_object *array = json_object_new_array ();
+
+  if (array == NULL)
+    return NULL;
+  if ((ops & TRANSFER_OP_READ
+       && json_object_array_add (array, json_object_new_string ("read")))
+      || (ops & TRANSFER_OP_WRITE
+          && json_object_array_add (array, json_object_new_string ("write")))) {
+    json_object_put (array);
+    return NULL;
+  }
+  return array;
+}
+
+json_object *
+transfer_to_json (const struct transfer *t)
+{
+  CLEANUP_JSON_PUT json_object *obj = json_object_new_object ();
+  bool file = t->backend == BACKEND_TYPE_FILE;
+  json_object *ret;
+
+  if (obj == NULL
+      || add_string (obj, "id", t->id) == -1
+      || add_string (obj, "backend", file ? "file" : "nbd") == -1
+      || add_string (obj, "path", t->path) == -1
+      || (file && add (obj, "offset", json_object_new_uint64 (t->offset)) == -1)
+      || add_string (obj, "socket", t->socket) == -1
+      || add_string (obj, "host", t->host) == -1
+      || add_string (obj, "port", t->port) == -1
+      || add_string (obj, "export", t->export_name) == -1
+      || add_string (obj, "export_bitmap", t->export_bitmap) == -1
+      || add (obj, "dirty", json_object_new_boolean (t->dirty)) == -1
+      || (t->has_size && add (obj, "size", json_object_new_uint64 (t->size)) == -1)
+      || add (obj, "ops", ops_to_json (t->ops)) == -1
+      || (t->has_expires
+          && add (obj, "expires", json_object_new_int64 (t->expires)) == -1)
+      || add (obj, "timeout", json_object_new_int64 (t->timeout)) == -1
+      || add (obj, "inactivity_timeout",
+              json_object_new_int64 (t->inactivity_timeout)) == -1
+      || add (obj, "sparse", json_object_new_boolean (t->sparse)) == -1
+      || add_string (obj, "filename", t->filename) == -1
+      || add_string (obj, "transfer_id", t->transfer_id) == -1) {
+    error_set (ENOMEM, "transfer_to_json");
+    return NULL;
+  }
+  ret = obj;
+  obj = NULL;
+  return ret;
+}

@@ -1,0 +1,106 @@
+/* Transfers: JSON descriptors in the spool directory (API.md section 1).
+ *
+ * Three dialects are read into one normalized struct transfer: canonical
+ * fields, the oVirt ImageIO ticket fields (url, ops, timeout, dirty,
+ * filename, transfer_id) and the CloudStack fields (file, socket, export,
+ * export_bitmap, read_only, idle_timeout_seconds).
+ */
+#ifndef IMAGEXFER_TRANSFER_H
+#define IMAGEXFER_TRANSFER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#define TRANSFER_ID_MAX 128
+
+enum backend_type {
+  BACKEND_TYPE_FILE,
+  BACKEND_TYPE_NBD,
+};
+
+enum transfer_op {
+  TRANSFER_OP_READ = 1,
+  TRANSFER_OP_WRITE = 2,
+};
+
+struct transfer {
+  char id[TRANSFER_ID_MAX + 1];
+  enum backend_type backend;
+
+  /* file backend */
+  char *path;                 /* absolute path of a raw file or block device */
+  uint64_t offset;            /* window start inside the file */
+
+  /* nbd backend: either unix socket or TCP */
+  char *socket;               /* unix socket path, or NULL */
+  char *host;                 /* TCP host, or NULL */
+  char *port;                 /* TCP port (string, default "10809") */
+  char *export_name;          /* "" when not given */
+  char *export_bitmap;        /* dirty bitmap name, or NULL */
+  bool dirty;                 /* ImageIO: use the server's single bitmap */
+
+  bool has_size;
+  uint64_t size;              /* when has_size: the transfer's size */
+  unsigned ops;               /* TRANSFER_OP_* bits; WRITE implies READ */
+  bool has_expires;
+  int64_t expires;            /* Unix seconds */
+  int64_t timeout;            /* ImageIO sliding timeout, seconds; 0 none */
+  int64_t inactivity_timeout; /* CloudStack idle timeout, seconds; 0 none */
+  bool sparse;                /* zeroing may deallocate; default true */
+  char *filename;             /* Content-Disposition, or NULL */
+  char *transfer_id;          /* free text for logs, or NULL */
+
+  /* Identity of the spool file this was read from (for cancel checks). */
+  dev_t spool_dev;
+  ino_t spool_ino;
+  time_t spool_mtime;
+};
+
+/* Ids are 1-128 characters of [A-Za-z0-9._-], not starting with '.'. */
+bool transfer_id_valid (const char *id);
+
+/* Fill t from a parsed JSON object.  id must be valid.  On a validation
+ * failure returns -1 with error_set (EINVAL, "<reason>"); t is left
+ * freed.  Unknown fields are ignored (logged at debug). */
+int transfer_from_json (const char *id, json_object *obj, struct transfer *t);
+
+/* Parse descriptor text (not necessarily NUL-terminated).  Same contract
+ * as transfer_from_json; malformed JSON is EINVAL too. */
+int transfer_parse (const char *id, const char *text, size_t len,
+                    struct transfer *t);
+
+/* Read <spool_dir>/<id>.json.  Returns 0, or -1 with error_set:
+ *   EINVAL  id is not a valid id (no file is opened)
+ *   ENOENT  no such file, or the file is invalid (the reason is logged
+ *           once at warning level, and error_message says it)
+ *   other   an I/O error reading the spool. */
+int transfer_load (const char *spool_dir, const char *id, struct transfer *t);
+
+/* True while the spool file t was read from is still in place (same
+ * device and inode).  Requests in flight call it between chunks; a
+ * deleted or replaced file cancels them. */
+bool transfer_still_present (const char *spool_dir, const struct transfer *t);
+
+/* The normalized descriptor as JSON (canonical field names), for the
+ * management API and imagexferctl. */
+json_object *transfer_to_json (const struct transfer *t);
+
+void transfer_free (struct transfer *t);
+
+/* Parse an "expires" value given as an RFC 3339 string
+ * ("2026-11-21T10:00:00Z", "...+02:00", fractional seconds allowed).
+ * Returns 0 and stores Unix seconds, or -1. */
+int transfer_parse_rfc3339 (const char *text, int64_t *seconds);
+
+/* Parse a "url" field into t's location fields (backend, path, socket,
+ * host, port, export_name).  Forms: file:///abs/path,
+ * nbd+unix:///EXPORT?socket=/path, nbd://HOST[:PORT]/EXPORT,
+ * nbd:unix:/path[:exportname=NAME], nbd:HOST:PORT[:exportname=NAME].
+ * Returns 0, or -1 with error_set (EINVAL, ...). */
+int transfer_parse_url (const char *url, struct transfer *t);
+
+#endif

@@ -1,0 +1,174 @@
+#!/usr/bin/env bats
+# GET /images/<id>/extents on file backends (API.md section 2).
+
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+# --- this suite's assertions -------------------------------------------
+fail () { printf '%s\n' "$*" >&2; return 1; }
+show () {
+  echo "# status: $status_code" >&2
+  cat "$STACK_DIR/headers" >&2 2>/dev/null || :
+  echo "# body: $body" >&2
+}
+expect_eq () { [ "$1" = "$2" ] || { show; fail "${3:-value}: expected '$2', got '$1'"; }; }
+expect_status () { expect_eq "$status_code" "$1" "HTTP status"; }
+expect_header () { expect_eq "$(header "$1")" "$2" "header $1"; }
+expect_json () {
+  jq -e "$@" "$STACK_DIR/body" >/dev/null || { show; fail "JSON check failed: ${*: -1}"; }
+}
+expect_length () { expect_header Content-Length "$(stat -c %s "$STACK_DIR/body")"; }
+expect_error () {
+  expect_status "$1"
+  expect_header Content-Type application/json
+  expect_json '(keys == ["error"]) and (.error | type == "string" and length > 0)'
+  expect_length
+}
+file_transfer () {   # ID PATH [JSON object merged in]
+  transfer_put "$1" "$(jq -nc --arg p "$2" --argjson x "${3:-{\}}" '{path: $p} + $x')"
+}
+# write_at FILE OFFSET COUNT: random data at OFFSET, file not truncated.
+write_at () {
+  head -c "$3" /dev/urandom |
+    dd of="$1" bs=1M oflag=seek_bytes seek="$2" conv=notrunc status=none
+}
+
+# expect_extents SIZE: the last body is a valid zero-context extent list
+# for a file backend covering [0, SIZE).
+expect_extents () {
+  expect_status 200
+  expect_header Content-Type application/json
+  expect_length
+  expect_json --argjson size "$1" '
+    type == "array"
+    and all(.[]; (keys == ["hole", "length", "start", "zero"])
+                 and (.start | type == "number" and . >= 0 and floor == .)
+                 and (.length | type == "number" and . > 0 and floor == .)
+                 and (.zero | type == "boolean")
+                 and .hole == false)
+    and (if length == 0 then $size == 0 else
+           .[0].start == 0
+           and (.[-1].start + .[-1].length) == $size
+           and ([range(1; length) as $i
+                 | .[$i].start == .[$i - 1].start + .[$i - 1].length
+                   and .[$i].zero != .[$i - 1].zero] | all)
+         end)'
+}
+
+setup_file () {
+  stack_start --workers 2
+  # 8 MiB + 123: data at [1M, 1M+64K) and [5M, 6M), holes elsewhere.
+  image_sparse "$IMAGES/sparse.raw" 8388731
+  write_at "$IMAGES/sparse.raw" 1048576 65536
+  write_at "$IMAGES/sparse.raw" 5242880 1048576
+  file_transfer sparse "$IMAGES/sparse.raw"
+  file_transfer win "$IMAGES/sparse.raw" '{"offset": 524288, "size": 5767168}'
+  image_random "$IMAGES/full.raw" 1048577
+  file_transfer full "$IMAGES/full.raw"
+  image_sparse "$IMAGES/hole.raw" 3M
+  file_transfer hole "$IMAGES/hole.raw"
+  : > "$IMAGES/empty.raw"
+  file_transfer empty "$IMAGES/empty.raw"
+  file_transfer ro "$IMAGES/sparse.raw" '{"ops": ["read"]}'
+}
+
+teardown_file () {
+  stack_stop
+}
+
+@test "extents of a sparse file: exact list, zero for holes, hole false" {
+  http "$BASE_URL/images/sparse/extents"
+  expect_extents 8388731
+  expect_json '. == [
+    {"start": 0, "length": 1048576, "zero": true, "hole": false},
+    {"start": 1048576, "length": 65536, "zero": false, "hole": false},
+    {"start": 1114112, "length": 4128768, "zero": true, "hole": false},
+    {"start": 5242880, "length": 1048576, "zero": false, "hole": false},
+    {"start": 6291456, "length": 2097275, "zero": true, "hole": false}]'
+}
+
+@test "context=zero is the default" {
+  http "$BASE_URL/images/sparse/extents?context=zero"
+  expect_extents 8388731
+  cp "$STACK_DIR/body" "$BATS_TEST_TMPDIR/explicit"
+  http "$BASE_URL/images/sparse/extents"
+  cmp <(jq -c . "$BATS_TEST_TMPDIR/explicit") <(jq -c . "$STACK_DIR/body")
+}
+
+@test "extents of a fully allocated file: one data extent" {
+  http "$BASE_URL/images/full/extents"
+  expect_extents 1048577
+  expect_json '. == [{"start": 0, "length": 1048577, "zero": false, "hole": false}]'
+}
+
+@test "extents of an all-hole file: one zero extent" {
+  http "$BASE_URL/images/hole/extents"
+  expect_extents 3145728
+  expect_json '. == [{"start": 0, "length": 3145728, "zero": true, "hole": false}]'
+}
+
+@test "extents of an empty transfer: an empty list" {
+  http "$BASE_URL/images/empty/extents"
+  expect_extents 0
+  expect_json '. == []'
+}
+
+@test "extents of an offset window are relative to the window" {
+  # Window [512K, 512K + 5.5M) of the file: data at 512K..576K and 4.5M..5.5M.
+  http "$BASE_URL/images/win/extents"
+  expect_extents 5767168
+  expect_json '. == [
+    {"start": 0, "length": 524288, "zero": true, "hole": false},
+    {"start": 524288, "length": 65536, "zero": false, "hole": false},
+    {"start": 589824, "length": 4128768, "zero": true, "hole": false},
+    {"start": 4718592, "length": 1048576, "zero": false, "hole": false}]'
+}
+
+@test "extents follow writes through the API" {
+  image_sparse "$IMAGES/grow.raw" 2M
+  file_transfer grow "$IMAGES/grow.raw"
+  http "$BASE_URL/images/grow/extents"
+  expect_json '. == [{"start": 0, "length": 2097152, "zero": true, "hole": false}]'
+  head -c 65536 /dev/urandom > "$BATS_TEST_TMPDIR/p"
+  http -T "$BATS_TEST_TMPDIR/p" -H 'Content-Range: bytes 1048576-1114111/*' \
+    "$BASE_URL/images/grow"
+  expect_status 200
+  http "$BASE_URL/images/grow/extents"
+  expect_extents 2097152
+  expect_json '. == [
+    {"start": 0, "length": 1048576, "zero": true, "hole": false},
+    {"start": 1048576, "length": 65536, "zero": false, "hole": false},
+    {"start": 1114112, "length": 983040, "zero": true, "hole": false}]'
+}
+
+@test "extents on a read-only transfer are allowed" {
+  http "$BASE_URL/images/ro/extents"
+  expect_extents 8388731
+}
+
+@test "context=dirty on a file backend: 404" {
+  http "$BASE_URL/images/sparse/extents?context=dirty"
+  expect_error 404
+}
+
+@test "any other context: 400" {
+  local c
+  for c in bogus ZERO '' 'zero%20' 'dirty,zero'; do
+    http "$BASE_URL/images/sparse/extents?context=$c"
+    expect_error 400 || fail "context=$c"
+  done
+}
+
+@test "unknown sub-resource: 404" {
+  local s
+  for s in nope extents/more extent flush/x checksums; do
+    http "$BASE_URL/images/sparse/$s"
+    expect_error 404 || fail "/images/sparse/$s"
+  done
+}
+
+@test "extents of an unknown id: 404" {
+  http "$BASE_URL/images/missing/extents"
+  expect_error 404
+}

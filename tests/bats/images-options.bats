@@ -1,0 +1,153 @@
+#!/usr/bin/env bats
+# OPTIONS /images/... (API.md section 2): features, Allow, CORS, errors.
+
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+# --- this suite's assertions -------------------------------------------
+fail () { printf '%s\n' "$*" >&2; return 1; }
+show () {
+  echo "# status: $status_code" >&2
+  cat "$STACK_DIR/headers" >&2 2>/dev/null || :
+  echo "# body: $body" >&2
+}
+expect_eq () { [ "$1" = "$2" ] || { show; fail "${3:-value}: expected '$2', got '$1'"; }; }
+expect_status () { expect_eq "$status_code" "$1" "HTTP status"; }
+expect_header () { expect_eq "$(header "$1")" "$2" "header $1"; }
+expect_no_header () {
+  [ -z "$(header "$1")" ] || { show; fail "unexpected header $1"; }
+}
+expect_json () {
+  jq -e "$@" "$STACK_DIR/body" >/dev/null || { show; fail "JSON check failed: ${*: -1}"; }
+}
+expect_length () { expect_header Content-Length "$(stat -c %s "$STACK_DIR/body")"; }
+expect_error () {
+  expect_status "$1"
+  expect_header Content-Type application/json
+  expect_json '(keys == ["error"]) and (.error | type == "string" and length > 0)'
+  expect_length
+}
+file_transfer () {   # ID PATH [JSON object merged in]
+  transfer_put "$1" "$(jq -nc --arg p "$2" --argjson x "${3:-{\}}" '{path: $p} + $x')"
+}
+
+setup_file () {
+  stack_start --workers 2
+  image_random "$IMAGES/disk.raw" 1048577
+  file_transfer rw "$IMAGES/disk.raw"
+  file_transfer ro "$IMAGES/disk.raw" '{"ops": ["read"]}'
+  file_transfer ro2 "$IMAGES/disk.raw" '{"read_only": true}'
+  file_transfer wo "$IMAGES/disk.raw" '{"ops": ["write"]}'
+}
+
+teardown_file () {
+  stack_stop
+}
+
+RW_METHODS="OPTIONS, GET, HEAD, PUT, PATCH, POST"
+RO_METHODS="OPTIONS, GET, HEAD"
+
+@test "OPTIONS /images/* lists every feature without a transfer" {
+  http -X OPTIONS "$BASE_URL/images/*"
+  expect_status 200
+  expect_header Content-Type application/json
+  expect_length
+  expect_json '(.features | sort) == ["checksum", "extents", "flush", "zero"]'
+  expect_json '.unix_socket == null'
+  # As in ImageIO, max_readers/max_writers describe a ticket; for "*"
+  # they may be left out, but when present they are positive numbers.
+  expect_json '((keys - ["max_readers", "max_writers"]) | sort) == ["features", "unix_socket"]'
+  expect_json '(has("max_readers") | not) or (.max_readers >= 1)'
+  expect_json '(has("max_writers") | not) or (.max_writers >= 1)'
+}
+
+@test "OPTIONS on a writable transfer: all features, write methods" {
+  http -X OPTIONS "$BASE_URL/images/rw"
+  expect_status 200
+  expect_header Content-Type application/json
+  expect_length
+  expect_json '(.features | sort) == ["checksum", "extents", "flush", "zero"]'
+  expect_json '(keys | sort) == ["features", "max_readers", "max_writers", "unix_socket"]'
+  expect_json '.unix_socket == null and .max_readers >= 1 and .max_writers >= 1'
+  expect_header Allow "$RW_METHODS"
+  expect_header Access-Control-Allow-Methods "$RW_METHODS"
+}
+
+@test "OPTIONS on a write-only descriptor: write implies read" {
+  http -X OPTIONS "$BASE_URL/images/wo"
+  expect_status 200
+  expect_json '(.features | sort) == ["checksum", "extents", "flush", "zero"]'
+  expect_header Allow "$RW_METHODS"
+}
+
+@test "OPTIONS on a read-only transfer (ops read): read features, max_writers 0" {
+  for id in ro ro2; do
+    http -X OPTIONS "$BASE_URL/images/$id"
+    expect_status 200
+    expect_header Content-Type application/json
+    expect_length
+    expect_json '(.features | sort) == ["checksum", "extents"]'
+    expect_json '.max_writers == 0 and .max_readers >= 1 and .unix_socket == null'
+    expect_header Allow "$RO_METHODS"
+    expect_header Access-Control-Allow-Methods "$RO_METHODS"
+  done
+}
+
+@test "OPTIONS on an unknown id: 404 JSON error" {
+  http -X OPTIONS "$BASE_URL/images/no-such-transfer"
+  expect_error 404
+}
+
+@test "CORS: Origin gets Access-Control-Allow-Origin: * on GET, OPTIONS and errors" {
+  http -H 'Origin: https://example.org' -r 0-9 "$BASE_URL/images/rw"
+  expect_status 206
+  expect_header Access-Control-Allow-Origin '*'
+
+  http -X OPTIONS -H 'Origin: https://example.org' "$BASE_URL/images/ro"
+  expect_status 200
+  expect_header Access-Control-Allow-Origin '*'
+
+  http -H 'Origin: https://example.org' "$BASE_URL/images/missing"
+  expect_error 404
+  expect_header Access-Control-Allow-Origin '*'
+}
+
+@test "CORS: no Origin, no Access-Control-Allow-Origin" {
+  http -r 0-9 "$BASE_URL/images/rw"
+  expect_status 206
+  expect_no_header Access-Control-Allow-Origin
+}
+
+@test "CORS preflight on a writable transfer: exact headers" {
+  http -X OPTIONS -H 'Origin: https://example.org' \
+    -H 'Access-Control-Request-Method: PUT' \
+    -H 'Access-Control-Request-Headers: content-type, content-range' \
+    "$BASE_URL/images/rw"
+  expect_status 200
+  expect_header Access-Control-Allow-Origin '*'
+  expect_header Access-Control-Allow-Methods "$RW_METHODS"
+  expect_header Access-Control-Allow-Headers '*'
+  expect_header Access-Control-Max-Age 86400
+}
+
+@test "CORS preflight on a read-only transfer: read methods only" {
+  http -X OPTIONS -H 'Origin: https://example.org' \
+    -H 'Access-Control-Request-Method: GET' "$BASE_URL/images/ro"
+  expect_status 200
+  expect_header Access-Control-Allow-Origin '*'
+  expect_header Access-Control-Allow-Methods "$RO_METHODS"
+  expect_header Access-Control-Allow-Headers '*'
+  expect_header Access-Control-Max-Age 86400
+}
+
+@test "OPTIONS does not close the connection (keep-alive reused)" {
+  # Baseline for the 403 connection-close tests elsewhere: two requests in
+  # one curl run share one connection.
+  run -0 curl -sS -o /dev/null -w '%{http_code} %{num_connects}\n' \
+    -X OPTIONS "$BASE_URL/images/rw" \
+    --next -o /dev/null -w '%{http_code} %{num_connects}\n' \
+    -X OPTIONS "$BASE_URL/images/rw"
+  expect_eq "${lines[0]}" "200 1" "first request"
+  expect_eq "${lines[1]}" "200 0" "second request (reused connection)"
+}

@@ -1,0 +1,322 @@
+#!/usr/bin/env bats
+# The management API (API.md section 3) through the real stack: daemon
+# info, counters, transfers in flight, lifecycle timeouts, cancel,
+# worker crashes, Prometheus output, access restricted to localhost.
+
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+fail () { printf '%s\n' "$*" >&2; return 1; }
+show () {
+  echo "# status: $status_code" >&2
+  cat "$STACK_DIR/headers" >&2 2>/dev/null || :
+  echo "# body: $body" >&2
+}
+expect_eq () { [ "$1" = "$2" ] || { show; fail "${3:-value}: expected '$2', got '$1'"; }; }
+expect_status () { expect_eq "$status_code" "$1" "HTTP status"; }
+expect_json () {
+  jq -e "$@" "$STACK_DIR/body" >/dev/null || { show; fail "JSON check failed: ${*: -1}"; }
+}
+expect_api_error () {   # STATUS CODE
+  expect_status "$1"
+  expect_eq "$(header Content-Type)" application/json "Content-Type"
+  expect_json --arg c "$2" '(keys == ["code", "message"]) and .code == $c
+                           and (.message | length > 0)'
+}
+api () { http "$BASE_URL/api/$1" "${@:2}"; }
+file_transfer () {   # ID PATH [JSON object merged in]
+  transfer_put "$1" "$(jq -nc --arg p "$2" --argjson x "${3:-{\}}" '{path: $p} + $x')"
+}
+# Wait (bounded) until a jq expression over GET /api/$1 holds.
+wait_api () {   # PATH JQ-EXPR [TRIES of 0.1 s]
+  local i
+  for ((i = 0; i < ${3:-50}; i++)); do
+    api "$1" && jq -e "$2" "$STACK_DIR/body" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  show; fail "timed out waiting for $2 on /api/$1"
+}
+# A download running in the background at a limited rate.
+slow_get () {   # ID RATE OUTFILE
+  curl -sS --limit-rate "$2" -o "$3" "$BASE_URL/images/$1" &
+  echo $! > "$3.pid"
+}
+stop_bg () { local p; p=$(cat "$1.pid" 2>/dev/null) && kill "$p" 2>/dev/null; wait "$p" 2>/dev/null || :; }
+
+setup_file () {
+  stack_start --workers 4 --conf-extra "chunk_size = 64K"
+  image_random "$IMAGES/big.img" 24M
+  image_random "$IMAGES/small.img" 1M
+}
+teardown_file () { stack_stop; }
+
+@test "GET /api/v1/daemon: version, supervisor pid, workers, paths" {
+  api v1/daemon
+  expect_status 200
+  expect_json --arg s "$SPOOL" --arg t "$STATE" \
+    '.version == "0.1.0" and .workers == 4 and .spool_dir == $s
+     and .state_dir == $t and .backends == ["file", "nbd"]
+     and (.features | index("prometheus")) != null
+     and .uptime >= 0 and .start_time > 1600000000'
+  expect_json --argjson p "$(fcgi_supervisor_pid)" '.pid == $p'
+}
+
+@test "no route: 404 NOT_FOUND; wrong method: 405 UNSUPPORTED with Allow" {
+  api v1/nothing
+  expect_api_error 404 NOT_FOUND
+  api v3/transfers
+  expect_api_error 404 NOT_FOUND
+  api v2/transfers/a/b
+  expect_api_error 404 NOT_FOUND
+  api v1/daemon -X DELETE
+  expect_api_error 405 UNSUPPORTED
+  expect_eq "$(header Allow)" "GET" Allow
+  api v2/transfers/x -X POST -d '{}'
+  expect_api_error 405 UNSUPPORTED
+  expect_eq "$(header Allow)" "GET, PUT, DELETE" Allow
+  api v2/transfers/.hidden
+  expect_api_error 400 BAD_REQUEST
+  api "v1/metrics?format=xml"
+  expect_api_error 400 BAD_REQUEST
+}
+
+@test "counters are exact after round trips" {
+  file_transfer rt "$IMAGES/rt.img" '{"size": 1048576}'
+  truncate -s 1M "$IMAGES/rt.img"
+  api v1/metrics
+  before=$(cat "$STACK_DIR/body")
+  http -X PUT --data-binary "@$IMAGES/small.img" "$BASE_URL/images/rt"
+  expect_status 200
+  http -o "$BATS_TEST_TMPDIR/rt.out" "$BASE_URL/images/rt"
+  cmp "$IMAGES/small.img" "$STACK_DIR/body"
+  http -H "Range: bytes=0-4095" "$BASE_URL/images/rt"
+  expect_status 206
+  api v2/transfers/rt
+  expect_status 200
+  expect_json '.state == "ready" and .active == false and .connections == 0
+    and .bytes_written == 1048576 and .bytes_read == 1052672
+    and .transferred == 1048576 and .requests == 3 and .errors == 0
+    and .size == 1048576 and .backend == "file" and .id == "rt"
+    and .idle_time >= 0 and .idle_time <= 2 and .expires == null'
+  api v1/metrics
+  jq -e --argjson b "$before" '
+    .requests - $b.requests == 3
+    and .bytes_written - $b.bytes_written == 1048576
+    and .bytes_read - $b.bytes_read == 1052672
+    and .requests_by_method.PUT - $b.requests_by_method.PUT == 1
+    and .requests_by_method.GET - $b.requests_by_method.GET == 2
+    and .responses_by_status["206"] - ($b.responses_by_status["206"] // 0) == 1
+    and .in_flight == 0
+    and .latency.count == .requests
+    and .latency.buckets[-1].count == .requests' "$STACK_DIR/body" \
+    || { show; fail "global counters"; }
+  api v1/metrics/backend
+  expect_json '.file.bytes_written >= 1048576 and .nbd.requests == 0'
+}
+
+@test "a slow download is shown in flight; two transfers at once" {
+  file_transfer slow1 "$IMAGES/big.img"
+  file_transfer slow2 "$IMAGES/big.img"
+  slow_get slow1 2M "$BATS_TEST_TMPDIR/s1"
+  slow_get slow2 2M "$BATS_TEST_TMPDIR/s2"
+  wait_api v1/metrics/inflight \
+    '[.requests[] | select(.transfer_id | startswith("slow"))] | length == 2'
+  expect_json '[.requests[] | select(.transfer_id | startswith("slow"))]
+    | (map(.transfer_id) | sort) == ["slow1", "slow2"]
+    and all(.method == "GET" and .backend == "file" and .pid > 0
+            and .elapsed >= 0 and .offset == 0)'
+  sleep 1
+  api v2/transfers/slow1
+  expect_json '.state == "active" and .active == true and .connections == 1
+    and .bytes_read > 0 and .bytes_read < 25165824 and .idle_time == 0'
+  api v1/metrics
+  expect_json '.in_flight >= 2'
+  api v2/transfers
+  expect_json '[.transfers[] | select(.id == "slow1" or .id == "slow2")
+    | .state] == ["active", "active"]'
+  stop_bg "$BATS_TEST_TMPDIR/s1"
+  stop_bg "$BATS_TEST_TMPDIR/s2"
+  wait_api v2/transfers/slow1 '.connections == 0 and .state == "ready"' 100
+}
+
+@test "inactivity timeout: closed after the idle time, shown expired" {
+  file_transfer idle "$IMAGES/small.img" '{"inactivity_timeout": 2}'
+  http -r 0-0 "$BASE_URL/images/idle"
+  expect_status 206
+  sleep 1
+  http -r 0-0 "$BASE_URL/images/idle"
+  expect_status 206
+  api v2/transfers/idle
+  expect_json '.state == "ready" and .idle_time <= 1'
+  sleep 3.2
+  http -r 0-0 "$BASE_URL/images/idle"
+  expect_status 403
+  api v2/transfers/idle
+  expect_json '.state == "expired" and .reason == "idle" and .idle_time >= 3'
+  api v1/daemon/events
+  expect_json '[.events[] | select(.transfer_id == "idle"
+                and (.message | test("expired")))] | length == 1'
+}
+
+@test "sliding timeout: each request extends it" {
+  file_transfer slide "$IMAGES/small.img" '{"timeout": 2}'
+  for i in 1 2 3; do
+    sleep 1.2
+    http -r 0-0 "$BASE_URL/images/slide"
+    expect_status 206
+  done
+  api v2/transfers/slide
+  expect_json '.state == "ready" and .expires > now and .expires <= now + 3'
+  sleep 3.2
+  http -r 0-0 "$BASE_URL/images/slide"
+  expect_status 403
+  api v2/transfers/slide
+  expect_json '.state == "expired" and .reason == "timed out"'
+}
+
+@test "PUT/GET/DELETE /api/v2/transfers/ID" {
+  api v2/transfers/made -X PUT --data-binary '{"path": "relative.img"}'
+  expect_api_error 400 BAD_REQUEST
+  [ ! -e "$SPOOL/made.json" ]
+  api v2/transfers/made -X PUT --data-binary '{"path": '
+  expect_api_error 400 BAD_REQUEST
+  api v2/transfers/made -X PUT --data-binary \
+    "$(jq -nc --arg p "$IMAGES/small.img" '{file: $p, read_only: true}')"
+  expect_status 201
+  expect_json --arg p "$IMAGES/small.img" \
+    '.id == "made" and .path == $p and .ops == ["read"] and .state == "ready"'
+  jq -e --arg p "$IMAGES/small.img" '.file == $p' "$SPOOL/made.json"
+  [ -z "$(find "$SPOOL" -name '.*' -type f)" ]
+  http -o "$BATS_TEST_TMPDIR/made.out" "$BASE_URL/images/made"
+  expect_status 200
+  cmp "$IMAGES/small.img" "$BATS_TEST_TMPDIR/made.out"
+  api v2/transfers/made -X PUT --data-binary \
+    "$(jq -nc --arg p "$IMAGES/small.img" '{path: $p, size: 4096}')"
+  expect_status 200
+  expect_json '.size == 4096 and .ops == ["read", "write"]'
+  transfer_put broken '{"path": 42}'
+  api v2/transfers/broken
+  expect_status 200
+  expect_json '.state == "invalid" and (.reason | length > 0)'
+  api v2/transfers
+  expect_json '[.transfers[] | select(.id == "broken")][0].state == "invalid"'
+  touch "$SPOOL/.hidden.json" "$SPOOL/notjson.txt"
+  api v2/transfers
+  expect_json '[.transfers[].id] | (index(".hidden") == null)
+               and (index("notjson") == null) and (index("made") != null)'
+  api v2/transfers/made -X DELETE
+  expect_status 204
+  [ ! -e "$SPOOL/made.json" ]
+  api v2/transfers/made -X DELETE
+  expect_api_error 404 NOT_FOUND
+  api v2/transfers/made
+  expect_status 200
+  expect_json '.state == "cancelled" and .bytes_read == 1048576'
+  api v2/transfers/never
+  expect_api_error 404 NOT_FOUND
+  http "$BASE_URL/images/made"
+  expect_status 404
+}
+
+@test "cancel mid-upload via DELETE: the client fails, written data stays" {
+  truncate -s 24M "$IMAGES/up.img"
+  file_transfer up "$IMAGES/up.img"
+  curl -sS --limit-rate 2M -X PUT --data-binary "@$IMAGES/big.img" \
+    -o "$BATS_TEST_TMPDIR/up.body" -w '%{http_code}' \
+    "$BASE_URL/images/up" > "$BATS_TEST_TMPDIR/up.code" 2>/dev/null &
+  pid=$!
+  wait_api v2/transfers/up '.bytes_written >= 2097152'
+  api v2/transfers/up -X DELETE
+  expect_status 204
+  rc=0
+  wait "$pid" || rc=$?
+  code=$(cat "$BATS_TEST_TMPDIR/up.code")
+  [ "$code" != 200 ] || fail "upload finished with 200 after cancel"
+  api v2/transfers/up
+  expect_json '.state == "cancelled" and .bytes_written >= 2097152
+               and .bytes_written < 25165824 and .connections == 0'
+  written=$(jq .bytes_written "$STACK_DIR/body")
+  # What was written before the cancel is in the image.
+  cmp -n "$written" "$IMAGES/big.img" "$IMAGES/up.img"
+  api v1/daemon/events
+  expect_json '[.events[] | select(.transfer_id == "up"
+                and (.message | test("cancelled")))] | length >= 1'
+}
+
+@test "a worker killed mid-request: its slot is cleared" {
+  file_transfer kill "$IMAGES/big.img"
+  slow_get kill 1M "$BATS_TEST_TMPDIR/k"
+  wait_api v1/metrics/inflight '[.requests[] | select(.transfer_id == "kill")] | length == 1'
+  wpid=$(jq '.requests[] | select(.transfer_id == "kill") | .pid' "$STACK_DIR/body")
+  fcgi_worker_pids | grep -qx "$wpid" || fail "pid $wpid is not a worker"
+  kill -9 "$wpid"
+  wait_api v1/metrics/inflight "[.requests[] | select(.pid == $wpid)] | length == 0"
+  stop_bg "$BATS_TEST_TMPDIR/k"
+  wait_api v2/transfers/kill '.connections == 0 and .errors >= 1'
+  api v1/daemon/events
+  expect_json --arg p "$wpid" '[.events[] | select(.transfer_id == "kill"
+    and (.message | test("worker " + $p + " .*signal 9")))] | length == 1'
+  # The replacement worker serves.
+  http -r 0-9 "$BASE_URL/images/kill"
+  expect_status 206
+}
+
+@test "GET /api/v1/metrics?format=prometheus parses strictly" {
+  http -r 0-0 "$BASE_URL/images/rt"
+  api "v1/metrics?format=prometheus"
+  expect_status 200
+  expect_eq "$(header Content-Type)" "text/plain; version=0.0.4; charset=utf-8"
+  python3 - "$STACK_DIR/body" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+assert text.endswith("\n"), "no final newline"
+name_re = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+label_re = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"'
+sample_re = re.compile(r"^(%s)(\{%s(?:,%s)*\})? (-?[0-9.e+]+|\+Inf|NaN)$"
+                       % (name_re, label_re, label_re))
+types, helps, samples = {}, set(), []
+for line in text.splitlines():
+    if line.startswith("# HELP "):
+        name = line.split()[2]; assert name not in helps; helps.add(name)
+    elif line.startswith("# TYPE "):
+        _, _, name, kind = line.split()
+        assert kind in ("counter", "gauge", "histogram"), line
+        assert name not in types, "TYPE twice: " + name
+        types[name] = kind
+    else:
+        m = sample_re.match(line)
+        assert m, "bad sample line: %r" % line
+        samples.append((m.group(1), m.group(2) or "", float(m.group(3))))
+for name, labels, value in samples:
+    base = re.sub(r"_(bucket|sum|count)$", "", name)
+    fam = name if name in types else base
+    assert fam in types and fam in helps, "no TYPE/HELP for " + name
+    assert name.startswith("imagexfer_"), name
+    if types[fam] == "counter": assert value >= 0
+h = "imagexfer_request_duration_seconds"
+assert types[h] == "histogram"
+buckets = [(l, v) for n, l, v in samples if n == h + "_bucket"]
+assert buckets[-1][0] == '{le="+Inf"}', buckets[-1]
+vals = [v for _, v in buckets]
+assert vals == sorted(vals), "buckets not cumulative"
+les = [float(re.search(r'le="([^"]+)"', l).group(1)) for l, _ in buckets]
+assert les == sorted(les) and les[-1] == float("inf")
+count = [v for n, _, v in samples if n == h + "_count"]
+assert count == [vals[-1]], "count != +Inf bucket"
+assert [v for n, _, v in samples if n == h + "_sum"], "no _sum"
+reqs = sum(v for n, _, v in samples if n == "imagexfer_requests_total")
+assert reqs == vals[-1] and reqs > 0, (reqs, vals[-1])
+PY
+}
+
+@test "/api is refused from any address but 127.0.0.1 and ::1" {
+  ip -o addr show lo | grep -q '127.0.0.1/8' \
+    || skip "loopback does not carry 127.0.0.0/8"
+  http --interface 127.0.0.2 "$BASE_URL/api/v1/daemon"
+  expect_status 403
+  http --interface 127.0.0.2 "$BASE_URL/api/v2/transfers/x" -X DELETE
+  expect_status 403
+  api v1/daemon
+  expect_status 200
+}

@@ -1,0 +1,33 @@
+# make check: C unit tests and the bats suites, all speaking TAP.
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+TEST_EXTENSIONS = .bats
+BATS_LOG_DRIVER = $(LOG_DRIVER)
+BATS_LOG_COMPILER = $(top_srcdir)/tests/run-bats
+AM_TESTS_ENVIRONMENT = \
+	top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
+	top_builddir='$(abs_top_builddir)'; export top_builddir; \
+	$(NULL)
+
+# Unit tests link the core library (LDADD is their default).
+LDADD = $(IMAGEXFER_CORE_LIBS)
+
+# One line per unit test program; add yours, never rewrite the list.
+check_PROGRAMS += \
+	tests/unit/test-range \
+	tests/unit/test-transfer \
+	tests/unit/test-config \
+	tests/unit/test-extents \
+	tests/unit/test-backend-file \
+	tests/unit/test-stats \
+	tests/unit/test-lifecycle \
+	tests/unit/test-checksum \
+	tests/unit/test-backend-nbd \
+	$(NULL)
+TESTS += $(check_PROGRAMS)
+
+EXTRA_DIST += \
+	tests/run-bats \
+	tests/unit/tap.h \
+	$(NULL)
+
+include tests/bats/local.mk

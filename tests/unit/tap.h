@@ -1,0 +1,37 @@
+/* A minimal TAP producer for the C unit tests: make check's TAP driver
+ * counts every "ok"/"not ok" line, so each table row is one test. */
+#ifndef IMAGEXFER_TAP_H
+#define IMAGEXFER_TAP_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+static int tap_count;
+static int tap_failed;
+
+__attribute__ ((format (printf, 2, 3))) static inline void
+tap_ok (bool pass, const char *fmt, ...)
+{
+  va_list args;
+
+  tap_count++;
+  if (!pass)
+    tap_failed++;
+  printf ("%s %d - ", pass ? "ok" : "not ok", tap_count);
+  va_start (args, fmt);
+  vprintf (fmt, args);
+  va_end (args);
+  putchar ('\n');
+  fflush (stdout);
+}
+
+/* Print the plan and return the exit status for main. */
+static inline int
+tap_done (void)
+{
+  printf ("1..%d\n", tap_count);
+  return tap_failed ? 1 : 0;
+}
+
+#endif

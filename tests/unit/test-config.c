@@ -1,0 +1,299 @@
+/* The configuration file: defaults, each key good and bad, syntax,
+ * and which file is chosen. */
+#include <config.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config-file.h"
+#include "error.h"
+#include "tap.h"
+
+/* A file's text, and either NULL and a piece of the resulting summary
+ * (see summarize) or the piece of the error message expected. */
+static const struct {
+  const char *text;
+  const char *error;
+  const char *expect;
+} config_tests[] = {
+  { "", NULL, " spool=/var/lib/imagexfer/spool state=/run/imagexfer "
+    "level=2 workers=8 chunk=4194304 sendfile=0 " },
+  { "# only a comment\n\n   \n\t\n", NULL, " workers=8 chunk=4194304 " },
+  { "spool_dir = /srv/spool\n", NULL, " spool=/srv/spool " },
+  { "spool_dir=/srv/spool", NULL, " spool=/srv/spool " },
+  { "  spool_dir\t =   /srv/spool   \n", NULL, " spool=/srv/spool " },
+  { "spool_dir = \"/srv/my spool\"\n", NULL, " spool=/srv/my spool " },
+  { "spool_dir = \"/srv/a#b\" # comment\n", NULL, " spool=/srv/a#b " },
+  { "spool_dir = /srv/s # comment\n", NULL, " spool=/srv/s " },
+  { "spool_dir = /srv/s\r\n", NULL, " spool=/srv/s " },
+  { "state_dir = /run/x\n", NULL, " state=/run/x " },
+  { "log_level = error\n", NULL, " level=0 " },
+  { "log_level = warning\n", NULL, " level=1 " },
+  { "log_level = info\n", NULL, " level=2 " },
+  { "log_level = debug\n", NULL, " level=3 " },
+  { "workers = 1\n", NULL, " workers=1 " },
+  { "workers = 256\n", NULL, " workers=256 " },
+  { "workers = \"4\"\n", NULL, " workers=4 " },
+  { "workers = 2\nworkers = 3\n", NULL, " workers=3 " },
+  { "chunk_size = 65536\n", NULL, " chunk=65536 " },
+  { "chunk_size = 64K\n", NULL, " chunk=65536 " },
+  { "chunk_size = 64KiB\n", NULL, " chunk=65536 " },
+  { "chunk_size = 1M\n", NULL, " chunk=1048576 " },
+  { "chunk_size = 32MiB\n", NULL, " chunk=33554432 " },
+  { "chunk_size = 33554432\n", NULL, " chunk=33554432 " },
+  { "chunk_size = 1028K\n", NULL, " chunk=1052672 " },
+  { "sendfile = yes\n", NULL, " sendfile=1 " },
+  { "sendfile = true\n", NULL, " sendfile=1 " },
+  { "sendfile = on\n", NULL, " sendfile=1 " },
+  { "sendfile = 1\n", NULL, " sendfile=1 " },
+  { "sendfile = yes\nsendfile = no\n", NULL, " sendfile=0 " },
+  { "sendfile = false\n", NULL, " sendfile=0 " },
+  { "sendfile = off\n", NULL, " sendfile=0 " },
+  { "sendfile = 0\n", NULL, " sendfile=0 " },
+  { "future_key = 5\nworkers = 7\n", NULL, " workers=7 " },
+  { "# full file\nspool_dir = /a\nstate_dir = /b\nlog_level = debug\n"
+    "workers = 16\nchunk_size = 8M\nsendfile = yes\n", NULL,
+    " spool=/a state=/b level=3 workers=16 chunk=8388608 sendfile=1 " },
+  /* Syntax. */
+  { "spool_dir\n", ":1: expected \"key = value\"", NULL },
+  { "spool_dir /srv\n", ":1: expected", NULL },
+  { "= /srv\n", ":1: bad key", NULL },
+  { "spool dir = /srv\n", ":1: bad key", NULL },
+  { "Spool_Dir = /srv\n", ":1: bad key", NULL },
+  { "spool_dir =\n", ":1: spool_dir: missing value", NULL },
+  { "spool_dir = # nothing\n", ":1: spool_dir: missing value", NULL },
+  { "spool_dir = \"\"\n", ":1: spool_dir: missing value", NULL },
+  { "spool_dir = \"/srv\n", ":1: spool_dir: unterminated", NULL },
+  { "spool_dir = \"/srv\" junk\n", ":1: spool_dir: junk", NULL },
+  { "# one\n\nworkers = x\n", ":3: workers", NULL },
+  /* Values. */
+  { "spool_dir = relative\n", ":1: spool_dir: must be an absolute path",
+    NULL },
+  { "state_dir = run/x\n", ":1: state_dir: must be an absolute path", NULL },
+  { "log_level = verbose\n", ":1: log_level", NULL },
+  { "log_level = DEBUG\n", ":1: log_level", NULL },
+  { "log_level = 3\n", ":1: log_level", NULL },
+  { "workers = 0\n", ":1: workers", NULL },
+  { "workers = 257\n", ":1: workers", NULL },
+  { "workers = -1\n", ":1: workers", NULL },
+  { "workers = +4\n", ":1: workers", NULL },
+  { "workers = 4x\n", ":1: workers", NULL },
+  { "workers = 4.0\n", ":1: workers", NULL },
+  { "workers = 0x10\n", ":1: workers", NULL },
+  { "workers = 99999999999999999999999\n", ":1: workers", NULL },
+  { "workers = 4 4\n", ":1: workers", NULL },
+  { "chunk_size = 4096\n", ":1: chunk_size", NULL },
+  { "chunk_size = 65537\n", ":1: chunk_size", NULL },
+  { "chunk_size = 100000\n", ":1: chunk_size", NULL },
+  { "chunk_size = 33M\n", ":1: chunk_size", NULL },
+  { "chunk_size = 1G\n", ":1: chunk_size", NULL },
+  { "chunk_size = 64k\n", ":1: chunk_size", NULL },
+  { "chunk_size = 64KB\n", ":1: chunk_size", NULL },
+  { "chunk_size = 64 K\n", ":1: chunk_size", NULL },
+  { "chunk_size = K\n", ":1: chunk_size", NULL },
+  { "chunk_size = -64K\n", ":1: chunk_size", NULL },
+  { "chunk_size = 18446744073709551616\n", ":1: chunk_size", NULL },
+  { "chunk_size = 17592186044416M\n", ":1: chunk_size", NULL },
+  { "sendfile = maybe\n", ":1: sendfile", NULL },
+  { "sendfile = 2\n", ":1: sendfile", NULL },
+  { "sendfile = yes please\n", ":1: sendfile", NULL },
+};
+
+static const char *
+level_digit (enum log_level level)
+{
+  static const char *const digits[] = { "0", "1", "2", "3" };
+
+  return digits[level];
+}
+
+static void
+summarize (const struct config *cfg, char *buf, size_t size)
+{
+  snprintf (buf, size, " spool=%s state=%s level=%s workers=%u chunk=%zu "
+            "sendfile=%d ", cfg->spool_dir, cfg->state_dir,
+            level_digit (cfg->log_level), cfg->workers, cfg->chunk_size,
+            cfg->sendfile);
+}
+
+/* Test names are single TAP lines. */
+static const char *
+show (const char *s)
+{
+  static char buf[512];
+  size_t j = 0;
+
+  for (; *s && j < sizeof buf - 3; s++) {
+    if (*s == '\n' || *s == '\r' || *s == '\t') {
+      buf[j++] = '\\';
+      buf[j++] = *s == '\n' ? 'n' : *s == '\r' ? 'r' : 't';
+    }
+    else
+      buf[j++] = *s;
+  }
+  buf[j] = '\0';
+  return buf;
+}
+
+static int
+write_file (const char *path, const char *text)
+{
+  FILE *fp = fopen (path, "w");
+
+  if (fp == NULL)
+    return -1;
+  fputs (text, fp);
+  return fclose (fp);
+}
+
+static void
+test_table (const char *dir)
+{
+  char path[4096];
+
+  snprintf (path, sizeof path, "%s/test.conf", dir);
+  for (size_t i = 0; i < sizeof config_tests / sizeof config_tests[0]; i++) {
+    struct config cfg;
+    char summary[1024] = "";
+    int r;
+
+    write_file (path, config_tests[i].text);
+    error_clear ();
+    r = config_load (path, &cfg);
+    if (r == 0) {
+      summarize (&cfg, summary, sizeof summary);
+      config_free (&cfg);
+    }
+    if (config_tests[i].error == NULL)
+      tap_ok (r == 0 && strstr (summary, config_tests[i].expect) != NULL,
+              "config \"%s\" -> \"%s\" (got%s%s)", show (config_tests[i].text),
+              config_tests[i].expect, summary,
+              r == 0 ? "" : error_message ());
+    else
+      tap_ok (r == -1 && errno == EINVAL
+              && strncmp (error_message (), path, strlen (path)) == 0
+              && strstr (error_message (), config_tests[i].error) != NULL,
+              "config \"%s\" -> error \"%s\" (got %d \"%s\")",
+              show (config_tests[i].text), config_tests[i].error, r,
+              error_message ());
+  }
+  unlink (path);
+}
+
+static void
+test_defaults (void)
+{
+  struct config cfg;
+
+  config_defaults (&cfg);
+  tap_ok (cfg.path == NULL
+          && strcmp (cfg.spool_dir, CONFIG_DEFAULT_SPOOL_DIR) == 0
+          && strcmp (cfg.state_dir, CONFIG_DEFAULT_STATE_DIR) == 0
+          && cfg.log_level == LOG_LEVEL_INFO
+          && cfg.workers == CONFIG_DEFAULT_WORKERS
+          && cfg.chunk_size == CONFIG_DEFAULT_CHUNK_SIZE && !cfg.sendfile,
+          "config_defaults");
+  config_free (&cfg);
+
+  tap_ok (config_load (NULL, &cfg) == 0 && cfg.path == NULL
+          && strcmp (cfg.spool_dir, CONFIG_DEFAULT_SPOOL_DIR) == 0
+          && cfg.workers == CONFIG_DEFAULT_WORKERS,
+          "config_load NULL gives the defaults");
+  config_free (&cfg);
+}
+
+static void
+test_files (const char *dir)
+{
+  struct config cfg, defaults;
+  char path[4096];
+  const char *top = getenv ("top_srcdir");
+  char shipped[4096];
+
+  snprintf (path, sizeof path, "%s/missing.conf", dir);
+  tap_ok (config_load (path, &cfg) == -1 && errno == ENOENT
+          && strstr (error_message (), path) != NULL,
+          "config_load missing file is ENOENT naming it (%s)",
+          error_message ());
+
+  snprintf (path, sizeof path, "%s/ok.conf", dir);
+  write_file (path, "workers = 3\n");
+  tap_ok (config_load (path, &cfg) == 0 && cfg.path
+          && strcmp (cfg.path, path) == 0 && cfg.workers == 3,
+          "config_load records the file it read");
+  config_free (&cfg);
+  unlink (path);
+
+  /* The shipped file documents every key with its default. */
+  if (top && top[0])
+    snprintf (shipped, sizeof shipped, "%s/etc/imagexfer.conf", top);
+  else {
+    const char *suffix = "tests/unit/test-config.c";
+    size_t n = strlen (__FILE__), m = strlen (suffix);
+
+    snprintf (shipped, sizeof shipped, "%.*setc/imagexfer.conf",
+              n >= m ? (int) (n - m) : 0, __FILE__);
+  }
+  config_defaults (&defaults);
+  tap_ok (config_load (shipped, &cfg) == 0
+          && strcmp (cfg.spool_dir, defaults.spool_dir) == 0
+          && strcmp (cfg.state_dir, defaults.state_dir) == 0
+          && cfg.log_level == defaults.log_level
+          && cfg.workers == defaults.workers
+          && cfg.chunk_size == defaults.chunk_size
+          && cfg.sendfile == defaults.sendfile,
+          "shipped %s loads and equals the defaults", shipped);
+  config_free (&cfg);
+  config_free (&defaults);
+}
+
+static void
+test_choose_path (void)
+{
+  const char *system_file = SYSCONFDIR "/imagexfer/imagexfer.conf";
+  const char *fallback = access (system_file, F_OK) == 0 ? system_file : NULL;
+  const char *p;
+
+  unsetenv ("IMAGEXFER_CONF");
+  p = config_choose_path ("/explicit.conf");
+  tap_ok (p && strcmp (p, "/explicit.conf") == 0,
+          "config_choose_path: explicit path");
+  p = config_choose_path (NULL);
+  tap_ok (fallback ? p && strcmp (p, fallback) == 0 : p == NULL,
+          "config_choose_path: no env gives %s",
+          fallback ? fallback : "defaults (no system file)");
+
+  setenv ("IMAGEXFER_CONF", "/from-env.conf", 1);
+  p = config_choose_path (NULL);
+  tap_ok (p && strcmp (p, "/from-env.conf") == 0,
+          "config_choose_path: IMAGEXFER_CONF");
+  p = config_choose_path ("/explicit.conf");
+  tap_ok (p && strcmp (p, "/explicit.conf") == 0,
+          "config_choose_path: explicit beats IMAGEXFER_CONF");
+
+  setenv ("IMAGEXFER_CONF", "", 1);
+  p = config_choose_path (NULL);
+  tap_ok (fallback ? p && strcmp (p, fallback) == 0 : p == NULL,
+          "config_choose_path: empty IMAGEXFER_CONF is ignored");
+  unsetenv ("IMAGEXFER_CONF");
+}
+
+int
+main (void)
+{
+  char dir[] = "/tmp/test-config.XXXXXX";
+
+  if (mkdtemp (dir) == NULL) {
+    tap_ok (false, "mkdtemp");
+    return tap_done ();
+  }
+  test_defaults ();
+  test_table (dir);
+  test_files (dir);
+  test_choose_path ();
+  rmdir (dir);
+  return tap_done ();
+}

@@ -70,7 +70,8 @@ counters_json (const struct stats_global_info *g)
   json_object_object_add (latency, "count",
                           json_object_new_uint64 (cumulative));
 
-  json_object_object_add (obj, "requests", json_object_new_uint64 (g->requests));
+  json_object_object_add (obj, "requests",
+                          json_object_new_uint64 (g->requests));
   json_object_object_add (obj, "requests_by_method", methods);
   json_object_object_add (obj, "responses_by_status", statuses);
   json_object_object_add (obj, "responses_by_class", classes);

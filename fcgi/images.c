@@ -13,6 +13,7 @@
 #include "images.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "range.h"
 #include "stats.h"
 
 #define METHODS_READ "OPTIONS, GET, HEAD"
@@ -136,13 +137,12 @@ find_route (const char *sub, const char *method, bool *sub_known)
   return NULL;
 }
 
-/* Load the transfer and check that it may do what the route needs.
- * Answers the error itself and returns -1 when it may not. */
+/* Load the transfer.  Answers the error itself and returns -1 when
+ * there is none. */
 static int
-admit (struct image_request *ir, const char *id, const struct route *route)
+load (struct image_request *ir, const char *id)
 {
   struct request *req = ir->req;
-  enum lifecycle_state state;
 
   if (transfer_load (ir->cfg->spool_dir, id, &ir->transfer) == -1) {
     if (errno == ENOENT)
@@ -153,7 +153,18 @@ admit (struct image_request *ir, const char *id, const struct route *route)
     }
     return -1;
   }
-  state = lifecycle_check (&ir->transfer, time (NULL));
+  return 0;
+}
+
+/* Check that the transfer may still do what the route needs.  Answers
+ * 403 itself and returns -1 when it may not. */
+static int
+admit (struct image_request *ir, const struct route *route)
+{
+  struct request *req = ir->req;
+  const char *id = ir->transfer.id;
+  enum lifecycle_state state = lifecycle_check (&ir->transfer, time (NULL));
+
   if (state != LIFECYCLE_OPEN) {
     log_info ("%s %s: refused, transfer %s", req->method, id,
               lifecycle_state_name (state));
@@ -166,6 +177,23 @@ admit (struct image_request *ir, const char *id, const struct route *route)
     response_error (req, 403, "transfer %s is read-only", id);
     return -1;
   }
+  return 0;
+}
+
+/* Where the request starts in the image, for the in-flight table: the
+ * first byte of Range (GET, ranged PATCH) or Content-Range (PUT). */
+static uint64_t
+request_start_offset (struct request *req)
+{
+  const char *range = request_header (req, "Range");
+  const char *content_range = request_header (req, "Content-Range");
+  struct range_spec spec;
+  struct content_range cr;
+
+  if (range && range_spec_parse (range, &spec) == RANGE_OK && spec.has_first)
+    return spec.first;
+  if (content_range && content_range_parse (content_range, &cr) == 0)
+    return cr.first;
   return 0;
 }
 
@@ -189,6 +217,26 @@ log_access (struct image_request *ir, const char *id)
             req->failed ? " (aborted)" : "", seconds);
 }
 
+/* Open the backend the route needs, run it, close the backend. */
+static void
+serve_route (struct image_request *ir, const struct route *route)
+{
+  if (route->needs_backend) {
+    bool writable = ir->transfer.ops & TRANSFER_OP_WRITE;
+
+    ir->backend = backend_open (&ir->transfer, writable);
+    if (!ir->backend) {
+      images_fail (ir, "open");
+      return;
+    }
+  }
+  route->handler (ir);
+  if (ir->backend) {
+    backend_close (ir->backend);
+    ir->backend = NULL;
+  }
+}
+
 void
 images_handle (struct request *req, const struct config *cfg)
 {
@@ -198,7 +246,7 @@ images_handle (struct request *req, const struct config *cfg)
   char id[TRANSFER_ID_MAX + 2];
   const char *slash;
   size_t id_len;
-  bool sub_known;
+  bool sub_known, loaded = false;
 
   if (*rest == '/')
     rest++;
@@ -237,27 +285,27 @@ images_handle (struct request *req, const struct config *cfg)
     return;
   }
 
-  if (route->access != ACCESS_NONE && admit (&ir, id, route) == -1)
-    goto out;
-  if (route->needs_backend) {
-    bool writable = ir.transfer.ops & TRANSFER_OP_WRITE;
-
-    ir.backend = backend_open (&ir.transfer, writable);
-    if (!ir.backend) {
-      images_fail (&ir, "open");
+  if (route->access != ACCESS_NONE) {
+    if (load (&ir, id) == -1) {
+      /* Counted, but not per transfer: unknown ids must not fill the
+       * table. */
+      stats_request_begin (NULL, NULL, req->method, 0);
+      stats_request_end (req->status);
       goto out;
     }
+    loaded = true;
   }
-
-  stats_request_begin (id, ir.backend ? ir.backend->ops->name : NULL,
-                       req->method, 0);
-  route->handler (&ir);
+  if (loaded)
+    stats_request_begin (id, backend_type_name (ir.transfer.backend),
+                         req->method, request_start_offset (req));
+  else
+    stats_request_begin (NULL, NULL, req->method, 0);
+  if (!loaded || admit (&ir, route) == 0)
+    serve_route (&ir, route);
   stats_request_end (req->status);
 
 out:
   log_access (&ir, id);
-  if (ir.backend)
-    backend_close (ir.backend);
-  if (route && route->access != ACCESS_NONE)
+  if (loaded)
     transfer_free (&ir.transfer);
 }

@@ -331,7 +331,8 @@ response_json (struct request *req, int status, json_object *body)
 {
   size_t len;
   const char *text =
-    json_object_to_json_string_length (body, JSON_C_TO_STRING_PLAIN, &len);
+    json_object_to_json_string_length (body, JSON_C_TO_STRING_PLAIN
+                                      | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 
   if (response_begin (req, status, "application/json", true, len) == -1)
     return -1;

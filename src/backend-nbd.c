@@ -69,7 +69,7 @@ struct nbd_backend {
   struct backend backend;       /* must be first */
   struct nbd_handle *nbd;
   const char *id;               /* the transfer's id, for logs */
-  char *bitmap_context;         /* negotiated "qemu:dirty-bitmap:...", or NULL */
+  char *bitmap_context;         /* negotiated bitmap context, or NULL */
   bool has_allocation;
   bool has_depth;
 
@@ -99,14 +99,31 @@ nbd_backend_errno (void)
  * goes to the log only. */
 static int
 nbd_backend_op_failed (struct nbd_backend *nb, int errnum, const char *what,
-               uint64_t offset, const char *detail)
+                       uint64_t offset, const char *detail)
 {
+  /* A connection that died (server killed, socket closed) is the server
+   * being down, as on connect (503), not libnbd's "invalid state"
+   * EINVAL, which would read as the client's fault (400).  A request
+   * reaching here was checked already: any other EINVAL is the server's
+   * doing (500). */
+  if (nbd_aio_is_dead (nb->nbd) == 1 || nbd_aio_is_closed (nb->nbd) == 1)
+    errnum = ENOTCONN;
+  else if (errnum == EINVAL)
+    errnum = EIO;
   if (detail != NULL)
     log_error ("%s: transfer %s: nbd %s at offset %" PRIu64 ": %s",
                what, nb->id, what, offset, detail);
   error_set (errnum, "%s at offset %" PRIu64 ": %s", what, offset,
              strerror (errnum));
   return -1;
+}
+
+/* A synchronous libnbd call failed. */
+static int
+nbd_backend_failed (struct nbd_backend *nb, const char *what, uint64_t offset)
+{
+  return nbd_backend_op_failed (nb, nbd_backend_errno (), what, offset,
+                                nbd_get_error ());
 }
 
 /* The server's location for messages: socket path or host:port. */
@@ -173,7 +190,8 @@ nbd_backend_find_bitmap (struct nbd_backend *nb)
 /* Ask for the contexts we can use; what the server refuses is simply not
  * negotiated (nbd_can_meta_context says what was). */
 static int
-nbd_backend_request_contexts (struct nbd_backend *nb, const char *bitmap_context)
+nbd_backend_request_contexts (struct nbd_backend *nb,
+                              const char *bitmap_context)
 {
   if (nbd_clear_meta_contexts (nb->nbd) == -1
       || nbd_add_meta_context (nb->nbd, CONTEXT_ALLOCATION) == -1
@@ -185,7 +203,8 @@ nbd_backend_request_contexts (struct nbd_backend *nb, const char *bitmap_context
 }
 
 static int
-nbd_backend_connect_transfer (struct nbd_backend *nb, const struct transfer *t)
+nbd_backend_connect_transfer (struct nbd_backend *nb,
+                              const struct transfer *t)
 {
   if (t->socket != NULL)
     return nbd_connect_unix (nb->nbd, t->socket);
@@ -419,8 +438,8 @@ nbd_backend_piece_size (size_t count)
 /* Send [offset, offset+count) as pipelined pieces and wait for all of
  * them.  write: buf is the source, else the destination. */
 static int
-nbd_backend_pipelined (struct nbd_backend *nb, bool write, void *buf, size_t count,
-               uint64_t offset)
+nbd_backend_pipelined (struct nbd_backend *nb, bool write, void *buf,
+                       size_t count, uint64_t offset)
 {
   const char *what = write ? "pwrite" : "pread";
   size_t piece_size = nbd_backend_piece_size (count);
@@ -479,7 +498,7 @@ nbd_backend_pipelined (struct nbd_backend *nb, bool write, void *buf, size_t cou
  out:
   if (error != 0)
     return nbd_backend_op_failed (nb, error, what, error_offset,
-                          detail[0] ? detail : NULL);
+                                  detail[0] ? detail : NULL);
   return 0;
 }
 
@@ -492,8 +511,7 @@ nbd_backend_pread (struct backend *b, void *buf, size_t count,
   if (count > NBD_MIN_PIECE)
     return nbd_backend_pipelined (nb, false, buf, count, offset);
   if (nbd_pread (nb->nbd, buf, count, offset, 0) == -1)
-    return nbd_backend_op_failed (nb, nbd_backend_errno (), "pread", offset,
-                          nbd_get_error ());
+    return nbd_backend_failed (nb, "pread", offset);
   return 0;
 }
 
@@ -506,8 +524,7 @@ nbd_backend_pwrite (struct backend *b, const void *buf, size_t count,
   if (count > NBD_MIN_PIECE)
     return nbd_backend_pipelined (nb, true, (void *) buf, count, offset);
   if (nbd_pwrite (nb->nbd, buf, count, offset, 0) == -1)
-    return nbd_backend_op_failed (nb, nbd_backend_errno (), "pwrite", offset,
-                          nbd_get_error ());
+    return nbd_backend_failed (nb, "pwrite", offset);
   return 0;
 }
 
@@ -519,7 +536,7 @@ nbd_backend_zero (struct backend *b, uint64_t count, uint64_t offset,
   uint32_t flags = may_trim ? 0 : LIBNBD_CMD_FLAG_NO_HOLE;
 
   if (nbd_zero (nb->nbd, count, offset, flags) == -1)
-    return nbd_backend_op_failed (nb, nbd_backend_errno (), "zero", offset, nbd_get_error ());
+    return nbd_backend_failed (nb, "zero", offset);
   return 0;
 }
 
@@ -528,20 +545,16 @@ nbd_backend_flush (struct backend *b)
 {
   struct nbd_backend *nb = to_nbd (b);
 
-  if (nbd_flush (nb->nbd, 0) == -1) {
-    int e = nbd_backend_errno ();
-
-    log_error ("flush: transfer %s: %s", nb->id, nbd_get_error ());
-    error_set (e, "flush: %s", strerror (e));
-    return -1;
-  }
+  if (nbd_flush (nb->nbd, 0) == -1)
+    return nbd_backend_failed (nb, "flush", 0);
   return 0;
 }
 
 /* Called once per context of a block status reply. */
 static int
-nbd_backend_got_extents (void *opaque, const char *context, uint64_t offset,
-                     uint32_t *entries, size_t nr_entries, int *error)
+nbd_backend_got_extents (void *opaque, const char *context,
+                         uint64_t offset, uint32_t *entries,
+                         size_t nr_entries, int *error)
 {
   struct nbd_backend *nb = opaque;
   struct extent_list *list;
@@ -627,8 +640,7 @@ nbd_backend_extents (struct backend *b, enum extents_context context,
   extent_list_clear (&nb->bitmap);
 
   if (nbd_block_status (nb->nbd, count, offset, callback, 0) == -1)
-    return nbd_backend_op_failed (nb, nbd_backend_errno (), "extents", offset,
-                          nbd_get_error ());
+    return nbd_backend_failed (nb, "extents", offset);
 
   end = extents_common_end (nb, offset, offset + count);
   if (end == offset || nb->allocation.count == 0

@@ -18,7 +18,7 @@
 #define EVENTS_MESSAGE_MAX 200
 
 struct event_info {
-  uint64_t seq;                           /* 1, 2, ... since the table was built */
+  uint64_t seq;                           /* 1, 2, ... per table */
   int64_t time_ms;                        /* Unix ms */
   enum log_level level;
   char transfer_id[TRANSFER_ID_MAX + 1];  /* "" when none */

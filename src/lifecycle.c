@@ -5,6 +5,19 @@
 #include "lifecycle.h"
 #include "stats.h"
 
+int64_t
+lifecycle_idle_since_ms (const struct transfer *t,
+                         const struct lifecycle_activity *a, int64_t now_ms)
+{
+  int64_t base_ms = ((int64_t) t->spool_mtime + 1) * 1000;
+
+  if (a->last_activity_ms > base_ms)
+    base_ms = a->last_activity_ms;
+  if (a->in_flight > 0)
+    base_ms = now_ms;
+  return base_ms;
+}
+
 enum lifecycle_state
 lifecycle_evaluate (const struct transfer *t,
                     const struct lifecycle_activity *a, int64_t now_ms,
@@ -16,11 +29,7 @@ lifecycle_evaluate (const struct transfer *t,
   /* The relative rules count from the later of the descriptor's
    * writing and the last activity; a request in flight is activity
    * now. */
-  base_ms = (int64_t) t->spool_mtime * 1000;
-  if (a->last_activity_ms > base_ms)
-    base_ms = a->last_activity_ms;
-  if (a->in_flight > 0)
-    base_ms = now_ms;
+  base_ms = lifecycle_idle_since_ms (t, a, now_ms);
 
   if (t->has_expires) {
     end = t->expires;
@@ -71,7 +80,8 @@ lifecycle_check (const struct transfer *t, time_t now)
   enum lifecycle_state state;
 
   /* The caller's now has whole seconds; rules compare in ms, so a
-   * transfer closes no earlier than its timeout, at most 1 s later. */
+   * transfer closes no earlier than its timeout, at most 1 s later
+   * (2 s when counting from the mtime). */
   lifecycle_activity_get (t->id, &a);
   state = lifecycle_evaluate (t, &a, (int64_t) now * 1000, NULL);
   if (state != LIFECYCLE_OPEN && stats_transfer_note_expired (t->id))

@@ -42,6 +42,14 @@ enum lifecycle_state lifecycle_evaluate (const struct transfer *t,
                                          const struct lifecycle_activity *a,
                                          int64_t now_ms, int64_t *deadline);
 
+/* The instant (Unix ms) idleness counts from: the later of the last
+ * activity and the end of the second the descriptor was written in
+ * (mtime has whole seconds here; rounding up means no transfer closes
+ * before its timeout).  now_ms when a request is in flight. */
+int64_t lifecycle_idle_since_ms (const struct transfer *t,
+                                 const struct lifecycle_activity *a,
+                                 int64_t now_ms);
+
 /* Fill a from the shared table (zeroes without it).  The request this
  * process is serving for the same transfer, if any, is not counted. */
 void lifecycle_activity_get (const char *transfer_id,

@@ -37,6 +37,8 @@ src_libimagexfer_a_SOURCES = \
 	src/text-buffer.h \
 	src/transfer.c \
 	src/transfer.h \
+	src/transfer-json.c \
+	src/transfer-load.c \
 	src/transfer-status.c \
 	src/transfer-status.h \
 	src/transfer-url.c \

@@ -79,7 +79,7 @@ struct stats_counters {
 };
 
 struct stats_event {
-  uint64_t seq;                /* event number + 1 when complete, 0 while written */
+  uint64_t seq;                /* event number + 1; 0 while written */
   int64_t time_ms;
   uint32_t level;
   uint32_t pad;

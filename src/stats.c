@@ -30,6 +30,7 @@ bool stats_writable;
 /* This process's request in flight. */
 static struct stats_slot *my_slot;
 static struct stats_entry *my_entry;
+static bool my_in_flight;          /* between begin and end */
 static unsigned my_scope;
 static unsigned my_method;
 static uint64_t my_position;       /* offset + bytes so far */
@@ -213,11 +214,11 @@ stats_detach (void)
 {
   if (stats_map == NULL)
     return;
-  if (my_slot && stats_writable) {
-    if (LOAD (my_slot->in_flight))
-      stats_request_end (0);
+  if (my_in_flight)
+    stats_request_end (0);
+  if (my_slot && stats_writable
+      && LOAD (my_slot->pid) == (int32_t) getpid ())
     STORE (my_slot->pid, 0);
-  }
   my_slot = NULL;
   munmap (stats_map, sizeof *stats_map);
   stats_map = NULL;
@@ -529,12 +530,13 @@ stats_request_begin (const char *transfer_id, const char *backend,
 
   if (stats_map == NULL || !stats_writable)
     return;
-  if (my_slot && LOAD (my_slot->in_flight))
+  if (my_in_flight)
     stats_request_end (0);     /* the previous request never ended */
   if (my_slot == NULL || LOAD (my_slot->pid) != (int32_t) getpid ())
     stats_worker_register ();
 
   clock_gettime (CLOCK_MONOTONIC, &my_started);
+  my_in_flight = true;
   my_scope = scope_index (backend);
   my_method = method_index (method);
   my_position = offset;
@@ -597,7 +599,7 @@ stats_request_progress (uint64_t bytes, bool is_write)
 {
   struct stats_counters *all, *scope;
 
-  if (stats_map == NULL || !stats_writable || bytes == 0)
+  if (stats_map == NULL || !stats_writable || bytes == 0 || !my_in_flight)
     return;
   all = &stats_map->counters[STATS_SCOPE_ALL];
   scope = &stats_map->counters[my_scope];
@@ -658,8 +660,9 @@ stats_request_end (int http_status)
 
   if (stats_map == NULL || !stats_writable)
     return;
-  if (my_slot && !LOAD (my_slot->in_flight))
+  if (!my_in_flight)
     return;                    /* no request began */
+  my_in_flight = false;
   clock_gettime (CLOCK_MONOTONIC, &now);
   us = (uint64_t) (now.tv_sec - my_started.tv_sec) * 1000000
     + (uint64_t) ((now.tv_nsec - my_started.tv_nsec) / 1000);

@@ -107,11 +107,8 @@ transfer_status_get (const char *spool_dir, const char *id, int64_t now_ms,
     activity.last_activity_ms = st->stats.last_activity_ms;
   }
   lc = lifecycle_evaluate (&st->t, &activity, now_ms, &st->expires);
-  base_ms = (int64_t) st->t.spool_mtime * 1000;
-  if (activity.last_activity_ms > base_ms)
-    base_ms = activity.last_activity_ms;
-  st->idle_time = activity.in_flight > 0 || now_ms < base_ms
-    ? 0 : (now_ms - base_ms) / 1000;
+  base_ms = lifecycle_idle_since_ms (&st->t, &activity, now_ms);
+  st->idle_time = now_ms < base_ms ? 0 : (now_ms - base_ms) / 1000;
 
   if (lc != LIFECYCLE_OPEN) {
     st->state = TRANSFER_STATE_EXPIRED;

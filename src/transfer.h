@@ -60,6 +60,9 @@ struct transfer {
   time_t spool_mtime;
 };
 
+/* "file", "nbd". */
+const char *backend_type_name (enum backend_type type);
+
 /* Ids are 1-128 characters of [A-Za-z0-9._-], not starting with '.'. */
 bool transfer_id_valid (const char *id);
 

@@ -17,6 +17,7 @@
 #include "transfer.h"
 
 #define DESCRIPTOR_MAX_SIZE (1024 * 1024)
+#define JSON_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 static int run_add (const struct config *cfg, int argc, char **argv);
 static int run_check (const struct config *cfg, int argc, char **argv);
@@ -32,7 +33,8 @@ const struct ctl_command ctl_add = {
   "\n"
   "  --path P            raw image file or block device (file backend)\n"
   "  --offset N          file backend: the transfer starts N bytes in\n"
-  "  --url U             file:///..., nbd+unix:///EXPORT?socket=..., nbd://...\n"
+  "  --url U             file:///..., nbd+unix:///EXPORT?socket=...,\n"
+  "                      nbd://HOST[:PORT]/EXPORT\n"
   "  --socket S          NBD server's unix socket\n"
   "  --export E          NBD export name\n"
   "  --bitmap B          NBD dirty bitmap for context=dirty\n"
@@ -125,9 +127,7 @@ print_normalized (const char *id, const char *text, size_t len)
   transfer_free (&t);
   if (obj == NULL)
     return -1;
-  printf ("%s\n", json_object_to_json_string_ext (obj,
-                                                  JSON_C_TO_STRING_PRETTY
-                                                  | JSON_C_TO_STRING_NOSLASHESCAPE));
+  printf ("%s\n", json_object_to_json_string_ext (obj, JSON_FLAGS));
   return 0;
 }
 
@@ -230,9 +230,7 @@ run_add (const struct config *cfg, int argc, char **argv)
     }
   }
   else {
-    const char *s = json_object_to_json_string_ext (obj,
-                                                    JSON_C_TO_STRING_PRETTY
-                                                    | JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *s = json_object_to_json_string_ext (obj, JSON_FLAGS);
     text = strdup (s);
     len = strlen (s);
   }

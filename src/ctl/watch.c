@@ -37,6 +37,7 @@ run_watch (const struct config *cfg, int argc, char **argv)
   uint64_t last_bytes = 0;
   int64_t last_ms = 0;
   const char *id;
+  bool seen = false;
   int opt, ret = 0;
 
   while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
@@ -97,8 +98,9 @@ run_watch (const struct config *cfg, int argc, char **argv)
       || st.state == TRANSFER_STATE_CANCELLED
       || st.state == TRANSFER_STATE_EXPIRED
       || st.state == TRANSFER_STATE_INVALID;
-    if (st.state == TRANSFER_STATE_ABSENT)
+    if (st.state == TRANSFER_STATE_ABSENT && !seen)
       ret = 1;
+    seen = true;
     transfer_status_free (&st);
     if (done || (count > 0 && --count == 0))
       break;

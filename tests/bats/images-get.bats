@@ -142,6 +142,17 @@ unsatisfiable () {
   expect_eq "$total" "$(( hdr + 2 ))" "bytes on the wire for HEAD"
 }
 
+@test "HEAD with filename: the same Content-Disposition as GET" {
+  http -I "$BASE_URL/images/named"
+  expect_status 200
+  expect_header Content-Length 12345
+  local cd
+  cd=$(header Content-Disposition)
+  [ "$cd" = 'attachment; filename=disk-1.raw' ] ||
+    [ "$cd" = 'attachment; filename="disk-1.raw"' ] ||
+    { show; fail "Content-Disposition: got '$cd'"; }
+}
+
 @test "HEAD of an empty and a 1-byte transfer" {
   http -I "$BASE_URL/images/empty"
   expect_status 200

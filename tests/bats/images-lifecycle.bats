@@ -247,6 +247,17 @@ EOF
   done
 }
 
+@test "an empty id (/images//x, /images/%2Fx): 400 invalid transfer id" {
+  # Ids are 1-128 characters (API.md section 1): an empty one is invalid
+  # like any other, whatever follows it.
+  local u
+  for u in '/images//x' '/images/%2Fx' '/images//extents'; do
+    http --path-as-is "$BASE_URL$u"
+    expect_error 400 || fail "$u"
+    expect_json '.error | test("invalid transfer id")' || fail "$u"
+  done
+}
+
 @test "path traversal attempts never reach a file outside the spool" {
   # A valid descriptor outside the spool, next to it, that must never be
   # used.  lighttpd normalizes some of these URLs itself (dot segments,

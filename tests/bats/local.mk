@@ -1,8 +1,19 @@
 # The bats suites: real lighttpd + imagexfer-fcgi (+ NBD servers), curl.
 # One line per suite; add yours, never rewrite the list.
 BATS_SUITES = \
+	tests/bats/ops-api.bats \
+	tests/bats/ops-ctl.bats \
 	tests/bats/deploy-https.bats \
 	tests/bats/deploy-apache.bats \
+	tests/bats/images-options.bats \
+	tests/bats/images-get.bats \
+	tests/bats/images-put.bats \
+	tests/bats/images-patch.bats \
+	tests/bats/images-extents.bats \
+	tests/bats/images-dialects.bats \
+	tests/bats/images-lifecycle.bats \
+	tests/bats/images-big.bats \
+	tests/bats/faults-workers.bats \
 	$(NULL)
 TESTS += $(BATS_SUITES)
 EXTRA_DIST += $(BATS_SUITES) \

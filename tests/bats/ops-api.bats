@@ -88,7 +88,7 @@ teardown_file () { stack_stop; }
   before=$(cat "$STACK_DIR/body")
   http -X PUT --data-binary "@$IMAGES/small.img" "$BASE_URL/images/rt"
   expect_status 200
-  http -o "$BATS_TEST_TMPDIR/rt.out" "$BASE_URL/images/rt"
+  http "$BASE_URL/images/rt"
   cmp "$IMAGES/small.img" "$STACK_DIR/body"
   http -H "Range: bytes=0-4095" "$BASE_URL/images/rt"
   expect_status 206
@@ -188,9 +188,9 @@ teardown_file () { stack_stop; }
     '.id == "made" and .path == $p and .ops == ["read"] and .state == "ready"'
   jq -e --arg p "$IMAGES/small.img" '.file == $p' "$SPOOL/made.json"
   [ -z "$(find "$SPOOL" -name '.*' -type f)" ]
-  http -o "$BATS_TEST_TMPDIR/made.out" "$BASE_URL/images/made"
+  http "$BASE_URL/images/made"
   expect_status 200
-  cmp "$IMAGES/small.img" "$BATS_TEST_TMPDIR/made.out"
+  cmp "$IMAGES/small.img" "$STACK_DIR/body"
   api v2/transfers/made -X PUT --data-binary \
     "$(jq -nc --arg p "$IMAGES/small.img" '{path: $p, size: 4096}')"
   expect_status 200

@@ -320,7 +320,8 @@ test_coreutils_value (void)
 
     file_transfer (&t, path);
     b = backend_open (&t, false);
-    tap_ok (b != NULL && checksum_compute (b, cases[i].algorithm, MiB, got) == 0
+    tap_ok (b != NULL
+            && checksum_compute (b, cases[i].algorithm, MiB, got) == 0
             && strcmp (got, cases[i].want) == 0,
             "pat.raw %s matches coreutils: %s", cases[i].algorithm, got);
     backend_close (b);

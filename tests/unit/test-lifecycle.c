@@ -34,10 +34,10 @@ main (void)
     { "expires in the past", true, 0, 0, 0, 0, 0, MS (T0), LIFECYCLE_EXPIRED,
       0 },
     /* timeout: sliding from the mtime, then from the last activity */
-    { "timeout from mtime, not yet", false, 0, 5, 0, 0, 0, MS (T0 + 4),
-      LIFECYCLE_OPEN, T0 + 5 },
-    { "timeout from mtime, passed", false, 0, 5, 0, 0, 0, MS (T0 + 5),
-      LIFECYCLE_TIMED_OUT, T0 + 5 },
+    { "timeout from mtime, not yet", false, 0, 5, 0, 0, 0, MS (T0 + 5) + 999,
+      LIFECYCLE_OPEN, T0 + 6 },
+    { "timeout from mtime (rounded up), passed", false, 0, 5, 0, 0, 0,
+      MS (T0 + 6), LIFECYCLE_TIMED_OUT, T0 + 6 },
     { "timeout slides with activity", false, 0, 5, 0, 0, MS (T0 + 4) + 500,
       MS (T0 + 9), LIFECYCLE_OPEN, T0 + 10 },
     { "timeout after activity passed", false, 0, 5, 0, 0, MS (T0 + 4) + 500,
@@ -45,12 +45,12 @@ main (void)
     { "timeout never while in flight", false, 0, 5, 0, 1, MS (T0),
       MS (T0 + 100), LIFECYCLE_OPEN, T0 + 105 },
     { "activity older than mtime ignored", false, 0, 5, 0, 0, MS (T0 - 100),
-      MS (T0 + 3), LIFECYCLE_OPEN, T0 + 5 },
+      MS (T0 + 3), LIFECYCLE_OPEN, T0 + 6 },
     /* inactivity timeout (CloudStack) */
-    { "idle, not yet", false, 0, 0, 3, 0, 0, MS (T0 + 2) + 999,
-      LIFECYCLE_OPEN, T0 + 3 },
-    { "idle passed", false, 0, 0, 3, 0, 0, MS (T0 + 3), LIFECYCLE_IDLE,
-      T0 + 3 },
+    { "idle, not yet", false, 0, 0, 3, 0, 0, MS (T0 + 3) + 999,
+      LIFECYCLE_OPEN, T0 + 4 },
+    { "idle passed", false, 0, 0, 3, 0, 0, MS (T0 + 4), LIFECYCLE_IDLE,
+      T0 + 4 },
     { "idle measured from activity", false, 0, 0, 3, 0, MS (T0 + 10),
       MS (T0 + 12), LIFECYCLE_OPEN, T0 + 13 },
     { "idle after activity", false, 0, 0, 3, 0, MS (T0 + 10), MS (T0 + 14),
@@ -61,11 +61,11 @@ main (void)
     { "expires before timeout", true, T0 + 2, 10, 0, 0, 0, MS (T0 + 3),
       LIFECYCLE_EXPIRED, T0 + 2 },
     { "timeout before expires", true, T0 + 100, 2, 0, 0, 0, MS (T0 + 3),
-      LIFECYCLE_TIMED_OUT, T0 + 2 },
+      LIFECYCLE_TIMED_OUT, T0 + 3 },
     { "timeout and idle: shorter wins", false, 0, 10, 2, 0, 0, MS (T0 + 3),
-      LIFECYCLE_IDLE, T0 + 2 },
+      LIFECYCLE_IDLE, T0 + 3 },
     { "timeout and idle: deadline is the earlier", false, 0, 10, 20, 0, 0,
-      MS (T0 + 1), LIFECYCLE_OPEN, T0 + 10 },
+      MS (T0 + 1), LIFECYCLE_OPEN, T0 + 11 },
     { "deadline rounds up to the second", false, 0, 1, 0, 0,
       MS (T0 + 1) + 1, MS (T0 + 1) + 2, LIFECYCLE_OPEN, T0 + 3 },
   };
@@ -102,9 +102,9 @@ main (void)
     snprintf (t.id, sizeof t.id, "no-table");
     t.spool_mtime = T0;
     t.timeout = 5;
-    tap_ok (lifecycle_check (&t, T0 + 4) == LIFECYCLE_OPEN,
+    tap_ok (lifecycle_check (&t, T0 + 5) == LIFECYCLE_OPEN,
             "no table: open before mtime + timeout");
-    tap_ok (lifecycle_check (&t, T0 + 5) == LIFECYCLE_TIMED_OUT,
+    tap_ok (lifecycle_check (&t, T0 + 6) == LIFECYCLE_TIMED_OUT,
             "no table: timed out at mtime + timeout");
   }
   for (int s = LIFECYCLE_OPEN; s <= LIFECYCLE_IDLE; s++)

@@ -1,6 +1,8 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,19 +26,22 @@ static void
 on_terminate (int sig)
 {
   stop_requested = 1;
-  /* Makes libfcgi's accept loop give up on EINTR instead of retrying. */
-  FCGX_ShutdownPending ();
 }
 
-static void
+/* SIGTERM drains: a request in flight is finished, an idle worker leaves.
+ * The signal is blocked except while waiting for a connection in ppoll,
+ * so it never interrupts a request's reads and writes (libfcgi takes
+ * EINTR for a broken connection) and never lands between accepting a
+ * connection and serving it.  Returns the mask ppoll waits with. */
+static sigset_t
 install_signals (void)
 {
   struct sigaction sa;
+  sigset_t terminate, waiting;
 
   memset (&sa, 0, sizeof sa);
   sa.sa_handler = on_terminate;
   sigemptyset (&sa.sa_mask);
-  /* No SA_RESTART: a worker idle in accept() must wake up and leave. */
   sigaction (SIGTERM, &sa, NULL);
   sigaction (SIGINT, &sa, NULL);
 
@@ -46,6 +51,25 @@ install_signals (void)
   sa.sa_handler = SIG_DFL;
   sigaction (SIGHUP, &sa, NULL);
   sigaction (SIGCHLD, &sa, NULL);
+
+  sigemptyset (&terminate);
+  sigaddset (&terminate, SIGTERM);
+  sigaddset (&terminate, SIGINT);
+  sigprocmask (SIG_BLOCK, &terminate, &waiting);
+  sigdelset (&waiting, SIGTERM);
+  sigdelset (&waiting, SIGINT);
+  return waiting;
+}
+
+/* Wait until a connection may be pending or SIGTERM came.  All workers
+ * wake for one connection; the listening socket is non-blocking, so the
+ * ones that lose the race get EAGAIN from accept and wait again. */
+static bool
+wait_for_connection (int listen_fd, const sigset_t *waiting)
+{
+  struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
+
+  return ppoll (&pfd, 1, NULL, waiting) == 1 && !stop_requested;
 }
 
 static bool
@@ -76,8 +100,13 @@ int
 worker_run (int listen_fd, const struct config *cfg)
 {
   struct request req;
+  sigset_t waiting = install_signals ();
+  int flags = fcntl (listen_fd, F_GETFL);
 
-  install_signals ();
+  if (flags == -1 || fcntl (listen_fd, F_SETFL, flags | O_NONBLOCK) == -1) {
+    log_error ("worker: cannot make the listening socket non-blocking: %m");
+    return EXIT_FAILURE;
+  }
   log_set_level (cfg->log_level);
   if (FCGX_Init () != 0) {
     log_error ("worker: FCGX_Init failed");
@@ -92,10 +121,10 @@ worker_run (int listen_fd, const struct config *cfg)
   log_debug ("worker started");
 
   while (!stop_requested) {
+    if (!wait_for_connection (listen_fd, &waiting))
+      continue;
     if (FCGX_Accept_r (&req.fcgx) < 0) {
-      if (stop_requested)
-        break;
-      if (errno == EINTR)
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
         continue;
       log_error ("worker: accept failed: %m");
       /* A broken listening socket will not heal; the supervisor decides. */

@@ -229,7 +229,8 @@ unsatisfiable () {
            'bytes=+1-2' 'bytes=0x10-20' 'items=0-10' '0-10' \
            'bytes=1-a' 'bytes=99999999999999999999-' 'bytes=1.5-2'; do
     http -H "Range: $r" "$BASE_URL/images/small"
-    expect_error 400 || fail "Range: $r"
+    echo "case: Range: $r"
+    expect_error 400
   done
 }
 

@@ -94,7 +94,8 @@ setup () {
            2020-01-01T00:00:00.250Z 2020-06-30T23:59:59-07:00; do
     file_transfer old3 "$IMAGES/old3.raw" "{\"expires\": \"$e\"}"
     http "$BASE_URL/images/old3"
-    expect_error 403 || fail "expires: $e"
+    echo "case: expires: $e"
+    expect_error 403
   done
 }
 
@@ -143,7 +144,8 @@ setup () {
     i=$((i + 1))
     printf '%s' "${j//@IMG@/$IMAGES/inv.raw}" > "$SPOOL/bad$i.json"
     http "$BASE_URL/images/bad$i"
-    expect_error 404 || fail "descriptor: $j"
+    echo "case: descriptor: $j"
+    expect_error 404
     still_serving
   done <<'EOF'
 {"path": "@IMG@", "si
@@ -242,7 +244,8 @@ EOF
       # also a 400 before any file is opened.
       continue
     fi
-    expect_error 400 || fail "id: $id"
+    echo "case: id: $id"
+    expect_error 400
     expect_json '.error | test("invalid transfer id")' || fail "id: $id"
   done
 }
@@ -253,7 +256,8 @@ EOF
   local u
   for u in '/images//x' '/images/%2Fx' '/images//extents'; do
     http --path-as-is "$BASE_URL$u"
-    expect_error 400 || fail "$u"
+    echo "case: $u"
+    expect_error 400
     expect_json '.error | test("invalid transfer id")' || fail "$u"
   done
 }
@@ -291,7 +295,8 @@ EOF
   for id in "$long128" a A9.b-c_d x 0 'dots.in.the.middle.' 'trailing-'; do
     file_transfer "$id" "$IMAGES/edge.raw"
     http "$BASE_URL/images/$id"
-    expect_status 200 || fail "id: $id"
+    echo "case: id: $id"
+    expect_status 200
     cmp "$STACK_DIR/body" "$IMAGES/edge.raw"
   done
 }

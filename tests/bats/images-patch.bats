@@ -160,7 +160,8 @@ teardown_file () {
            '{"op": "zero", "size": 10, "flush": "yes"}' \
            '{"op": "zero", "size": [10]}'; do
     patch_json zbad "$j"
-    expect_error 400 || fail "body: $j"
+    echo "case: body: $j"
+    expect_error 400
   done
   same_file "$IMAGES/zbad.raw" "$T/zbad.orig"
 }
@@ -174,7 +175,8 @@ teardown_file () {
            '{"op": "zero", "size": 2, "offset": 9223372036854775807}' \
            '{"op": "zero", "size": 9223372036854775807, "offset": 9223372036854775807}'; do
     patch_json zpast "$j"
-    expect_error 416 || fail "body: $j"
+    echo "case: body: $j"
+    expect_error 416
     expect_header Content-Range 'bytes */65536'
   done
   same_file "$IMAGES/zpast.raw" "$T/zpast.orig"
@@ -188,7 +190,8 @@ teardown_file () {
            '{"size": 10}' '{"op": 5}' '{' '{"op": "zero", "size": ' \
            'not json' '[]' 'null' '"zero"' ''; do
     patch_json op "$j"
-    expect_error 400 || fail "body: '$j'"
+    echo "case: body: '$j'"
+    expect_error 400
   done
   same_file "$IMAGES/op.raw" "$T/op.orig"
 }

@@ -168,7 +168,8 @@ teardown_file () {
   for cr in 'bytes abc' 'bytes 9-0/*' 'bytes 0-9/5' 'items 0-9/*' 'bytes 0-9' \
             'bytes -9/*' 'bytes 0x0-9/*' 'bytes=0-9/*'; do
     http -T "$T/src" -H "Content-Range: $cr" "$BASE_URL/images/crsyn"
-    expect_error 400 || fail "Content-Range: $cr"
+    echo "case: Content-Range: $cr"
+    expect_error 400
   done
   same_file "$IMAGES/crsyn.raw" "$T/crsyn.orig"
 }

@@ -19,7 +19,11 @@
 #define METHODS_READ "OPTIONS, GET, HEAD"
 #define METHODS_WRITE "OPTIONS, GET, HEAD, PUT, PATCH, POST"
 
-enum access { ACCESS_NONE, ACCESS_READ, ACCESS_WRITE };
+/* What a route needs from the transfer, and so how the backend opens:
+ * reading routes open read-only (the image may be read-only to us),
+ * writing routes read-write, and OPTIONS as the transfer allows, since
+ * it reports whether writes would work. */
+enum access { ACCESS_NONE, ACCESS_READ, ACCESS_WRITE, ACCESS_DESCRIBE };
 
 /* One row per resource and method: what it needs and who serves it. */
 struct route {
@@ -43,7 +47,7 @@ handle_head (struct image_request *ir)
 }
 
 static const struct route routes[] = {
-  { "", "OPTIONS", ACCESS_READ, true, images_options },
+  { "", "OPTIONS", ACCESS_DESCRIBE, true, images_options },
   { "", "GET", ACCESS_READ, true, handle_get },
   { "", "HEAD", ACCESS_READ, true, handle_head },
   { "", "PUT", ACCESS_WRITE, true, images_put },
@@ -222,7 +226,9 @@ static void
 serve_route (struct image_request *ir, const struct route *route)
 {
   if (route->needs_backend) {
-    bool writable = ir->transfer.ops & TRANSFER_OP_WRITE;
+    bool writable = route->access == ACCESS_WRITE
+                    || (route->access == ACCESS_DESCRIBE
+                        && (ir->transfer.ops & TRANSFER_OP_WRITE));
 
     ir->backend = backend_open (&ir->transfer, writable);
     if (!ir->backend) {

@@ -175,3 +175,105 @@ nbd_kit ()
   echo "$pid" > "$STACK_DIR/$name.nbdpid"
   _nbd_wait_ready "$name" "$pid" "nbd+unix:///?socket=$sock"
 }
+
+# --- assertions shared by the nbd-*.bats suites -------------------------
+# (the same vocabulary as the images-*.bats suites)
+fail () { printf '%s\n' "$*" >&2; return 1; }
+show () {
+  echo "# status: $status_code" >&2
+  cat "$STACK_DIR/headers" >&2 2>/dev/null || :
+  echo "# body: ${body:0:2000}" >&2
+}
+expect_eq () { [ "$1" = "$2" ] || { show; fail "${3:-value}: expected '$2', got '$1'"; }; }
+expect_status () { expect_eq "$status_code" "$1" "HTTP status${2:+ ($2)}"; }
+expect_header () { expect_eq "$(header "$1")" "$2" "header $1"; }
+expect_json () {
+  jq -e "$@" "$STACK_DIR/body" >/dev/null || { show; fail "JSON check failed: ${*: -1}"; }
+}
+expect_length () { expect_header Content-Length "$(stat -c %s "$STACK_DIR/body")"; }
+expect_error () {
+  expect_status "$1" "${2:-}"
+  expect_header Content-Type application/json
+  expect_json '(keys == ["error"]) and (.error | type == "string" and length > 0)'
+  expect_length
+}
+# expect_body_file FILE: the last body equals FILE byte for byte.
+expect_body_file () {
+  cmp "$STACK_DIR/body" "$1" >&2 || { show; fail "body differs from $1"; }
+}
+
+# transfer_json ID JQ-EXPR [jq args...]: a descriptor built by jq -n.
+transfer_json () {
+  local id=$1
+  shift
+  transfer_put "$id" "$(jq -nc "$@")"
+}
+
+# slice FILE OFFSET COUNT: bytes of FILE on stdout.
+slice () {
+  tail -c "+$(( $2 + 1 ))" "$1" | head -c "$3"
+}
+
+# patch_file FILE OFFSET SRC: write SRC into FILE at OFFSET (no truncation).
+patch_file () {
+  dd if="$3" of="$1" bs=1M oflag=seek_bytes seek="$2" conv=notrunc status=none
+}
+
+# nbd_read_back URI FILE: the export's bytes, through libnbd, not the stack.
+nbd_read_back () {
+  rm -f "$2"
+  nbdcopy "$1" "$2"
+}
+
+# nbd_write_from FILE URI: put FILE into the export, not through the stack.
+nbd_write_from () {
+  nbdcopy "$1" "$2"
+}
+
+# nbd_expected_extents URI SIZE [CONTEXT]: the zero-context extent list
+# the API must answer, computed from nbdinfo --map (base:allocation and,
+# when the server offers it, qemu:allocation-depth), merged, as JSON.
+nbd_expected_extents () {
+  local uri=$1 size=$2 alloc depth
+  alloc=$(nbdinfo --map --json "$uri")
+  if nbdinfo --map=qemu:allocation-depth --json "$uri" >/dev/null 2>&1; then
+    depth=$(nbdinfo --map=qemu:allocation-depth --json "$uri")
+  else
+    depth="[{\"offset\": 0, \"length\": $size, \"type\": 1}]"
+  fi
+  jq -nc --argjson a "$alloc" --argjson d "$depth" --argjson size "$size" '
+    # Split points of both maps, cut at size; each piece takes the
+    # flags of the extent of each map covering it.
+    def flags($m; $off): first($m[] | select(.offset <= $off and $off < .offset + .length) | .type);
+    ([$a[] | .offset, .offset + .length] + [$d[] | .offset, .offset + .length] + [0, $size]
+     | map(select(. <= $size)) | unique) as $pts
+    | [range(0; ($pts | length) - 1) as $i
+       | {start: $pts[$i], length: ($pts[$i + 1] - $pts[$i]),
+          zero: ((flags($a; $pts[$i]) / 2 | floor) % 2 == 1),
+          hole: (flags($d; $pts[$i]) == 0)}]
+    | reduce .[] as $e ([];
+        if length > 0 and .[-1].zero == $e.zero and .[-1].hole == $e.hole
+        then .[-1].length += $e.length else . + [$e] end)'
+}
+
+# expect_extents_cover SIZE KEYS: the last body is an extent list with
+# exactly KEYS (a jq array, sorted) in each item, covering [0, SIZE)
+# without gaps or overlaps, adjacent items differing.
+expect_extents_cover () {
+  expect_status 200
+  expect_header Content-Type application/json
+  expect_length
+  expect_json --argjson size "$1" --argjson keys "$2" '
+    type == "array"
+    and all(.[]; (keys == $keys)
+                 and (.start | type == "number" and . >= 0 and floor == .)
+                 and (.length | type == "number" and . > 0 and floor == .))
+    and (if length == 0 then $size == 0 else
+           .[0].start == 0
+           and (.[-1].start + .[-1].length) == $size
+           and ([range(1; length) as $i
+                 | .[$i].start == .[$i - 1].start + .[$i - 1].length
+                   and (.[$i] | del(.start, .length))
+                       != (.[$i - 1] | del(.start, .length))] | all)
+         end)'
+}

@@ -74,7 +74,7 @@ allowed_methods (const char *sub, char *buf, size_t size)
 }
 
 static void
-options_any (struct request *req)
+options_any (struct request *req, const struct config *cfg)
 {
   json_object *body = json_object_new_object ();
   json_object *features = json_object_new_array ();
@@ -83,6 +83,10 @@ options_any (struct request *req)
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
     json_object_array_add (features, json_object_new_string (all[i]));
   json_object_object_add (body, "features", features);
+  json_object_object_add (body, "max_readers",
+                          json_object_new_int ((int) cfg->workers));
+  json_object_object_add (body, "max_writers",
+                          json_object_new_int ((int) cfg->workers));
   json_object_object_add (body, "unix_socket", NULL);
   response_header (req, "Allow", METHODS_WRITE);
   response_header (req, "Access-Control-Allow-Methods", METHODS_WRITE);
@@ -262,13 +266,17 @@ images_handle (struct request *req, const struct config *cfg)
 
   if (id_len == 1 && rest[0] == '*') {
     if (strcmp (req->method, "OPTIONS") == 0 && !*ir.sub)
-      options_any (req);
+      options_any (req, cfg);
     else
       response_error (req, 404, "no such resource: %s", req->path);
     return;
   }
-  if (id_len == 0 || id_len > TRANSFER_ID_MAX) {
-    response_error (req, id_len ? 400 : 404, "invalid transfer id");
+  if (id_len == 0) {
+    response_error (req, 404, "no such resource: %s", req->path);
+    return;
+  }
+  if (id_len > TRANSFER_ID_MAX) {
+    response_error (req, 400, "invalid transfer id");
     return;
   }
   memcpy (id, rest, id_len);

@@ -239,7 +239,8 @@ stack_start ()
     fi
   else
     socket=$STACK_DIR/fcgi.sock
-    FCGI_LOG=$STACK_DIR/lighttpd.log
+    # A spawned backend inherits lighttpd's stderr, not its error log.
+    FCGI_LOG=$STACK_DIR/lighttpd.out
   fi
   export FCGI_LOG FCGI_DAEMON_PID
 

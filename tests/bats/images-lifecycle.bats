@@ -250,15 +250,15 @@ EOF
   done
 }
 
-@test "an empty id (/images//x, /images/%2Fx): 400 invalid transfer id" {
-  # Ids are 1-128 characters (API.md section 1): an empty one is invalid
-  # like any other, whatever follows it.
+@test "an empty id (/images//x, /images/%2Fx, /images/): 404 no such resource" {
+  # Nothing names a transfer there: like any unknown resource, 404, and
+  # the spool is never touched.
   local u
-  for u in '/images//x' '/images/%2Fx' '/images//extents'; do
+  for u in '/images//x' '/images/%2Fx' '/images//extents' '/images/'; do
     http --path-as-is "$BASE_URL$u"
     echo "case: $u"
-    expect_error 400
-    expect_json '.error | test("invalid transfer id")' || fail "$u"
+    expect_error 404
+    expect_json '.error | startswith("no such resource")'
   done
 }
 

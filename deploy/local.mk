@@ -28,5 +28,6 @@ EXTRA_DIST += \
 	deploy/quickstart \
 	tests/run-all \
 	tests/bench/run \
+	tests/bench/nbd.bash \
 	.ci/run \
 	$(NULL)

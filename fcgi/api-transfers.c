@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "api-internal.h"
 #include "cleanup.h"
@@ -14,77 +13,32 @@
 #include "stats.h"
 #include "transfer-status.h"
 
-/* As transfer.c: a descriptor is a few hundred bytes. */
-#define DESCRIPTOR_MAX_SIZE (1024 * 1024)
-
-struct cancelled_ctx {
-  const char *spool_dir;
-  char **ids;                  /* in the spool: skip these */
-  json_object *list;
-};
-
-static bool
-in_list (char **ids, const char *id)
-{
-  for (size_t i = 0; ids[i]; i++)
-    if (strcmp (ids[i], id) == 0)
-      return true;
-  return false;
-}
-
-/* Transfers cancelled recently are gone from the spool; the shared
- * table still remembers them (until their entry is reused). */
 static int
-add_cancelled (const struct stats_transfer_info *info, void *opaque)
+add_to_list (const struct transfer_status *st, void *list)
 {
-  struct cancelled_ctx *ctx = opaque;
-  struct transfer_status st;
-
-  if (!info->cancelled || in_list (ctx->ids, info->id))
-    return 0;
-  if (transfer_status_get (ctx->spool_dir, info->id, stats_now_ms (), &st) == 0
-      && st.state == TRANSFER_STATE_CANCELLED)
-    json_object_array_add (ctx->list, transfer_status_to_json (&st, false));
-  transfer_status_free (&st);
+  json_object_array_add (list, transfer_status_to_json (st, false));
   return 0;
 }
 
 void
 api_transfers_list (struct request *req, const struct config *cfg)
 {
-  char **ids = spool_list (cfg->spool_dir);
-  json_object *obj, *list;
-  int64_t now = stats_now_ms ();
+  json_object *obj = json_object_new_object ();
+  json_object *list = json_object_new_array ();
 
-  if (ids == NULL) {
-    api_error (req, 500, "%s", error_message ());
-    return;
-  }
-  obj = json_object_new_object ();
-  list = json_object_new_array ();
   if (obj == NULL || list == NULL) {
     json_object_put (obj);
     json_object_put (list);
-    spool_list_free (ids);
     api_error (req, 500, "out of memory");
     return;
   }
-  for (size_t i = 0; ids[i]; i++) {
-    struct transfer_status st;
-
-    /* A file removed while we list is simply not listed. */
-    if (transfer_status_get (cfg->spool_dir, ids[i], now, &st) == 0
-        && st.state != TRANSFER_STATE_ABSENT)
-      json_object_array_add (list, transfer_status_to_json (&st, false));
-    transfer_status_free (&st);
-  }
-  {
-    struct cancelled_ctx ctx = { cfg->spool_dir, ids, list };
-
-    stats_transfer_foreach (add_cancelled, &ctx);
-  }
-  spool_list_free (ids);
   json_object_object_add (obj, "transfers", list);
+  if (transfer_status_foreach (cfg->spool_dir, stats_now_ms (), add_to_list,
+                               list) == -1) {
+    json_object_put (obj);
+    api_error (req, 500, "%s", error_message ());
+    return;
+  }
   api_json (req, 200, obj);
 }
 
@@ -95,7 +49,8 @@ send_status (struct request *req, const struct config *cfg, const char *id,
   struct transfer_status st;
 
   if (transfer_status_get (cfg->spool_dir, id, stats_now_ms (), &st) == -1) {
-    api_error (req, errno == EINVAL ? 400 : 500, "%s", error_message ());
+    api_error (req, error_errno () == EINVAL ? 400 : 500, "%s",
+               error_message ());
     return;
   }
   if (st.state == TRANSFER_STATE_ABSENT)
@@ -124,9 +79,9 @@ api_transfer_put (struct request *req, const struct config *cfg,
     api_error (req, 411, "Content-Length is required");
     return;
   }
-  if (req->content_length > DESCRIPTOR_MAX_SIZE) {
+  if (req->content_length > TRANSFER_DESCRIPTOR_MAX) {
     api_error (req, 413, "descriptor larger than %d bytes",
-               DESCRIPTOR_MAX_SIZE);
+               TRANSFER_DESCRIPTOR_MAX);
     return;
   }
   len = (size_t) req->content_length;
@@ -141,10 +96,8 @@ api_transfer_put (struct request *req, const struct config *cfg,
   }
   body[len] = '\0';
   if (spool_install (cfg->spool_dir, id, body, len, &replaced) == -1) {
-    if (errno == EINVAL)
-      api_error (req, 400, "%s", error_message ());
-    else
-      api_error (req, 500, "%s", error_message ());
+    api_error (req, error_errno () == EINVAL ? 400 : 500, "%s",
+               error_message ());
     return;
   }
   send_status (req, cfg, id, replaced ? 200 : 201);
@@ -155,7 +108,7 @@ api_transfer_delete (struct request *req, const struct config *cfg,
                      const char *id)
 {
   if (spool_cancel (cfg->spool_dir, id) == -1) {
-    int err = errno;
+    int err = error_errno ();
 
     api_error (req, err == ENOENT ? 404 : err == EINVAL ? 400 : 500, "%s",
                error_message ());

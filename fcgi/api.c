@@ -61,8 +61,11 @@ json_object *
 api_number (double value, int decimals)
 {
   char text[64];
+  int n = snprintf (text, sizeof text, "%.*f", decimals, value);
 
-  snprintf (text, sizeof text, "%.*f", decimals, value);
+  /* A cut number would be a wrong one: json-c's own form then. */
+  if (n < 0 || (size_t) n >= sizeof text)
+    return json_object_new_double (value);
   return json_object_new_double_s (value, text);
 }
 

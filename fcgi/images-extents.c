@@ -10,37 +10,40 @@
 #include "error.h"
 #include "images.h"
 #include "log.h"
-#include "text-buffer.h"
 
 /* Backends are asked for this much at a time: large enough that a
  * multi-terabyte sparse image takes few calls, small enough that one
- * step's extent list stays a few MiB even on a fragmented image. */
+ * step's extent list stays a few MiB even on a fragmented image.
+ *
+ * The answer needs a Content-Length, and a fragmented image has millions
+ * of extents, so the JSON goes to an unlinked temporary file (stdio
+ * buffered) rather than memory, and is sent from there by the kernel. */
 #define EXTENTS_STEP (4ULL * 1024 * 1024 * 1024)
 
 static int
-append_extent (struct text_buffer *out, const struct extent *e,
+append_extent (FILE *out, const struct extent *e,
                enum extents_context context, bool first)
 {
   if (context == EXTENTS_CONTEXT_DIRTY)
-    return text_buffer_printf (out,
-                               "%s{\"start\": %" PRIu64 ", \"length\": %"
+    return fprintf (out,
+                    "%s{\"start\": %" PRIu64 ", \"length\": %"
                                PRIu64 ", \"dirty\": %s, \"zero\": %s}",
-                               first ? "" : ", ", e->start, e->length,
-                               e->flags & EXTENT_DIRTY ? "true" : "false",
-                               e->flags & EXTENT_ZERO ? "true" : "false");
-  return text_buffer_printf (out,
-                             "%s{\"start\": %" PRIu64 ", \"length\": %" PRIu64
-                             ", \"zero\": %s, \"hole\": %s}",
-                             first ? "" : ", ", e->start, e->length,
-                             e->flags & EXTENT_ZERO ? "true" : "false",
-                             e->flags & EXTENT_HOLE ? "true" : "false");
+                    first ? "" : ", ", e->start, e->length,
+                    e->flags & EXTENT_DIRTY ? "true" : "false",
+                    e->flags & EXTENT_ZERO ? "true" : "false");
+  return fprintf (out,
+                    "%s{\"start\": %" PRIu64 ", \"length\": %" PRIu64
+                    ", \"zero\": %s, \"hole\": %s}",
+                    first ? "" : ", ", e->start, e->length,
+                    e->flags & EXTENT_ZERO ? "true" : "false",
+                    e->flags & EXTENT_HOLE ? "true" : "false");
 }
 
 /* Walk [0, size) in steps, printing every extent but the last of each
  * step: it may still merge with the first of the next. */
 static int
 collect_extents (struct image_request *ir, enum extents_context context,
-                 struct text_buffer *out)
+                 FILE *out)
 {
   struct backend *b = ir->backend;
   struct extent_list list;
@@ -49,8 +52,8 @@ collect_extents (struct image_request *ir, enum extents_context context,
   int r = -1;
 
   extent_list_init (&list);
-  if (text_buffer_printf (out, "[") == -1)
-    goto out;
+  if (fputc ('[', out) == EOF)
+    goto io_error;
   while (offset < b->size) {
     uint64_t count = b->size - offset;
     struct extent carry;
@@ -62,8 +65,8 @@ collect_extents (struct image_request *ir, enum extents_context context,
     if (images_cancelled (ir))
       goto out;
     for (size_t i = 0; i + 1 < list.count; i++, first = false)
-      if (append_extent (out, &list.items[i], context, first) == -1)
-        goto out;
+      if (append_extent (out, &list.items[i], context, first) < 0)
+        goto io_error;
     carry = list.items[list.count - 1];
     extent_list_clear (&list);
     if (extent_list_append (&list, carry.start, carry.length, carry.flags)
@@ -72,9 +75,14 @@ collect_extents (struct image_request *ir, enum extents_context context,
     offset += count;
   }
   if (list.count > 0 && append_extent (out, &list.items[0], context, first)
-      == -1)
-    goto out;
-  r = text_buffer_printf (out, "]");
+      < 0)
+    goto io_error;
+  if (fputc (']', out) == EOF || fflush (out) == EOF)
+    goto io_error;
+  r = 0;
+  goto out;
+io_error:
+  error_set (errno ? errno : EIO, "writing the extents list");
 out:
   extent_list_free (&list);
   return r;
@@ -85,7 +93,7 @@ images_extents (struct image_request *ir)
 {
   struct request *req = ir->req;
   enum extents_context context = EXTENTS_CONTEXT_ZERO;
-  struct text_buffer out = { 0 };
+  FILE *out;
   char value[16];
 
   if (request_query (req, "context", value, sizeof value)) {
@@ -103,12 +111,20 @@ images_extents (struct image_request *ir)
                     ir->backend->ops->name);
     return;
   }
-  if (collect_extents (ir, context, &out) == -1) {
+  out = tmpfile ();
+  if (!out) {
+    error_set (errno, "tmpfile for the extents list");
     images_fail (ir, "extents");
-    text_buffer_free (&out);
     return;
   }
-  if (response_begin (req, 200, "application/json", true, out.length) == 0)
-    response_write (req, out.data, out.length);
-  text_buffer_free (&out);
+  if (collect_extents (ir, context, out) == -1)
+    images_fail (ir, "extents");
+  else {
+    uint64_t length = (uint64_t) ftello (out);
+
+    if (response_begin (req, 200, "application/json", true, length) == 0
+        && response_sendfile (req, fileno (out), 0, length) == -1)
+      response_abort (req);
+  }
+  fclose (out);
 }

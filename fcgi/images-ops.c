@@ -29,8 +29,8 @@ images_options (struct image_request *ir)
   CLEANUP_JSON_PUT json_object *body = json_object_new_object ();
   json_object *features = json_object_new_array ();
   bool writable = transfer_writable (ir);
-  const char *methods = writable ? "OPTIONS, GET, HEAD, PUT, PATCH, POST"
-                                 : "OPTIONS, GET, HEAD";
+  const char *methods = writable ? IMAGES_METHODS_WRITE
+                                 : IMAGES_METHODS_READ;
 
   json_object_array_add (features, json_object_new_string ("extents"));
   json_object_array_add (features, json_object_new_string ("checksum"));
@@ -132,10 +132,7 @@ patch_zero (struct image_request *ir, json_object *request_body)
     return;
   }
   if (!range_within (offset, size, ir->backend->size)) {
-    response_header (ir->req, "Content-Range", "bytes */%" PRIu64,
-                     ir->backend->size);
-    response_error (ir->req, 416, "zero range outside the transfer of %"
-                    PRIu64 " bytes", ir->backend->size);
+    images_unsatisfiable (ir, "zero range");
     return;
   }
   if (backend_zero (ir->backend, size, offset) == -1) {
@@ -201,7 +198,6 @@ patch_ranged_write (struct image_request *ir, const char *range_header)
 {
   struct request *req = ir->req;
   struct range_spec spec;
-  CLEANUP_JSON_PUT json_object *body = NULL;
   uint64_t length;
   int flush;
 
@@ -211,7 +207,10 @@ patch_ranged_write (struct image_request *ir, const char *range_header)
                     range_header);
     return;
   }
-  length = spec.last - spec.first + 1;
+  if (!range_inclusive_length (spec.first, spec.last, &length)) {
+    images_unsatisfiable (ir, "write");
+    return;
+  }
   if (!req->has_content_length || req->content_length != length) {
     response_error (req, 400, "Range covers %" PRIu64 " bytes but the body "
                     "has %" PRIu64, length, req->content_length);
@@ -222,26 +221,7 @@ patch_ranged_write (struct image_request *ir, const char *range_header)
     response_error (req, 400, "flush must be y or n");
     return;
   }
-  if (!range_within (spec.first, length, ir->backend->size)) {
-    response_header (req, "Content-Range", "bytes */%" PRIu64,
-                     ir->backend->size);
-    response_error (req, 416, "write outside the transfer of %" PRIu64
-                    " bytes", ir->backend->size);
-    return;
-  }
-  if (images_receive (ir, spec.first, length) == -1) {
-    images_fail (ir, "write at offset %" PRIu64, spec.first);
-    return;
-  }
-  if (flush && backend_flush (ir->backend) == -1) {
-    images_fail (ir, "flush");
-    return;
-  }
-  body = json_object_new_object ();
-  json_object_object_add (body, "ok", json_object_new_boolean (1));
-  json_object_object_add (body, "bytes_written",
-                          json_object_new_int64 ((int64_t) length));
-  response_json (req, 200, body);
+  images_write_body (ir, spec.first, length, flush, false);
 }
 
 static bool

@@ -16,9 +16,6 @@
 #include "range.h"
 #include "stats.h"
 
-#define METHODS_READ "OPTIONS, GET, HEAD"
-#define METHODS_WRITE "OPTIONS, GET, HEAD, PUT, PATCH, POST"
-
 /* What a route needs from the transfer, and so how the backend opens:
  * reading routes open read-only (the image may be read-only to us),
  * writing routes read-write, and OPTIONS as the transfer allows, since
@@ -73,6 +70,22 @@ allowed_methods (const char *sub, char *buf, size_t size)
   }
 }
 
+/* OPTIONS on a sub-resource (/extents, /flush, /checksum...): what a
+ * browser's CORS preflight asks before the real request.  No transfer
+ * check, as for OPTIONS /images/<*>. */
+static void
+options_sub_resource (struct request *req, const char *sub)
+{
+  json_object *body = json_object_new_object ();
+  char allow[128] = "OPTIONS, ";
+
+  allowed_methods (sub, allow + strlen (allow), sizeof allow - strlen (allow));
+  response_header (req, "Allow", "%s", allow);
+  response_header (req, "Access-Control-Allow-Methods", "%s", allow);
+  response_json (req, 200, body);
+  json_object_put (body);
+}
+
 static void
 options_any (struct request *req, const struct config *cfg)
 {
@@ -88,8 +101,8 @@ options_any (struct request *req, const struct config *cfg)
   json_object_object_add (body, "max_writers",
                           json_object_new_int ((int) cfg->workers));
   json_object_object_add (body, "unix_socket", NULL);
-  response_header (req, "Allow", METHODS_WRITE);
-  response_header (req, "Access-Control-Allow-Methods", METHODS_WRITE);
+  response_header (req, "Allow", IMAGES_METHODS_WRITE);
+  response_header (req, "Access-Control-Allow-Methods", IMAGES_METHODS_WRITE);
   response_json (req, 200, body);
   json_object_put (body);
 }
@@ -225,21 +238,53 @@ log_access (struct image_request *ir, const char *id)
             req->failed ? " (aborted)" : "", seconds);
 }
 
+static bool
+errno_means_unreachable (int errnum)
+{
+  return http_status_from_errno (errnum) == 503;
+}
+
+/* Open the backend as the route needs it.  Failing to open is the
+ * server's problem, never the client's: an unreachable NBD server is 503
+ * (the message names the socket, so an operator can act on it), anything
+ * else 500 with the details (paths, sizes) only in the log.  OPTIONS on
+ * a writable transfer whose image we may not write falls back to
+ * read-only and says so in its answer. */
+static int
+open_backend (struct image_request *ir, const struct route *route)
+{
+  struct request *req = ir->req;
+  bool may_write = ir->transfer.ops & TRANSFER_OP_WRITE;
+  bool writable = route->access == ACCESS_WRITE
+                  || (route->access == ACCESS_DESCRIBE && may_write);
+
+  ir->backend = backend_open (&ir->transfer, writable);
+  if (!ir->backend && route->access == ACCESS_DESCRIBE && writable
+      && (error_errno () == EACCES || error_errno () == EROFS
+          || error_errno () == EPERM)) {
+    log_warning ("OPTIONS %s: %s; reporting read-only", ir->transfer.id,
+                 error_message ());
+    ir->backend = backend_open (&ir->transfer, false);
+  }
+  if (ir->backend)
+    return 0;
+
+  log_error ("%s %s: open failed: %s", req->method, ir->transfer.id,
+             error_message ());
+  if (errno_means_unreachable (error_errno ()))
+    response_error (req, 503, "%s", error_message ());
+  else
+    response_error (req, 500, "cannot open the image of transfer %s (see "
+                    "the server log)", ir->transfer.id);
+  return -1;
+}
+
 /* Open the backend the route needs, run it, close the backend. */
 static void
 serve_route (struct image_request *ir, const struct route *route)
 {
-  if (route->needs_backend) {
-    bool writable = route->access == ACCESS_WRITE
-                    || (route->access == ACCESS_DESCRIBE
-                        && (ir->transfer.ops & TRANSFER_OP_WRITE));
-
-    ir->backend = backend_open (&ir->transfer, writable);
-    if (!ir->backend) {
-      images_fail (ir, "open");
-      return;
-    }
-  }
+  if (route->needs_backend && open_backend (ir, route) == -1)
+    return;
   route->handler (ir);
   if (ir->backend) {
     backend_close (ir->backend);
@@ -263,6 +308,11 @@ images_handle (struct request *req, const struct config *cfg)
   slash = strchr (rest, '/');
   id_len = slash ? (size_t) (slash - rest) : strlen (rest);
   ir.sub = slash ? slash + 1 : "";
+  if (slash && !*ir.sub) {
+    /* "/images/<id>/" names nothing; clients use "/images/<id>". */
+    response_error (req, 404, "no such resource: %s", req->path);
+    return;
+  }
 
   if (id_len == 1 && rest[0] == '*') {
     if (strcmp (req->method, "OPTIONS") == 0 && !*ir.sub)
@@ -288,7 +338,9 @@ images_handle (struct request *req, const struct config *cfg)
 
   route = find_route (ir.sub, req->method, &sub_known);
   if (!route) {
-    if (!sub_known)
+    if (sub_known && *ir.sub && strcmp (req->method, "OPTIONS") == 0)
+      options_sub_resource (req, ir.sub);
+    else if (!sub_known)
       response_error (req, 404, "no such resource: %s", req->path);
     else {
       char allow[128];
@@ -316,7 +368,9 @@ images_handle (struct request *req, const struct config *cfg)
     stats_request_begin (NULL, NULL, req->method, 0);
   if (!loaded || admit (&ir, route) == 0)
     serve_route (&ir, route);
-  stats_request_end (req->status);
+  /* A response cut short after its headers is a failure, whatever the
+   * status line said. */
+  stats_request_end (req->failed ? 0 : req->status);
 
 out:
   log_access (&ir, id);

@@ -19,6 +19,11 @@ struct image_request {
   const char *sub;              /* "" or "extents", "flush", "checksum"... */
 };
 
+/* The Allow lists of a transfer that may only be read, and of one that
+ * may be written. */
+#define IMAGES_METHODS_READ "OPTIONS, GET, HEAD"
+#define IMAGES_METHODS_WRITE "OPTIONS, GET, HEAD, PUT, PATCH, POST"
+
 /* Entry point: the worker calls it for every path under /images. */
 void images_handle (struct request *req, const struct config *cfg);
 
@@ -38,6 +43,14 @@ void *images_buffer (const struct config *cfg);
 /* Copy length body bytes to the backend at offset.  -1 with error_set. */
 int images_receive (struct image_request *ir, uint64_t offset,
                     uint64_t length);
+/* Write length body bytes at offset, flush when asked, and answer
+ * {"ok": true, "bytes_written": N[, "flushed": bool]}; a range outside
+ * the transfer is 416.  PUT and ranged PATCH. */
+void images_write_body (struct image_request *ir, uint64_t offset,
+                        uint64_t length, bool flush, bool report_flushed);
+/* 416, with a Content-Range header giving the transfer size; what
+ * names the offending range in the message. */
+void images_unsatisfiable (struct image_request *ir, const char *what);
 /* The flush query parameter: 1 (y), 0 (n), default_value when absent,
  * -1 for anything else. */
 int images_query_flush (struct image_request *ir, bool default_value);

@@ -169,6 +169,8 @@ main (int argc, char *argv[])
     listen_fd = listen_on (listen_address);
     if (listen_fd == -1)
       return 1;
+    if (listen_address[0] == '/')
+      options.listen_path = listen_address;
   }
   else {
     listen_fd = STDIN_FILENO;

@@ -88,6 +88,7 @@ request_reset (struct request *req)
   for (size_t i = 0; i < req->header_count; i++)
     free (req->headers[i]);
   req->header_count = 0;
+  req->header_failed = false;
   req->method = NULL;
   req->query = "";
   req->has_content_length = false;
@@ -227,19 +228,33 @@ request_read_body_full (struct request *req, void *buf, size_t count)
 void
 response_header (struct request *req, const char *name, const char *fmt, ...)
 {
-  char value[1024];
-  char *line;
+  char *value, *line;
   va_list args;
+  int r;
 
-  if (req->header_count >= REQUEST_MAX_HEADERS) {
-    log_error ("response header %s dropped: too many headers", name);
+  va_start (args, fmt);
+  r = vasprintf (&value, fmt, args);
+  va_end (args);
+  if (r == -1 || asprintf (&line, "%s: %s\r\n", name, value) == -1) {
+    if (r != -1)
+      free (value);
+    /* A response without one of its headers could mislead the client
+     * (an X-Sendfile2 lost means an empty body): fail it instead. */
+    req->header_failed = true;
     return;
   }
-  va_start (args, fmt);
-  vsnprintf (value, sizeof value, fmt, args);
-  va_end (args);
-  if (asprintf (&line, "%s: %s\r\n", name, value) == -1)
-    return;
+  free (value);
+  if (req->header_count == req->header_capacity) {
+    size_t capacity = req->header_capacity ? req->header_capacity * 2 : 8;
+    char **headers = realloc (req->headers, capacity * sizeof *headers);
+    if (!headers) {
+      free (line);
+      req->header_failed = true;
+      return;
+    }
+    req->headers = headers;
+    req->header_capacity = capacity;
+  }
   req->headers[req->header_count++] = line;
 }
 
@@ -266,6 +281,16 @@ response_begin (struct request *req, int status, const char *content_type,
 {
   FCGX_Stream *out = req->fcgx.out;
 
+  if (req->header_failed) {
+    log_error ("%s %s: out of memory building the response headers",
+               req->method, req->path);
+    req->status = 500;
+    req->failed = true;
+    FCGX_FPrintF (out, "Status: 500 %s\r\nContent-Length: 0\r\n\r\n",
+                  http_status_reason (500));
+    FCGX_FFlush (out);
+    return -1;
+  }
   req->status = status;
   add_cors_headers (req);
   if (req->close_connection)

@@ -18,8 +18,6 @@
 #include <fcgiapp.h>
 #include <json-c/json.h>
 
-#define REQUEST_MAX_HEADERS 24
-
 struct request {
   FCGX_Request fcgx;
 
@@ -35,7 +33,9 @@ struct request {
   int status;                 /* 0 until response_begin */
   bool close_connection;      /* ask the web server to close (403s) */
   size_t header_count;
-  char *headers[REQUEST_MAX_HEADERS];   /* "Name: value" */
+  size_t header_capacity;
+  char **headers;             /* "Name: value\r\n" lines */
+  bool header_failed;         /* a header could not be built: answer 500 */
   uint64_t body_sent;         /* body bytes written so far */
   bool failed;                /* the response cannot be completed */
 

@@ -197,11 +197,18 @@ reload (struct config *cfg, const struct supervisor_options *options)
             cfg->path ? cfg->path : "(defaults)", cfg->workers);
 }
 
+/* Stop taking requests, let the workers finish theirs.  Closing the
+ * listening socket (and removing its path) makes the web server answer
+ * new requests with 503 at once instead of queueing them behind the
+ * drain. */
 static void
-drain (void)
+drain (int listen_fd, const char *listen_path)
 {
   sigset_t none;
 
+  close (listen_fd);
+  if (listen_path)
+    unlink (listen_path);
   log_info ("supervisor: draining %u workers", count_all_workers ());
   signal_workers (SIGTERM, false);
   sigemptyset (&none);
@@ -250,7 +257,7 @@ supervisor_run (int listen_fd, struct config *cfg,
     if (!got_terminate && !got_reload && !got_child)
       sigsuspend (&none);
   }
-  drain ();
+  drain (listen_fd, options->listen_path);
   stats_detach ();
   log_info ("supervisor: stopped");
   return EXIT_SUCCESS;

@@ -9,6 +9,7 @@ struct supervisor_options {
   const char *config_path;     /* chosen config file, or NULL */
   int workers_override;        /* --workers, or 0 */
   bool exit_with_parent;       /* spawned by the web server */
+  const char *listen_path;     /* --listen unix socket path, or NULL */
 };
 
 /* Runs until SIGTERM; cfg is the loaded config (reloaded in place on

@@ -48,8 +48,10 @@ install_signals (void)
   /* The web server closing our connection must be an error, not death. */
   sa.sa_handler = SIG_IGN;
   sigaction (SIGPIPE, &sa, NULL);
-  sa.sa_handler = SIG_DFL;
+  /* Reloading is the supervisor's business; a HUP sent to the whole
+   * process group must not kill requests in flight. */
   sigaction (SIGHUP, &sa, NULL);
+  sa.sa_handler = SIG_DFL;
   sigaction (SIGCHLD, &sa, NULL);
 
   sigemptyset (&terminate);
@@ -68,8 +70,19 @@ static bool
 wait_for_connection (int listen_fd, const sigset_t *waiting)
 {
   struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
+  sigset_t pending;
 
-  return ppoll (&pfd, 1, NULL, waiting) == 1 && !stop_requested;
+  if (ppoll (&pfd, 1, NULL, waiting) != 1 || stop_requested)
+    return false;
+  /* When a connection is already waiting, ppoll returns at once without
+   * delivering a pending SIGTERM: ask for it, or a busy worker would
+   * never drain. */
+  sigpending (&pending);
+  if (sigismember (&pending, SIGTERM) || sigismember (&pending, SIGINT)) {
+    stop_requested = 1;
+    return false;
+  }
+  return true;
 }
 
 static bool
@@ -134,6 +147,9 @@ worker_run (int listen_fd, const struct config *cfg)
     request_reset (&req);
     FCGX_Finish_r (&req.fcgx);
   }
+  /* Leave the queue to the other workers (or, when all drain, let the web
+   * server see the socket closed and answer 503 at once). */
+  close (listen_fd);
   log_debug ("worker stopping");
   stats_detach ();
   return EXIT_SUCCESS;

@@ -258,6 +258,10 @@ backend_flush (struct backend *b)
 {
   int r;
 
+  /* Flushing is part of writing: on a read-only export it is refused
+   * like a write (403), not skipped as a success. */
+  if (backend_check_writable (b, "flush") == -1)
+    return -1;
   if (b->ops->flush == NULL)
     return 0;
   r = backend_can_flush (b);

@@ -16,9 +16,6 @@
 #include "log.h"
 #include "stats-map.h"
 
-#define LOAD(field) __atomic_load_n (&(field), __ATOMIC_ACQUIRE)
-#define STORE(field, v) __atomic_store_n (&(field), (v), __ATOMIC_RELEASE)
-
 const char *
 events_level_name (enum log_level level)
 {
@@ -30,6 +27,10 @@ events_level_name (enum log_level level)
   }
   return "info";
 }
+
+static void record (enum log_level level, const char *transfer_id, bool log,
+                    const char *fmt, va_list args)
+  __attribute__ ((format (printf, 4, 0)));
 
 static void
 record (enum log_level level, const char *transfer_id, bool log,

@@ -73,12 +73,20 @@ lifecycle_activity_get (const char *transfer_id,
   a->last_activity_ms = info.last_activity_ms;
 }
 
+bool
+lifecycle_counters_current (const struct transfer *t)
+{
+  return stats_transfer_renew (t->id, (int64_t) t->spool_mtime * 1000000000
+                                      + t->spool_mtime_nsec);
+}
+
 enum lifecycle_state
 lifecycle_check (const struct transfer *t, time_t now)
 {
   struct lifecycle_activity a;
   enum lifecycle_state state;
 
+  lifecycle_counters_current (t);
   /* The caller's now has whole seconds; rules compare in ms, so a
    * transfer closes no earlier than its timeout, at most 1 s later
    * (2 s when counting from the mtime). */

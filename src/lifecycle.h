@@ -55,8 +55,15 @@ int64_t lifecycle_idle_since_ms (const struct transfer *t,
 void lifecycle_activity_get (const char *transfer_id,
                              struct lifecycle_activity *a);
 
-/* lifecycle_evaluate with the shared activity at now.  The first time a
- * transfer is found closed an "expired" event is recorded. */
+/* Make the shared entry of t's id count for this descriptor: an entry
+ * older than the descriptor's mtime was an earlier transfer under the
+ * same id (stats_transfer_renew).  Returns false when it still is (a
+ * read-only table): its counters are not t's. */
+bool lifecycle_counters_current (const struct transfer *t);
+
+/* lifecycle_evaluate with the shared activity at now, after
+ * lifecycle_counters_current.  The first time a transfer is found
+ * closed an "expired" event is recorded. */
 enum lifecycle_state lifecycle_check (const struct transfer *t, time_t now);
 
 /* "open", "expired", "timed out", "idle". */

@@ -31,10 +31,12 @@ src_libimagexfer_a_SOURCES = \
 	src/spool-admin.h \
 	src/stats.c \
 	src/stats.h \
+	src/stats-entry.c \
+	src/stats-map.c \
 	src/stats-map.h \
+	src/stats-ranges.c \
 	src/stats-read.c \
-	src/text-buffer.c \
-	src/text-buffer.h \
+	src/stats-slots.c \
 	src/transfer.c \
 	src/transfer.h \
 	src/transfer-json.c \

@@ -37,6 +37,17 @@ enum range_result range_spec_parse (const char *value, struct range_spec *spec);
 enum range_result range_resolve (const struct range_spec *spec, uint64_t size,
                                  struct byte_range *out);
 
+/* The length of [first, last] (first <= last); false when it does not
+ * fit in uint64_t ("bytes=0-18446744073709551615"). */
+static inline bool
+range_inclusive_length (uint64_t first, uint64_t last, uint64_t *length)
+{
+  if (last - first == UINT64_MAX)
+    return false;
+  *length = last - first + 1;
+  return true;
+}
+
 /* range_spec_parse + range_resolve. */
 enum range_result range_parse (const char *value, uint64_t size,
                                struct byte_range *out);

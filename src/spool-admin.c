@@ -68,9 +68,9 @@ spool_install (const char *spool_dir, const char *id, const char *text,
   dirfd = open (spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dirfd >= 0)
     fsync (dirfd);
-  /* A new transfer under an old id starts with fresh counters. */
-  if (!*replaced)
-    stats_transfer_forget (id);
+  /* A new transfer under an old id starts with fresh counters; a
+   * replaced one is the same transfer, updated. */
+  stats_transfer_installed (id, *replaced);
   return 0;
 }
 
@@ -176,41 +176,4 @@ spool_list_free (char **ids)
   for (size_t i = 0; ids[i]; i++)
     free (ids[i]);
   free (ids);
-}
-
-char *
-spool_read_file (const char *path, size_t max, size_t *len)
-{
-  CLEANUP_CLOSE int fd = open (path, O_RDONLY | O_CLOEXEC);
-  struct stat st;
-  char *buf;
-  ssize_t r;
-
-  if (fd == -1) {
-    error_set (errno, "open %s: %m", path);
-    return NULL;
-  }
-  if (fstat (fd, &st) == -1) {
-    error_set (errno, "stat %s: %m", path);
-    return NULL;
-  }
-  if (!S_ISREG (st.st_mode) || (uint64_t) st.st_size > max) {
-    error_set (EINVAL, "%s: not a regular file of at most %zu bytes", path,
-               max);
-    return NULL;
-  }
-  buf = malloc ((size_t) st.st_size + 1);
-  if (buf == NULL) {
-    error_set (ENOMEM, "out of memory");
-    return NULL;
-  }
-  r = full_pread (fd, buf, (size_t) st.st_size, 0);
-  if (r == -1) {
-    error_set (errno, "read %s: %m", path);
-    free (buf);
-    return NULL;
-  }
-  buf[st.st_size] = '\0';
-  *len = (size_t) st.st_size;
-  return buf;
 }

@@ -29,8 +29,4 @@ int spool_cancel (const char *spool_dir, const char *id);
 char **spool_list (const char *spool_dir);
 void spool_list_free (char **ids);
 
-/* Read a file of at most max bytes into a NUL-terminated buffer.
- * Returns it (length in *len), or NULL with error_set. */
-char *spool_read_file (const char *path, size_t max, size_t *len);
-
 #endif

@@ -1,5 +1,5 @@
 /* The layout of the shared state file <state_dir>/stats.  Private to
- * stats.c and events.c: everything else goes through stats.h and
+ * stats*.c and events.c: everything else goes through stats.h and
  * events.h.
  *
  * Fixed size; every field is naturally aligned and only touched with
@@ -15,7 +15,7 @@
 #include "stats.h"
 
 #define STATS_MAGIC 0x31535441545358ULL   /* "XSTATS1" little-endian-ish */
-#define STATS_VERSION 1
+#define STATS_VERSION 2
 #define STATS_TRANSFERS 4096               /* power of two */
 
 struct stats_header {
@@ -54,17 +54,30 @@ enum {
 };
 #define ENTRY_FLAG_CANCELLED 1u
 #define ENTRY_FLAG_EXPIRED_REPORTED 2u
+#define ENTRY_FLAG_INEXACT 4u          /* transferred is approximate */
+
+/* Distinct bytes touched (stats-ranges.c): a bounded set of merged byte
+ * ranges per transfer. */
+#define STATS_RANGES 16
+struct stats_range {
+  uint64_t start, end;         /* [start, end) */
+};
 
 struct stats_entry {
   uint32_t state;              /* ENTRY_*; EMPTY -> CLAIMING by CAS */
   uint32_t in_flight;
-  uint32_t flags;
-  uint32_t pad;
+  uint32_t flags;              /* ENTRY_FLAG_* */
+  int32_t ranges_lock;         /* pid updating ranges, 0 free; by CAS */
   char id[TRANSFER_ID_MAX + 8];
   uint64_t bytes_read, bytes_written;
-  uint64_t transferred, high_water;
+  uint64_t transferred;        /* sum of ranges, published under the lock */
+  uint64_t unmerged;           /* bytes counted without the lock */
   uint64_t requests, errors;
   int64_t first_seen_ms, last_activity_ms;
+  int64_t since_ns;            /* Unix ns the counters (re)started */
+  uint32_t nranges;            /* under ranges_lock */
+  uint32_t pad;
+  struct stats_range ranges[STATS_RANGES];
 };
 
 struct stats_counters {
@@ -95,15 +108,57 @@ struct stats_map {
   struct stats_event events[EVENTS_RING];
 };
 
+#define ADD(field, n) __atomic_add_fetch (&(field), (n), __ATOMIC_RELAXED)
+#define SUB(field, n) __atomic_sub_fetch (&(field), (n), __ATOMIC_RELAXED)
+#define LOAD(field) __atomic_load_n (&(field), __ATOMIC_ACQUIRE)
+#define STORE(field, v) __atomic_store_n (&(field), (v), __ATOMIC_RELEASE)
+#define CAS(field, expected, v) \
+  __atomic_compare_exchange_n (&(field), (expected), (v), false, \
+                               __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
+#define SET_FLAGS(field, bits) \
+  __atomic_fetch_or (&(field), (bits), __ATOMIC_ACQ_REL)
+
 /* The mapping, or NULL; and whether we may write to it. */
 extern struct stats_map *stats_map;
 extern bool stats_writable;
+
+/* Nanoseconds since the epoch (CLOCK_REALTIME), like st_mtim. */
+int64_t stats_now_ns (void);
+
+/* stats-slots.c: this process's slot (NULL when it has none: never
+ * registered, or forked from the process that did); and giving it back
+ * before unmapping. */
+struct stats_slot *stats_slot_mine (void);
+void stats_slot_release_mine (void);
 
 /* Find the entry for id by its hash chain; with create (and a writable
  * table) make it when absent, *created then true.  NULL when absent or
  * when the table is full. */
 struct stats_entry *stats_entry_find (const char *id, bool create,
                                       bool *created);
+/* Start the entry's counters and marks afresh (not in_flight, which
+ * counts live requests). */
+void stats_entry_reset (struct stats_entry *e);
+
+/* stats.c: the request this process is serving is the first of e's
+ * transfer (after a reset): note when, and record "transfer opened". */
+void stats_request_first (struct stats_entry *e);
+
+/* stats-ranges.c.  Count [start, end) as touched. */
+void stats_ranges_add (struct stats_entry *e, uint64_t start, uint64_t end);
+/* Forget every range (part of stats_entry_reset). */
+void stats_ranges_clear (struct stats_entry *e);
+/* Free the lock when a dead process held it (the supervisor, reaping
+ * pid). */
+void stats_ranges_unlock_dead (struct stats_entry *e, int32_t pid);
+/* The merge itself, on a plain array (unit-tested): add [start, end) to
+ * ranges[0..*n), sorted, disjoint and not touching, at most STATS_RANGES.
+ * Returns false when the set was full and two neighbours were joined
+ * over the gap between them (the sum is then more than the distinct
+ * bytes). */
+bool stats_ranges_merge (struct stats_range *ranges, uint32_t *n,
+                         uint64_t start, uint64_t end);
+uint64_t stats_ranges_sum (const struct stats_range *ranges, uint32_t n);
 
 /* Copy a string field written by another process: bounded, always
  * terminated. */

@@ -9,8 +9,6 @@
 #include "stats-map.h"
 #include "stats.h"
 
-#define LOAD(field) __atomic_load_n (&(field), __ATOMIC_ACQUIRE)
-
 const uint64_t stats_latency_bounds_us[STATS_LATENCY_BUCKETS - 1] = {
   1000, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
   1000000, 5000000, 30000000, 300000000,
@@ -84,8 +82,8 @@ entry_copy (struct stats_entry *e, struct stats_transfer_info *out)
   stats_copy_string (out->id, sizeof out->id, e->id, sizeof e->id);
   out->bytes_read = LOAD (e->bytes_read);
   out->bytes_written = LOAD (e->bytes_written);
-  out->transferred = LOAD (e->transferred);
-  out->high_water = LOAD (e->high_water);
+  out->transferred = LOAD (e->transferred) + LOAD (e->unmerged);
+  out->transferred_exact = !(LOAD (e->flags) & ENTRY_FLAG_INEXACT);
   out->requests = LOAD (e->requests);
   out->errors = LOAD (e->errors);
   out->in_flight = LOAD (e->in_flight);
@@ -93,6 +91,7 @@ entry_copy (struct stats_entry *e, struct stats_transfer_info *out)
     out->in_flight = 0;
   out->cancelled = LOAD (e->flags) & ENTRY_FLAG_CANCELLED;
   out->first_seen_ms = LOAD (e->first_seen_ms);
+  out->since_ns = LOAD (e->since_ns);
   out->last_activity_ms = LOAD (e->last_activity_ms);
 }
 

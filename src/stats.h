@@ -5,10 +5,11 @@
  * Every function here is safe to call when the table could not be
  * mapped: statistics are never worth failing a transfer for.
  *
- * Concurrency: only atomic operations on the mapped memory, no lock a
- * crashed worker could hold.  A worker owns its slot (claimed by a CAS
- * on the pid); transfer entries are claimed by a CAS on their state
- * word and then only ever updated with atomic adds.
+ * Concurrency: atomic operations on the mapped memory.  A worker owns
+ * its slot (claimed by a CAS on the pid); transfer entries are claimed
+ * by a CAS on their state word and then updated with atomic adds, but
+ * for the set of byte ranges behind "transferred", which has a tiny spin
+ * lock that a crashed worker cannot wedge (stats-ranges.c).
  */
 #ifndef IMAGEXFER_STATS_H
 #define IMAGEXFER_STATS_H
@@ -64,10 +65,22 @@ void stats_worker_exited_status (pid_t pid, int wait_status);
  * Marks the entry so status can say "cancelled" after the file is gone,
  * and records the event once.
  *
- * stats_transfer_forget: a new descriptor was installed under this id;
- * counters of an earlier transfer with the same id are zeroed. */
+ * stats_transfer_installed: spool_install put a descriptor in place.  A
+ * new transfer starts with zeroed counters and marks; a replaced one is
+ * the same transfer updated (ImageIO's ticket extend): its counters
+ * carry on, its "cancelled" and "expired" marks are cleared.
+ *
+ * stats_transfer_renew: the descriptor in the spool was written at
+ * descriptor_mtime_ns (st_mtim).  An entry older than that counted an
+ * earlier transfer under the same id, re-created by rename: its counters
+ * and marks restart, unless requests of other workers are in flight on
+ * it (they carry on with the new descriptor, so it is the same transfer
+ * extended).  Returns false only when the entry is an older transfer's
+ * and the table is read-only: its counters are not this transfer's. */
 void stats_transfer_cancelled (const char *transfer_id);
-void stats_transfer_forget (const char *transfer_id);
+void stats_transfer_installed (const char *transfer_id, bool replaced);
+bool stats_transfer_renew (const char *transfer_id,
+                           int64_t descriptor_mtime_ns);
 /* True the first time it is called for an entry (so "expired" is
  * recorded once per transfer), and always when there is no table. */
 bool stats_transfer_note_expired (const char *transfer_id);
@@ -115,18 +128,18 @@ struct stats_global_info {
 struct stats_transfer_info {
   char id[TRANSFER_ID_MAX + 1];
   uint64_t bytes_read, bytes_written;
-  /* Distinct bytes, approximated by the high-water mark: a chunk adds
-   * only what lies past the highest end offset seen so far.  Exact for
-   * one sequential stream and for ranged requests in ascending order
-   * (the usual upload/download); re-reads add nothing; parallel
-   * interleaved streams undercount.  Never more than the highest offset
-   * touched. */
+  /* Distinct bytes read or written, in any order (stats-ranges.c).
+   * Exact while transferred_exact; else approximate: an upper bound
+   * when more than STATS_RANGES separate ranges were touched or a
+   * worker could not take the lock, lower only if a worker died while
+   * updating the ranges. */
   uint64_t transferred;
-  uint64_t high_water;
+  bool transferred_exact;
   uint64_t requests, errors;
   uint32_t in_flight;
   bool cancelled;
   int64_t first_seen_ms;     /* Unix ms of the first request */
+  int64_t since_ns;          /* Unix ns the counters (re)started */
   int64_t last_activity_ms;  /* Unix ms: last request end or progress */
 };
 

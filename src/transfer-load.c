@@ -17,10 +17,6 @@
 #include "log.h"
 #include "transfer.h"
 
-/* Descriptors are a few hundred bytes; anything this big is a mistake
- * (or an attack on a shared spool) and is not read into memory. */
-#define DESCRIPTOR_MAX_SIZE (1024 * 1024)
-
 /* Invalid files are reported once per version of the file, not once
  * per request: a client polling a broken transfer would otherwise fill
  * the log.  A small ring per process is plenty; forgetting an entry
@@ -55,22 +51,23 @@ report_first_time (const struct stat *st)
  * (ENOENT), and the log says why.  The reason is the current error
  * message; copy it first, error_set reuses its buffer. */
 static int
-invalid_descriptor (const char *id, const char *path, const struct stat *st)
+invalid_descriptor (const char *spool_dir, const char *id,
+                    const struct stat *st)
 {
   char reason[256];
 
   snprintf (reason, sizeof reason, "%s", error_message ());
   if (report_first_time (st))
-    log_warning ("transfer %s: ignoring invalid descriptor %s: %s", id, path,
-                 reason);
+    log_warning ("transfer %s: ignoring invalid descriptor %s/%s.json: %s",
+                 id, spool_dir, id, reason);
   else
-    log_debug ("transfer %s: ignoring invalid descriptor %s: %s", id, path,
-               reason);
+    log_debug ("transfer %s: ignoring invalid descriptor %s/%s.json: %s",
+               id, spool_dir, id, reason);
   error_set (ENOENT, "transfer %s: invalid descriptor: %s", id, reason);
   return -1;
 }
 
-/* Read all of fd, at most DESCRIPTOR_MAX_SIZE bytes.  The size from
+/* Read all of fd, at most TRANSFER_DESCRIPTOR_MAX bytes.  The size from
  * fstat is only a hint: the file may change while we read. */
 static char *
 read_descriptor (int fd, const struct stat *st, size_t *len_out)
@@ -78,8 +75,8 @@ read_descriptor (int fd, const struct stat *st, size_t *len_out)
   size_t cap, len = 0;
   char *buf;
 
-  cap = st->st_size < DESCRIPTOR_MAX_SIZE ? (size_t) st->st_size + 1
-                                           : DESCRIPTOR_MAX_SIZE + 1;
+  cap = st->st_size < TRANSFER_DESCRIPTOR_MAX ? (size_t) st->st_size + 1
+                                           : TRANSFER_DESCRIPTOR_MAX + 1;
   buf = malloc (cap);
   if (buf == NULL) {
     error_set (ENOMEM, "malloc");
@@ -91,9 +88,9 @@ read_descriptor (int fd, const struct stat *st, size_t *len_out)
     if (len == cap) {
       char *bigger;
 
-      if (cap > DESCRIPTOR_MAX_SIZE)
+      if (cap > TRANSFER_DESCRIPTOR_MAX)
         break;
-      cap = cap * 2 > DESCRIPTOR_MAX_SIZE + 1 ? DESCRIPTOR_MAX_SIZE + 1
+      cap = cap * 2 > TRANSFER_DESCRIPTOR_MAX + 1 ? TRANSFER_DESCRIPTOR_MAX + 1
                                                : cap * 2;
       bigger = realloc (buf, cap);
       if (bigger == NULL) {
@@ -120,15 +117,15 @@ read_descriptor (int fd, const struct stat *st, size_t *len_out)
 }
 
 int
-transfer_load (const char *spool_dir, const char *id, struct transfer *t)
+transfer_read_descriptor (const char *spool_dir, const char *id, char **text,
+                          size_t *len, struct stat *st)
 {
   CLEANUP_FREE char *path = NULL;
-  CLEANUP_FREE char *text = NULL;
   CLEANUP_CLOSE int fd = -1;
-  struct stat st;
-  size_t len;
 
-  memset (t, 0, sizeof *t);
+  *text = NULL;
+  *len = 0;
+  memset (st, 0, sizeof *st);
   if (!transfer_id_valid (id)) {
     error_set (EINVAL, "invalid transfer id");
     return -1;
@@ -149,48 +146,69 @@ transfer_load (const char *spool_dir, const char *id, struct transfer *t)
       error_set (ENOENT, "transfer %s: no such transfer", id);
       return -1;
     }
-    if (saved_errno == ELOOP && lstat (path, &st) == 0) {
+    if (saved_errno == ELOOP && lstat (path, st) == 0) {
       error_set (EINVAL, "is a symbolic link");
-      return invalid_descriptor (id, path, &st);
+      return -1;
     }
     error_set (saved_errno, "open %s: %s", path, strerror (saved_errno));
     return -1;
   }
-  if (fstat (fd, &st) == -1) {
+  if (fstat (fd, st) == -1) {
     int saved_errno = errno;
 
     error_set (saved_errno, "fstat %s: %s", path, strerror (saved_errno));
     return -1;
   }
-  if (!S_ISREG (st.st_mode)) {
+  if (!S_ISREG (st->st_mode)) {
     error_set (EINVAL, "not a regular file");
-    return invalid_descriptor (id, path, &st);
+    return -1;
   }
-  if (st.st_size > DESCRIPTOR_MAX_SIZE) {
+  if (st->st_size > TRANSFER_DESCRIPTOR_MAX) {
     error_set (EINVAL, "descriptor too large (%jd bytes, at most %d)",
-               (intmax_t) st.st_size, DESCRIPTOR_MAX_SIZE);
-    return invalid_descriptor (id, path, &st);
+               (intmax_t) st->st_size, TRANSFER_DESCRIPTOR_MAX);
+    return -1;
   }
-  text = read_descriptor (fd, &st, &len);
-  if (text == NULL) {
+  *text = read_descriptor (fd, st, len);
+  if (*text == NULL) {
     int saved_errno = errno;
 
     error_set (saved_errno, "read %s: %s", path, strerror (saved_errno));
     return -1;
   }
-  if (len > DESCRIPTOR_MAX_SIZE) {
+  if (*len > TRANSFER_DESCRIPTOR_MAX) {
+    free (*text);
+    *text = NULL;
     error_set (EINVAL, "descriptor too large (more than %d bytes)",
-               DESCRIPTOR_MAX_SIZE);
-    return invalid_descriptor (id, path, &st);
+               TRANSFER_DESCRIPTOR_MAX);
+    return -1;
   }
+  return 0;
+}
+
+int
+transfer_load (const char *spool_dir, const char *id, struct transfer *t)
+{
+  CLEANUP_FREE char *text = NULL;
+  struct stat st;
+  size_t len;
+
+  memset (t, 0, sizeof *t);
+  if (!transfer_id_valid (id)) {
+    error_set (EINVAL, "invalid transfer id");
+    return -1;
+  }
+  if (transfer_read_descriptor (spool_dir, id, &text, &len, &st) == -1)
+    return error_errno () == EINVAL ? invalid_descriptor (spool_dir, id, &st)
+                                    : -1;
   if (transfer_parse (id, text, len, t) == -1) {
     if (error_errno () != EINVAL)
       return -1;
-    return invalid_descriptor (id, path, &st);
+    return invalid_descriptor (spool_dir, id, &st);
   }
   t->spool_dev = st.st_dev;
   t->spool_ino = st.st_ino;
   t->spool_mtime = st.st_mtime;
+  t->spool_mtime_nsec = st.st_mtim.tv_nsec;
   return 0;
 }
 
@@ -204,7 +222,8 @@ transfer_still_present (const char *spool_dir, const struct transfer *t)
   n = snprintf (path, sizeof path, "%s/%s.json", spool_dir, t->id);
   if (n < 0 || (size_t) n >= sizeof path)
     return false;
-  if (lstat (path, &st) == -1)
-    return false;
-  return st.st_dev == t->spool_dev && st.st_ino == t->spool_ino;
+  /* Only deleting cancels.  Operators replace descriptors by rename to
+   * extend "expires" (ImageIO's ticket extend); requests in flight carry
+   * on with the descriptor they started with, new ones read the new one. */
+  return lstat (path, &st) == 0 || errno != ENOENT;
 }

@@ -14,9 +14,6 @@
 #include "spool-admin.h"
 #include "transfer-status.h"
 
-/* As in transfer.c: descriptors are small; a huge file is a mistake. */
-#define DESCRIPTOR_MAX_SIZE (1024 * 1024)
-
 const char *
 transfer_state_name (enum transfer_state state)
 {
@@ -31,44 +28,35 @@ transfer_state_name (enum transfer_state state)
   return "unknown";
 }
 
-/* Load the descriptor with the workers' parser, keeping the reason when
- * it is invalid (transfer_load only logs it).  Returns 1 valid, 0
- * invalid (reason set), -ENOENT absent, -1 other error. */
+/* Read the descriptor as the workers do (transfer_read_descriptor,
+ * transfer_parse), keeping the reason it is unusable, which
+ * transfer_load only logs.  Returns 1 valid, 0 invalid (reason set),
+ * -ENOENT absent, -1 other error. */
 static int
 load (const char *spool_dir, const char *id, struct transfer_status *st)
 {
-  char path[PATH_MAX];
   CLEANUP_FREE char *text = NULL;
   struct stat sb;
   size_t len;
 
-  if (snprintf (path, sizeof path, "%s/%s.json", spool_dir, id)
-      >= (int) sizeof path) {
-    error_set (ENAMETOOLONG, "spool path too long");
-    return -1;
-  }
-  if (stat (path, &sb) == -1) {
-    if (errno == ENOENT)
+  if (transfer_read_descriptor (spool_dir, id, &text, &len, &sb) == -1) {
+    if (error_errno () == ENOENT)
       return -ENOENT;
-    error_set (errno, "stat %s: %m", path);
+    if (error_errno () != EINVAL)
+      return -1;
+  }
+  else if (transfer_parse (id, text, len, &st->t) == 0) {
+    st->t.spool_dev = sb.st_dev;
+    st->t.spool_ino = sb.st_ino;
+    st->t.spool_mtime = sb.st_mtim.tv_sec;
+    st->t.spool_mtime_nsec = sb.st_mtim.tv_nsec;
+    st->valid = true;
+    return 1;
+  }
+  else if (error_errno () != EINVAL)
     return -1;
-  }
-  text = spool_read_file (path, DESCRIPTOR_MAX_SIZE, &len);
-  if (text == NULL) {
-    if (errno == ENOENT)        /* removed between stat and open */
-      return -ENOENT;
-    snprintf (st->reason, sizeof st->reason, "%s", error_message ());
-    return 0;
-  }
-  if (transfer_parse (id, text, len, &st->t) == -1) {
-    snprintf (st->reason, sizeof st->reason, "%s", error_message ());
-    return 0;
-  }
-  st->t.spool_dev = sb.st_dev;
-  st->t.spool_ino = sb.st_ino;
-  st->t.spool_mtime = sb.st_mtime;
-  st->valid = true;
-  return 1;
+  snprintf (st->reason, sizeof st->reason, "%s", error_message ());
+  return 0;
 }
 
 int
@@ -87,11 +75,12 @@ transfer_status_get (const char *spool_dir, const char *id, int64_t now_ms,
     return -1;
   }
   snprintf (st->id, sizeof st->id, "%s", id);
-  st->has_stats = stats_transfer (id, &st->stats) == 0;
-
   r = load (spool_dir, id, st);
   if (r == -1)
     return -1;
+  /* Counters of an earlier transfer under this id are not shown. */
+  st->has_stats = (r != 1 || lifecycle_counters_current (&st->t))
+    && stats_transfer (id, &st->stats) == 0;
   if (r == -ENOENT) {
     st->state = st->has_stats && st->stats.cancelled
       ? TRANSFER_STATE_CANCELLED : TRANSFER_STATE_ABSENT;
@@ -127,6 +116,63 @@ transfer_status_free (struct transfer_status *st)
   if (st->valid)
     transfer_free (&st->t);
   st->valid = false;
+}
+
+struct foreach_ctx {
+  const char *spool_dir;
+  int64_t now_ms;
+  char **ids;                  /* in the spool */
+  int (*fn) (const struct transfer_status *st, void *opaque);
+  void *opaque;
+  int stop;
+};
+
+/* Transfers cancelled recently are gone from the spool; the shared
+ * table still remembers them (until their entry is reused). */
+static int
+each_cancelled (const struct stats_transfer_info *info, void *opaque)
+{
+  struct foreach_ctx *ctx = opaque;
+  struct transfer_status st;
+
+  if (!info->cancelled)
+    return 0;
+  for (size_t i = 0; ctx->ids[i]; i++)
+    if (strcmp (ctx->ids[i], info->id) == 0)
+      return 0;
+  if (transfer_status_get (ctx->spool_dir, info->id, ctx->now_ms, &st) == 0
+      && st.state == TRANSFER_STATE_CANCELLED)
+    ctx->stop = ctx->fn (&st, ctx->opaque);
+  transfer_status_free (&st);
+  return ctx->stop;
+}
+
+int
+transfer_status_foreach (const char *spool_dir, int64_t now_ms,
+                         int (*fn) (const struct transfer_status *st,
+                                    void *opaque),
+                         void *opaque)
+{
+  struct foreach_ctx ctx = {
+    .spool_dir = spool_dir, .now_ms = now_ms, .fn = fn, .opaque = opaque,
+  };
+
+  ctx.ids = spool_list (spool_dir);
+  if (ctx.ids == NULL)
+    return -1;
+  for (size_t i = 0; ctx.ids[i] && !ctx.stop; i++) {
+    struct transfer_status st;
+
+    /* A file removed while we list is simply not listed. */
+    if (transfer_status_get (spool_dir, ctx.ids[i], now_ms, &st) == 0
+        && st.state != TRANSFER_STATE_ABSENT)
+      ctx.stop = fn (&st, opaque);
+    transfer_status_free (&st);
+  }
+  if (!ctx.stop)
+    stats_transfer_foreach (each_cancelled, &ctx);
+  spool_list_free (ctx.ids);
+  return 0;
 }
 
 static int
@@ -182,6 +228,8 @@ transfer_status_to_json (const struct transfer_status *st, bool descriptor)
               json_object_new_uint64 (counters ? s->bytes_written : 0));
   err |= put (obj, "transferred",
               json_object_new_uint64 (counters ? s->transferred : 0));
+  err |= put (obj, "transferred_exact",
+              json_object_new_boolean (!counters || s->transferred_exact));
   err |= put (obj, "requests",
               json_object_new_uint64 (counters ? s->requests : 0));
   err |= put (obj, "errors",

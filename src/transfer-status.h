@@ -42,6 +42,16 @@ int transfer_status_get (const char *spool_dir, const char *id,
                          int64_t now_ms, struct transfer_status *st);
 void transfer_status_free (struct transfer_status *st);
 
+/* Calls fn for every transfer operators see, in the order of the list:
+ * each "<id>.json" in the spool (sorted; invalid ones too), then those
+ * cancelled recently, whose file is gone but whose counters the shared
+ * table still has.  Stops when fn returns non-zero.  Returns 0, or -1
+ * with error_set when the spool cannot be listed. */
+int transfer_status_foreach (const char *spool_dir, int64_t now_ms,
+                             int (*fn) (const struct transfer_status *st,
+                                        void *opaque),
+                             void *opaque);
+
 /* With descriptor: the normalized descriptor's fields as well (GET one),
  * else a summary (the list). */
 json_object *transfer_status_to_json (const struct transfer_status *st,

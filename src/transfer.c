@@ -443,6 +443,28 @@ check_nbd_backend (json_object *obj, struct transfer *t)
 }
 
 /* Everything but the location: limits, timeouts, labels. */
+/* filename goes into a Content-Disposition header: control characters
+ * would split the header, quotes and backslashes would break out of its
+ * quoted string. */
+static int
+check_filename (const char *filename)
+{
+  if (!filename)
+    return 0;
+  if (!*filename) {
+    error_set (EINVAL, "filename: must not be empty");
+    return -1;
+  }
+  for (const unsigned char *p = (const unsigned char *) filename; *p; p++) {
+    if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\' || *p == '/') {
+      error_set (EINVAL, "filename: control characters, quotes, "
+                 "backslashes and slashes are not allowed");
+      return -1;
+    }
+  }
+  return 0;
+}
+
 static int
 parse_options (json_object *obj, struct transfer *t)
 {
@@ -476,7 +498,8 @@ parse_options (json_object *obj, struct transfer *t)
       || get_bool (obj, "sparse", &t->sparse) == -1
       || get_bool (obj, "dirty", &t->dirty) == -1
       || get_string (obj, "filename", &t->filename) == -1
-      || get_string (obj, "transfer_id", &t->transfer_id) == -1)
+      || get_string (obj, "transfer_id", &t->transfer_id) == -1
+      || check_filename (t->filename) == -1)
     return -1;
   return 0;
 }

@@ -10,12 +10,16 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
 #include <json-c/json.h>
 
 #define TRANSFER_ID_MAX 128
+/* Descriptors are a few hundred bytes; a larger file is a mistake (or an
+ * attack on a shared spool) and is never read into memory. */
+#define TRANSFER_DESCRIPTOR_MAX (1024 * 1024)
 
 enum backend_type {
   BACKEND_TYPE_FILE,
@@ -58,6 +62,7 @@ struct transfer {
   dev_t spool_dev;
   ino_t spool_ino;
   time_t spool_mtime;
+  long spool_mtime_nsec;      /* st_mtim: which version is the newer */
 };
 
 /* "file", "nbd". */
@@ -83,9 +88,21 @@ int transfer_parse (const char *id, const char *text, size_t len,
  *   other   an I/O error reading the spool. */
 int transfer_load (const char *spool_dir, const char *id, struct transfer *t);
 
-/* True while the spool file t was read from is still in place (same
- * device and inode).  Requests in flight call it between chunks; a
- * deleted or replaced file cancels them. */
+/* What transfer_load reads, for callers that need the reason a file is
+ * unusable (transfer status): <spool_dir>/<id>.json opened without
+ * following links or blocking, a regular file of at most
+ * TRANSFER_DESCRIPTOR_MAX bytes.  Returns 0 with *text (free it; not
+ * NUL-terminated), *len and *st; or -1 with error_set:
+ *   ENOENT  no such file
+ *   EINVAL  an invalid id, or a file that is not a descriptor (a
+ *           symbolic link, a FIFO, too large: *st describes it)
+ *   other   an I/O error reading the spool. */
+int transfer_read_descriptor (const char *spool_dir, const char *id,
+                              char **text, size_t *len, struct stat *st);
+
+/* True while a spool file for t's id exists.  Requests in flight call it
+ * between chunks: deleting the file cancels them; replacing it (a new
+ * version renamed into place) does not. */
 bool transfer_still_present (const char *spool_dir, const struct transfer *t);
 
 /* The normalized descriptor as JSON (canonical field names), for the

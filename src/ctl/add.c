@@ -16,7 +16,6 @@
 #include "spool-admin.h"
 #include "transfer.h"
 
-#define DESCRIPTOR_MAX_SIZE (1024 * 1024)
 #define JSON_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 static int run_add (const struct config *cfg, int argc, char **argv);
@@ -61,39 +60,41 @@ const struct ctl_command ctl_check = {
   .run = run_check,
 };
 
+/* The descriptor in file ('-': stdin), at most TRANSFER_DESCRIPTOR_MAX
+ * bytes.  Any readable file will do, a pipe too (--file <(...)): this
+ * is the operator's own input, not the spool. */
 static char *
 read_input (const char *file, size_t *len)
 {
+  FILE *fp = strcmp (file, "-") == 0 ? stdin : fopen (file, "re");
   char *buf;
-  size_t alloc = 4096, n = 0;
+  size_t n;
 
-  if (strcmp (file, "-") != 0)
-    return spool_read_file (file, DESCRIPTOR_MAX_SIZE, len);
-  buf = malloc (alloc);
-  while (buf) {
-    size_t r = fread (buf + n, 1, alloc - n - 1, stdin);
-
-    n += r;
-    if (r == 0)
-      break;
-    if (n + 1 == alloc) {
-      char *b = alloc >= DESCRIPTOR_MAX_SIZE ? NULL : realloc (buf, alloc * 2);
-
-      if (b == NULL) {
-        free (buf);
-        error_set (EINVAL, "stdin: descriptor too large");
-        return NULL;
-      }
-      buf = b;
-      alloc *= 2;
-    }
+  if (fp == NULL) {
+    error_set (errno, "%s: %s", file, strerror (errno));
+    return NULL;
   }
+  buf = malloc (TRANSFER_DESCRIPTOR_MAX + 1);
   if (buf == NULL) {
     error_set (ENOMEM, "out of memory");
-    return NULL;
+    goto out;
+  }
+  n = fread (buf, 1, TRANSFER_DESCRIPTOR_MAX + 1, fp);
+  if (ferror (fp) || n > TRANSFER_DESCRIPTOR_MAX) {
+    if (ferror (fp))
+      error_set (EIO, "%s: read error", file);
+    else
+      error_set (EINVAL, "%s: descriptor larger than %d bytes", file,
+                 TRANSFER_DESCRIPTOR_MAX);
+    free (buf);
+    buf = NULL;
+    goto out;
   }
   buf[n] = '\0';
   *len = n;
+ out:
+  if (fp != stdin)
+    fclose (fp);
   return buf;
 }
 

@@ -10,7 +10,6 @@
 #include "cleanup.h"
 #include "ctl.h"
 #include "error.h"
-#include "spool-admin.h"
 #include "stats.h"
 #include "transfer-status.h"
 
@@ -75,33 +74,13 @@ print_row (const struct transfer_status *st)
           st->has_stats ? st->stats.in_flight : 0u, idle);
 }
 
-struct cancelled_ctx {
-  const char *spool_dir;
-  char **ids;
-  int64_t now;
-  bool json;
-  json_object *list;
-};
-
 static int
-list_cancelled (const struct stats_transfer_info *info, void *opaque)
+list_one (const struct transfer_status *st, void *list)
 {
-  struct cancelled_ctx *ctx = opaque;
-  struct transfer_status st;
-
-  if (!info->cancelled)
-    return 0;
-  for (size_t i = 0; ctx->ids[i]; i++)
-    if (strcmp (ctx->ids[i], info->id) == 0)
-      return 0;
-  if (transfer_status_get (ctx->spool_dir, info->id, ctx->now, &st) == 0
-      && st.state == TRANSFER_STATE_CANCELLED) {
-    if (ctx->json)
-      json_object_array_add (ctx->list, transfer_status_to_json (&st, false));
-    else
-      print_row (&st);
-  }
-  transfer_status_free (&st);
+  if (list)
+    json_object_array_add (list, transfer_status_to_json (st, false));
+  else
+    print_row (st);
   return 0;
 }
 
@@ -109,39 +88,19 @@ static int
 run_list (const struct config *cfg, int argc, char **argv)
 {
   CLEANUP_JSON_PUT json_object *list = json_object_new_array ();
-  int64_t now = stats_now_ms ();
   bool json;
-  char **ids;
 
   if (parse_json_flag (&ctl_list, argc, argv, &json) == -1
       || optind != argc)
     return ctl_usage_error (&ctl_list, "unexpected arguments");
-  ids = spool_list (cfg->spool_dir);
-  if (ids == NULL) {
-    fprintf (stderr, "imagexferctl list: %s\n", error_message ());
-    return 1;
-  }
   if (!json)
     printf ("%-24s %-5s %-10s %10s %10s %10s %6s %8s\n", "ID", "BACK",
             "STATE", "SIZE", "READ", "WRITTEN", "ACTIVE", "IDLE");
-  for (size_t i = 0; ids[i]; i++) {
-    struct transfer_status st;
-
-    if (transfer_status_get (cfg->spool_dir, ids[i], now, &st) == 0
-        && st.state != TRANSFER_STATE_ABSENT) {
-      if (json)
-        json_object_array_add (list, transfer_status_to_json (&st, false));
-      else
-        print_row (&st);
-    }
-    transfer_status_free (&st);
+  if (transfer_status_foreach (cfg->spool_dir, stats_now_ms (), list_one,
+                               json ? list : NULL) == -1) {
+    fprintf (stderr, "imagexferctl list: %s\n", error_message ());
+    return 1;
   }
-  {
-    struct cancelled_ctx ctx = { cfg->spool_dir, ids, now, json, list };
-
-    stats_transfer_foreach (list_cancelled, &ctx);
-  }
-  spool_list_free (ids);
   if (json)
     printf ("%s\n", json_object_to_json_string_ext
             (list, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -225,8 +184,9 @@ run_show (const struct config *cfg, int argc, char **argv)
             (unsigned long long) st.stats.bytes_read);
     printf ("%-14s %llu\n", "bytes written",
             (unsigned long long) st.stats.bytes_written);
-    printf ("%-14s %llu\n", "transferred",
-            (unsigned long long) st.stats.transferred);
+    printf ("%-14s %llu%s\n", "transferred",
+            (unsigned long long) st.stats.transferred,
+            st.stats.transferred_exact ? "" : " (approximate)");
     if (st.stats.last_activity_ms > 0)
       print_time ("last activity", st.stats.last_activity_ms / 1000);
   }

@@ -14,8 +14,14 @@ BATS_SUITES = \
 	tests/bats/images-lifecycle.bats \
 	tests/bats/images-big.bats \
 	tests/bats/faults-workers.bats \
+	tests/bats/nbd-routes.bats \
+	tests/bats/nbd-extents.bats \
+	tests/bats/nbd-checksum.bats \
+	tests/bats/nbd-faults.bats \
 	$(NULL)
 TESTS += $(BATS_SUITES)
 EXTRA_DIST += $(BATS_SUITES) \
+	tests/bats/expect.bash \
 	tests/bats/helpers.bash \
+	tests/bats/nbd-helpers.bash \
 	$(NULL)

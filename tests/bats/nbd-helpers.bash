@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2016,SC2154 # jq programs in single quotes; status_code and body come from http
 # NBD servers for the test stack: real qemu-nbd and nbdkit on unix
 # sockets (or 127.0.0.1 TCP) in $STACK_DIR.  Plain bash, sourced after
 # helpers.bash by the nbd-*.bats suites (`load nbd-helpers`) and by
@@ -143,9 +144,9 @@ nbd_qemu ()
 # port (retried when another process takes it first).
 nbd_qemu_tcp ()
 {
-  local name=$1 pid try
+  local name=$1 pid
   shift
-  for try in 1 2 3 4 5; do
+  for _ in 1 2 3 4 5; do
     NBD_PORT=$(_stack_pick_port) || return 1
     # shellcheck disable=SC2046 # the option words are intended
     setpriv --pdeathsig KILL qemu-nbd $(_nbd_qemu_args "$@") \
@@ -230,9 +231,10 @@ nbd_write_from () {
   nbdcopy "$1" "$2"
 }
 
-# nbd_expected_extents URI SIZE [CONTEXT]: the zero-context extent list
-# the API must answer, computed from nbdinfo --map (base:allocation and,
-# when the server offers it, qemu:allocation-depth), merged, as JSON.
+# nbd_expected_extents URI SIZE: the zero-context extent list the API
+# must answer, computed from nbdinfo --map (base:allocation and, when the
+# server offers it, qemu:allocation-depth), merged, as JSON.  hole: depth
+# 0, nowhere in the exported chain (API.md).
 nbd_expected_extents () {
   local uri=$1 size=$2 alloc depth
   alloc=$(nbdinfo --map --json "$uri")

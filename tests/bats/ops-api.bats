@@ -1,23 +1,14 @@
 #!/usr/bin/env bats
 # The management API (API.md section 3) through the real stack: daemon
-# info, counters, transfers in flight, lifecycle timeouts, cancel,
+# info, counters, distinct bytes, transfers in flight, lifecycle
+# timeouts, re-created transfers, cancel, odd files in the spool,
 # worker crashes, Prometheus output, access restricted to localhost.
 
 bats_require_minimum_version 1.5.0
 
 load helpers
+load expect
 
-fail () { printf '%s\n' "$*" >&2; return 1; }
-show () {
-  echo "# status: $status_code" >&2
-  cat "$STACK_DIR/headers" >&2 2>/dev/null || :
-  echo "# body: $body" >&2
-}
-expect_eq () { [ "$1" = "$2" ] || { show; fail "${3:-value}: expected '$2', got '$1'"; }; }
-expect_status () { expect_eq "$status_code" "$1" "HTTP status"; }
-expect_json () {
-  jq -e "$@" "$STACK_DIR/body" >/dev/null || { show; fail "JSON check failed: ${*: -1}"; }
-}
 expect_api_error () {   # STATUS CODE
   expect_status "$1"
   expect_eq "$(header Content-Type)" application/json "Content-Type"
@@ -25,9 +16,6 @@ expect_api_error () {   # STATUS CODE
                            and (.message | length > 0)'
 }
 api () { http "$BASE_URL/api/$1" "${@:2}"; }
-file_transfer () {   # ID PATH [JSON object merged in]
-  transfer_put "$1" "$(jq -nc --arg p "$2" --argjson x "${3:-{\}}" '{path: $p} + $x')"
-}
 # Wait (bounded) until a jq expression over GET /api/$1 holds.
 wait_api () {   # PATH JQ-EXPR [TRIES of 0.1 s]
   local i
@@ -96,7 +84,8 @@ teardown_file () { stack_stop; }
   expect_status 200
   expect_json '.state == "ready" and .active == false and .connections == 0
     and .bytes_written == 1048576 and .bytes_read == 1052672
-    and .transferred == 1048576 and .requests == 3 and .errors == 0
+    and .transferred == 1048576 and .transferred_exact == true
+    and .requests == 3 and .errors == 0
     and .size == 1048576 and .backend == "file" and .id == "rt"
     and .idle_time >= 0 and .idle_time <= 2 and .expires == null'
   api v1/metrics
@@ -113,6 +102,63 @@ teardown_file () { stack_stop; }
     || { show; fail "global counters"; }
   api v1/metrics/backend
   expect_json '.file.bytes_written >= 1048576 and .nbd.requests == 0'
+}
+
+put_range () {   # ID FILE OFFSET LENGTH: PUT those bytes of FILE there
+  extract "$2" "$3" "$4" > "$BATS_TEST_TMPDIR/piece.$3"
+  curl -sS -o /dev/null -w '%{http_code}\n' -X PUT \
+    -H "Content-Range: bytes $3-$(($3 + $4 - 1))/*" \
+    --data-binary "@$BATS_TEST_TMPDIR/piece.$3" "$BASE_URL/images/$1"
+}
+
+@test "transferred: distinct bytes of out-of-order and parallel ranged PUTs" {
+  M=1048576
+  image_random "$BATS_TEST_TMPDIR/src.img" 8M
+  truncate -s 8M "$IMAGES/ooo.img" "$IMAGES/par.img"
+  file_transfer ooo "$IMAGES/ooo.img"
+  for i in 7 6 5 4 3 2 1 0; do
+    run -0 put_range ooo "$BATS_TEST_TMPDIR/src.img" $((i * M)) $M
+    expect_eq "$output" 200 "PUT at $i MiB"
+  done
+  cmp "$BATS_TEST_TMPDIR/src.img" "$IMAGES/ooo.img"
+  api v2/transfers/ooo
+  expect_json '.bytes_written == 8388608 and .transferred == 8388608
+               and .transferred_exact == true'
+  # Rewriting a part adds bytes written, not distinct bytes.
+  run -0 put_range ooo "$BATS_TEST_TMPDIR/src.img" $((3 * M)) $((2 * M))
+  api v2/transfers/ooo
+  expect_json '.bytes_written == 10485760 and .transferred == 8388608'
+
+  # All at once, through several workers.
+  file_transfer par "$IMAGES/par.img"
+  for i in 0 1 2 3 4 5 6 7; do
+    put_range par "$BATS_TEST_TMPDIR/src.img" $((i * M)) $M \
+      > "$BATS_TEST_TMPDIR/par.$i" &
+  done
+  wait
+  for i in 0 1 2 3 4 5 6 7; do
+    expect_eq "$(cat "$BATS_TEST_TMPDIR/par.$i")" 200 "parallel PUT $i"
+  done
+  cmp "$BATS_TEST_TMPDIR/src.img" "$IMAGES/par.img"
+  api v2/transfers/par
+  # Exact unless a worker gave up waiting for the lock (then an upper
+  # bound, and said so).
+  expect_json '.bytes_written == 8388608 and (.transferred == 8388608
+    or (.transferred > 8388608 and .transferred_exact == false))'
+
+  # More separate ranges than are kept: approximate, an upper bound.
+  for i in $(seq 0 19); do
+    run -0 put_range ooo "$BATS_TEST_TMPDIR/src.img" $((i * 65536 + 1)) 1
+  done
+  api v2/transfers/ooo
+  expect_json '.transferred == 8388608 and .transferred_exact == true'
+  file_transfer scatter "$IMAGES/par.img"
+  for i in $(seq 0 19); do
+    run -0 put_range scatter "$BATS_TEST_TMPDIR/src.img" $((i * 65536)) 1
+  done
+  api v2/transfers/scatter
+  expect_json '.bytes_written == 20 and .transferred_exact == false
+               and .transferred >= 20 and .transferred <= 19 * 65536 + 1'
 }
 
 @test "a slow download is shown in flight; two transfers at once" {
@@ -173,6 +219,72 @@ teardown_file () { stack_stop; }
   expect_status 403
   api v2/transfers/slide
   expect_json '.state == "expired" and .reason == "timed out"'
+}
+
+@test "a transfer re-created by rename starts afresh: counters, expiry event" {
+  file_transfer again "$IMAGES/small.img" '{"inactivity_timeout": 1}'
+  http -r 0-4095 "$BASE_URL/images/again"
+  expect_status 206
+  sleep 2.2
+  http -r 0-0 "$BASE_URL/images/again"
+  expect_status 403
+  api v2/transfers/again
+  expect_json '.state == "expired" and .bytes_read == 4096 and .requests == 2'
+  # The same id, a new descriptor renamed into place.
+  file_transfer again "$IMAGES/small.img" '{"inactivity_timeout": 1}'
+  api v2/transfers/again
+  expect_json '.state == "ready" and .requests == 0 and .bytes_read == 0
+               and .transferred == 0 and .errors == 0'
+  http -r 0-9 "$BASE_URL/images/again"
+  expect_status 206
+  api v2/transfers/again
+  expect_json '.requests == 1 and .bytes_read == 10 and .transferred == 10'
+  sleep 2.2
+  http -r 0-0 "$BASE_URL/images/again"
+  expect_status 403
+  api v1/daemon/events
+  expect_json '[.events[] | select(.transfer_id == "again"
+                and (.message | test("expired")))] | length == 2'
+  expect_json '[.events[] | select(.transfer_id == "again"
+                and (.message | test("opened")))] | length == 2'
+
+  # Within the same second as the first transfer's request.
+  file_transfer quick "$IMAGES/small.img"
+  http -r 0-99 "$BASE_URL/images/quick"
+  expect_status 206
+  file_transfer quick "$IMAGES/small.img"
+  api v2/transfers/quick
+  expect_json '.requests == 0 and .bytes_read == 0'
+}
+
+@test "a FIFO or a symbolic link in the spool: answered at once, invalid" {
+  mkfifo "$SPOOL/ff.json"
+  jq -nc --arg p "$IMAGES/small.img" '{path: $p}' > "$BATS_TEST_TMPDIR/real.json"
+  ln -s "$BATS_TEST_TMPDIR/real.json" "$SPOOL/sl.json"
+  # More requests than workers: a worker stuck on the FIFO would show.
+  for i in 1 2 3 4 5; do
+    http -m 3 "$BASE_URL/api/v2/transfers/ff"
+    expect_status 200
+    expect_json '.state == "invalid" and .reason == "not a regular file"
+                 and .id == "ff"'
+  done
+  http -m 3 "$BASE_URL/api/v2/transfers/sl"
+  expect_status 200
+  expect_json '.state == "invalid" and .reason == "is a symbolic link"'
+  http -m 5 "$BASE_URL/api/v2/transfers"
+  expect_status 200
+  expect_json '[.transfers[] | select(.id == "ff" or .id == "sl") | .state]
+               == ["invalid", "invalid"]'
+  # The data plane agrees: no such transfer.
+  http -m 3 "$BASE_URL/images/ff"
+  expect_status 404
+  http -m 3 "$BASE_URL/images/sl"
+  expect_status 404
+  run -0 timeout 3 "$top_builddir/src/ctl/imagexferctl" \
+    --config "$STACK_DIR/imagexfer.conf" show ff
+  [[ $output == *"state          invalid (not a regular file)"* ]] \
+    || fail "imagexferctl show ff: $output"
+  rm -f "$SPOOL/ff.json" "$SPOOL/sl.json"
 }
 
 @test "PUT/GET/DELETE /api/v2/transfers/ID" {

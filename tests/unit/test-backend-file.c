@@ -212,7 +212,8 @@ test_read_only (void)
           "read-only: message says read-only: %s", error_message ());
   tap_ok (fails_with (backend_zero (b, 4096, 0), EROFS),
           "read-only: zero is EROFS");
-  tap_ok (backend_flush (b) == 0, "read-only: flush is a no-op");
+  tap_ok (fails_with (backend_flush (b), EROFS),
+          "read-only: flush is EROFS, like a write");
   tap_ok (backend_data_fd (b, &base) >= 0 && base == 0,
           "read-only: data_fd with base 0");
   tap_ok (file_has_pattern (path, 0, (size_t) size),

@@ -1,20 +1,27 @@
 /* The shared state table: creation, rebuilding, slots, counters,
- * concurrent updates from several processes, the event ring. */
+ * distinct bytes (merged ranges and their lock), counters restarted for
+ * a re-created transfer, concurrent updates from several processes, the
+ * event ring. */
 #include <config.h>
 
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "events.h"
 #include "log.h"
+#include "stats-map.h"
 #include "stats.h"
 #include "tap.h"
+
+#define MiB (1024 * 1024)
 
 static char dir[] = "/tmp/test-stats.XXXXXX";
 static char path[64];
@@ -156,8 +163,8 @@ test_counters (void)
           "bytes read/written per transfer (%llu/%llu)",
           (unsigned long long) t.bytes_read,
           (unsigned long long) t.bytes_written);
-  tap_ok (t.transferred == 1536, "distinct bytes by high-water mark (%llu)",
-          (unsigned long long) t.transferred);
+  tap_ok (t.transferred == 1536 && t.transferred_exact,
+          "distinct bytes, exact (%llu)", (unsigned long long) t.transferred);
   tap_ok (t.last_activity_ms > 0 && t.first_seen_ms > 0,
           "activity timestamps set");
   tap_ok (stats_transfer ("disk-3", &t) == -1, "unknown transfer: none");
@@ -187,10 +194,241 @@ test_counters (void)
   stats_transfer_cancelled ("disk-1");
   tap_ok (stats_transfer ("disk-1", &t) == 0 && t.cancelled,
           "cancelled mark");
-  stats_transfer_forget ("disk-1");
+  stats_transfer_installed ("disk-1", true);
   tap_ok (stats_transfer ("disk-1", &t) == 0 && !t.cancelled
-          && t.requests == 0 && t.bytes_read == 0,
-          "forget zeroes the counters");
+          && t.requests == 3 && t.bytes_read == 2560 && t.transferred == 1536,
+          "installed, replaced: counters kept, cancelled mark cleared");
+  stats_transfer_installed ("disk-1", false);
+  tap_ok (stats_transfer ("disk-1", &t) == 0 && !t.cancelled
+          && t.requests == 0 && t.bytes_read == 0 && t.transferred == 0
+          && t.first_seen_ms == 0, "installed, new: counters zeroed");
+}
+
+/* The merge on a plain array: each case adds ranges in order and checks
+ * the set, the sum and whether it stayed exact. */
+static void
+test_ranges_merge (void)
+{
+  static const struct {
+    const char *name;
+    uint64_t add[24][2];       /* [start, end); ends at {0, 0} */
+    uint32_t want_n;
+    uint64_t want_sum;
+    bool want_exact;
+  } cases[] = {
+    { "one range", { { 0, 10 } }, 1, 10, true },
+    { "empty range adds nothing", { { 5, 5 }, { 7, 3 } }, 0, 0, true },
+    { "sequential chunks join", { { 0, 4 }, { 4, 8 }, { 8, 12 } }, 1, 12,
+      true },
+    { "descending chunks join", { { 8, 12 }, { 4, 8 }, { 0, 4 } }, 1, 12,
+      true },
+    { "re-read adds nothing", { { 0, 100 }, { 10, 20 }, { 0, 100 } }, 1, 100,
+      true },
+    { "overlap extends", { { 10, 20 }, { 15, 30 }, { 5, 12 } }, 1, 25, true },
+    { "apart stay apart", { { 0, 1 }, { 10, 11 }, { 5, 6 } }, 3, 3, true },
+    { "one range bridges three", { { 0, 1 }, { 4, 5 }, { 8, 9 }, { 1, 8 } },
+      1, 9, true },
+    { "huge offsets", { { UINT64_MAX - 10, UINT64_MAX }, { 0, 10 } }, 2, 20,
+      true },
+    { "16 apart fit",
+      { { 0, 1 }, { 10, 11 }, { 20, 21 }, { 30, 31 }, { 40, 41 }, { 50, 51 },
+        { 60, 61 }, { 70, 71 }, { 80, 81 }, { 90, 91 }, { 100, 101 },
+        { 110, 111 }, { 120, 121 }, { 130, 131 }, { 140, 141 },
+        { 150, 151 } }, 16, 16, true },
+    /* The 17th joins the closest pair, 33-34 and 35-36: gap 1 counted. */
+    { "17th apart joins the closest pair",
+      { { 0, 1 }, { 10, 11 }, { 20, 21 }, { 33, 34 }, { 40, 41 }, { 50, 51 },
+        { 60, 61 }, { 70, 71 }, { 80, 81 }, { 90, 91 }, { 100, 101 },
+        { 110, 111 }, { 120, 121 }, { 130, 131 }, { 140, 141 },
+        { 150, 151 }, { 35, 36 } }, 16, 18, false },
+  };
+
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    struct stats_range r[STATS_RANGES];
+    uint32_t n = 0;
+    bool exact = true, sorted = true;
+
+    for (size_t j = 0; cases[i].add[j][0] || cases[i].add[j][1]; j++)
+      exact &= stats_ranges_merge (r, &n, cases[i].add[j][0],
+                                   cases[i].add[j][1]);
+    for (uint32_t j = 1; j < n; j++)
+      sorted = sorted && r[j - 1].end < r[j].start;
+    tap_ok (n == cases[i].want_n && sorted
+            && stats_ranges_sum (r, n) == cases[i].want_sum
+            && exact == cases[i].want_exact,
+            "ranges: %s (n %u, sum %llu)", cases[i].name, n,
+            (unsigned long long) stats_ranges_sum (r, n));
+  }
+}
+
+/* One ranged request of len bytes at offset, moved in 4 chunks. */
+static void
+ranged_put (const char *id, uint64_t offset, uint64_t len)
+{
+  stats_request_begin (id, "file", "PUT", offset);
+  for (int c = 0; c < 4; c++)
+    stats_request_progress (len / 4, true);
+  stats_request_end (200);
+}
+
+static void
+test_distinct_bytes (void)
+{
+  struct stats_transfer_info t;
+  uint64_t written = 0;
+
+  /* The review's case: 8 ranged 1 MiB PUTs from 7 MiB down to 0. */
+  for (int i = 7; i >= 0; i--)
+    ranged_put ("ooo", (uint64_t) i * MiB, MiB);
+  stats_transfer ("ooo", &t);
+  tap_ok (t.transferred == 8ull * MiB && t.transferred_exact
+          && t.bytes_written == 8ull * MiB,
+          "descending ranged writes: 8 MiB distinct (%llu)",
+          (unsigned long long) t.transferred);
+  ranged_put ("ooo", 2 * MiB, 4 * MiB);
+  tap_ok (stats_transfer ("ooo", &t) == 0 && t.transferred == 8ull * MiB
+          && t.bytes_written == 12ull * MiB, "rewriting adds nothing");
+
+  /* More separate ranges than the set holds: an upper bound. */
+  for (int i = 0; i < 40; i++) {
+    ranged_put ("scatter", (uint64_t) i * 1000, 4);
+    written += 4;
+  }
+  stats_transfer ("scatter", &t);
+  tap_ok (!t.transferred_exact && t.transferred >= written && t.transferred <= 39 * 1000 + 4,
+          "40 scattered ranges: inexact, an upper bound (%llu >= %llu)",
+          (unsigned long long) t.transferred, (unsigned long long) written);
+}
+
+/* The lock of a worker killed inside the merge. */
+static void
+test_ranges_lock (void)
+{
+  struct stats_transfer_info t;
+  struct stats_entry *e;
+  struct timespec t0, t1;
+  pid_t dead, alive;
+  int status;
+  double secs;
+
+  ranged_put ("locked", 0, 4096);
+  e = stats_entry_find ("locked", false, NULL);
+  dead = fork ();
+  if (dead == 0)
+    _exit (0);
+  waitpid (dead, &status, 0);
+  __atomic_store_n (&e->ranges_lock, (int32_t) dead, __ATOMIC_RELEASE);
+  ranged_put ("locked", 4096, 4096);
+  tap_ok (stats_transfer ("locked", &t) == 0 && t.transferred == 8192
+          && !t.transferred_exact
+          && __atomic_load_n (&e->ranges_lock, __ATOMIC_ACQUIRE) == 0,
+          "a dead holder's lock is taken over; count marked approximate");
+
+  alive = fork ();
+  if (alive == 0) {
+    pause ();
+    _exit (0);
+  }
+  stats_transfer_installed ("locked", false);
+  __atomic_store_n (&e->ranges_lock, (int32_t) alive, __ATOMIC_RELEASE);
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  stats_request_begin ("locked", "file", "GET", 0);
+  stats_request_progress (100, false);
+  stats_request_end (206);
+  clock_gettime (CLOCK_MONOTONIC, &t1);
+  secs = (double) (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+  tap_ok (stats_transfer ("locked", &t) == 0 && t.transferred == 100
+          && !t.transferred_exact && secs < 1.0,
+          "a live holder that never lets go: counted unmerged after a "
+          "bounded wait (%.3f s)", secs);
+  stats_ranges_unlock_dead (e, (int32_t) alive);
+  tap_ok (__atomic_load_n (&e->ranges_lock, __ATOMIC_ACQUIRE) == 0,
+          "the supervisor frees a reaped worker's lock");
+  kill (alive, SIGKILL);
+  waitpid (alive, &status, 0);
+}
+
+static size_t
+count_events (const char *id, const char *text)
+{
+  static struct event_info ev[EVENTS_RING];
+  size_t n = events_read (ev, EVENTS_RING), count = 0;
+
+  for (size_t i = 0; i < n; i++)
+    if (strcmp (ev[i].transfer_id, id) == 0 && strstr (ev[i].message, text))
+      count++;
+  return count;
+}
+
+/* A transfer re-created under the same id: the descriptor is newer
+ * than the entry. */
+static void
+test_renew (void)
+{
+  struct stats_transfer_info t;
+  int64_t before, mtime;
+  size_t opened;
+  pid_t child;
+  int pipefd[2], status;
+  char c;
+
+  ranged_put ("again", 0, 4096);
+  stats_transfer_cancelled ("again");
+  stats_transfer_note_expired ("again");
+  stats_transfer ("again", &t);
+  before = t.since_ns;
+  tap_ok (stats_transfer_renew ("again", before - 1)
+          && stats_transfer ("again", &t) == 0 && t.requests == 1
+          && t.cancelled, "an older descriptor: counters kept");
+  tap_ok (stats_transfer_renew ("again", stats_now_ns ())
+          && stats_transfer ("again", &t) == 0 && t.requests == 0
+          && t.bytes_written == 0 && t.transferred == 0 && !t.cancelled
+          && t.first_seen_ms == 0 && t.since_ns > before,
+          "a newer descriptor: counters and marks restart");
+  tap_ok (stats_transfer_note_expired ("again"),
+          "the new transfer's expiry is reported again");
+
+  /* Renewed while this process serves its first request (the data path
+   * checks the lifecycle after the request began). */
+  ranged_put ("again", 0, 4096);
+  opened = count_events ("again", "transfer opened");
+  stats_request_begin ("again", "file", "GET", 0);
+  tap_ok (stats_transfer_renew ("again", stats_now_ns ())
+          && stats_transfer ("again", &t) == 0 && t.in_flight == 1
+          && t.first_seen_ms > 0, "renewed mid-request: this request "
+          "opens the new transfer");
+  stats_request_progress (10, false);
+  stats_request_end (206);
+  tap_ok (stats_transfer ("again", &t) == 0 && t.requests == 1
+          && t.transferred == 10
+          && count_events ("again", "transfer opened") == opened + 1,
+          "... counted once, with one more \"opened\" event");
+
+  /* Another worker's request in flight: the same transfer, extended. */
+  if (pipe (pipefd) == -1)
+    abort ();
+  child = fork ();
+  if (child == 0) {
+    stats_request_begin ("again", "file", "PUT", 0);
+    if (write (pipefd[1], "x", 1) != 1)
+      _exit (1);
+    pause ();
+    _exit (0);
+  }
+  if (read (pipefd[0], &c, 1) != 1)
+    abort ();
+  mtime = stats_now_ns ();
+  tap_ok (stats_transfer_renew ("again", mtime)
+          && stats_transfer ("again", &t) == 0 && t.requests == 1
+          && t.in_flight == 1, "requests in flight elsewhere: kept");
+  kill (child, SIGKILL);
+  waitpid (child, &status, 0);
+  stats_worker_exited_status (child, status);
+  close (pipefd[0]);
+  close (pipefd[1]);
+  tap_ok (stats_transfer_renew ("again", mtime)
+          && stats_transfer ("again", &t) == 0 && t.requests == 1,
+          "... and bound to the new descriptor");
 }
 
 /* A worker that dies with a request in flight. */
@@ -307,7 +545,8 @@ test_concurrent (void)
   tap_ok (stats_transfer ("race-7", &t) == 0
           && t.requests == CHILDREN * REQUESTS / 50
           && t.bytes_read == 3ull * CHILDREN * REQUESTS / 50
-          && t.in_flight == 0, "per-transfer counters add up exactly");
+          && t.in_flight == 0 && t.transferred == 7 && t.transferred_exact,
+          "per-transfer counters add up exactly");
   stats_transfer_foreach (count_race_7, &count_entries);
   tap_ok (count_entries == 1, "each id has exactly one entry");
 }
@@ -344,6 +583,10 @@ main (void)
 
   test_attach_and_rebuild ();
   test_counters ();
+  test_ranges_merge ();
+  test_distinct_bytes ();
+  test_ranges_lock ();
+  test_renew ();
   test_worker_crash ();
   test_concurrent ();
   test_events ();

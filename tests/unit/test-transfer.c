@@ -176,7 +176,7 @@ static const struct {
   { "{\"path\": \"/a\", \"ops\": [\"read\"], \"read_only\": true}", NULL },
   { "{\"path\": \"/a\", \"expires\": 0}", NULL },
   { "{\"path\": \"/a\", \"expires\": \"2026-11-21T10:00:00+02:00\"}", NULL },
-  { "{\"path\": \"/a\", \"sparse\": false, \"filename\": \"\"}", NULL },
+  { "{\"path\": \"/a\", \"sparse\": false}", NULL },
   /* Not an object, not JSON. */
   { "[]", "must be a JSON object" },
   { "\"x\"", "must be a JSON object" },
@@ -278,6 +278,13 @@ static const struct {
   { "{\"path\": \"/a\", \"sparse\": 1}", "sparse: must be true or false" },
   { "{\"path\": \"/a\", \"dirty\": \"true\"}", "dirty: must be true or false" },
   { "{\"path\": \"/a\", \"filename\": 1}", "filename: must be a string" },
+  /* filename ends up in a Content-Disposition header. */
+  { "{\"path\": \"/a\", \"filename\": \"\"}", "filename: must not be empty" },
+  { "{\"path\": \"/a\", \"filename\": \"a\\r\\nX-Evil: 1\"}", "filename: control" },
+  { "{\"path\": \"/a\", \"filename\": \"a\\\"b\"}", "filename: control" },
+  { "{\"path\": \"/a\", \"filename\": \"a\\\\b\"}", "filename: control" },
+  { "{\"path\": \"/a\", \"filename\": \"../b\"}", "filename: control" },
+  { "{\"path\": \"/a\", \"filename\": \"disk 1 (copy).raw\"}", NULL },
   { "{\"path\": \"/a\", \"transfer_id\": []}", "transfer_id: must be" },
 };
 
@@ -702,12 +709,12 @@ test_load (void)
           "transfer_load valid file records its identity");
   tap_ok (r == 0 && transfer_still_present (dir, &t),
           "transfer_still_present while the file is there");
-  /* Replaced by rename: a new inode, so the old transfer is cancelled. */
+  /* Replaced by rename (extending a ticket): not a cancel. */
   write_file (dir, ".good.json.tmp", "{\"path\": \"/var/tmp/disk.raw\"}\n");
   snprintf (tmp, sizeof tmp, "%s/.good.json.tmp", dir);
   rename (tmp, path);
-  tap_ok (r == 0 && !transfer_still_present (dir, &t),
-          "transfer_still_present false after rename-replace");
+  tap_ok (r == 0 && transfer_still_present (dir, &t),
+          "transfer_still_present still true after rename-replace");
   if (r == 0)
     transfer_free (&t);
   r = transfer_load (dir, "good", &t);

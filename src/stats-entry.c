@@ -1,0 +1,226 @@
+/* The shared table's transfer entries: finding and claiming them, and
+ * the management updates (cancelled, installed, expired, renewed).
+ *
+ * Open addressing with linear probing, keyed by id.  An entry is
+ * claimed by a CAS of its state (EMPTY -> CLAIMING), its key written,
+ * then published as READY; after that it is only updated with atomic
+ * operations.
+ */
+#include <config.h>
+
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "events.h"
+#include "log.h"
+#include "stats-map.h"
+#include "stats.h"
+
+static uint32_t
+hash_id (const char *id)
+{
+  uint32_t h = 2166136261u;    /* FNV-1a */
+
+  for (; *id; id++)
+    h = (h ^ (unsigned char) *id) * 16777619u;
+  return h;
+}
+
+static bool
+entry_is (struct stats_entry *e, const char *id)
+{
+  return LOAD (e->state) == ENTRY_READY
+    && strncmp (e->id, id, sizeof e->id) == 0;
+}
+
+/* Wait (briefly) for a claimer to finish writing the key.  A claimer
+ * that died half-way leaves CLAIMING behind: the entry is then skipped
+ * for ever, which costs one entry, not correctness. */
+static uint32_t
+entry_settle (struct stats_entry *e)
+{
+  uint32_t state = LOAD (e->state);
+
+  for (int spin = 0; state == ENTRY_CLAIMING && spin < 1000; spin++) {
+    sched_yield ();
+    state = LOAD (e->state);
+  }
+  return state;
+}
+
+void
+stats_entry_reset (struct stats_entry *e)
+{
+  STORE (e->flags, 0);
+  STORE (e->bytes_read, 0);
+  STORE (e->bytes_written, 0);
+  STORE (e->requests, 0);
+  STORE (e->errors, 0);
+  STORE (e->first_seen_ms, 0);
+  STORE (e->last_activity_ms, 0);
+  STORE (e->since_ns, stats_now_ns ());
+  stats_ranges_clear (e);
+}
+
+/* Write the key of an entry we hold in CLAIMING, and publish it. */
+static void
+entry_publish (struct stats_entry *e, const char *id)
+{
+  stats_entry_reset (e);
+  memset (e->id, 0, sizeof e->id);
+  snprintf (e->id, sizeof e->id, "%s", id);
+  STORE (e->state, ENTRY_READY);
+}
+
+/* When the table is full, reuse the entry that has been idle longest,
+ * if it has been idle for an hour: its transfer is almost surely gone.
+ * A worker that looked it up just before may add one request to the
+ * new owner's counters; acceptable for statistics. */
+static struct stats_entry *
+entry_reclaim (const char *id, int64_t now)
+{
+  struct stats_entry *oldest = NULL;
+  uint32_t ready = ENTRY_READY;
+
+  for (size_t i = 0; i < STATS_TRANSFERS; i++) {
+    struct stats_entry *e = &stats_map->entries[i];
+
+    if (LOAD (e->state) == ENTRY_READY && LOAD (e->in_flight) == 0
+        && now - LOAD (e->last_activity_ms) > 3600 * 1000
+        && (oldest == NULL
+            || LOAD (e->last_activity_ms) < LOAD (oldest->last_activity_ms)))
+      oldest = e;
+  }
+  if (oldest == NULL || !CAS (oldest->state, &ready, ENTRY_CLAIMING))
+    return NULL;
+  entry_publish (oldest, id);
+  return oldest;
+}
+
+/* Find the entry for id; with create, make it when absent (*created
+ * says so).  NULL when absent, or when the table is full. */
+struct stats_entry *
+stats_entry_find (const char *id, bool create, bool *created)
+{
+  static bool warned;
+  uint32_t h;
+  struct stats_entry *e;
+
+  if (created)
+    *created = false;
+  if (stats_map == NULL || id == NULL || id[0] == '\0')
+    return NULL;
+  h = hash_id (id);
+  for (uint32_t probe = 0; probe < STATS_TRANSFERS; probe++) {
+    uint32_t state;
+
+    e = &stats_map->entries[(h + probe) & (STATS_TRANSFERS - 1)];
+    state = entry_settle (e);
+    if (state == ENTRY_READY && entry_is (e, id))
+      return e;
+    if (state != ENTRY_EMPTY)
+      continue;
+    /* End of the probe chain: the id is not in the table. */
+    if (!create || !stats_writable)
+      return NULL;
+    if (!CAS (e->state, &state, ENTRY_CLAIMING)) {
+      /* Someone else claimed it first, maybe for the same id. */
+      if (entry_settle (e) == ENTRY_READY && entry_is (e, id))
+        return e;
+      continue;
+    }
+    STORE (e->in_flight, 0);
+    entry_publish (e, id);
+    if (created)
+      *created = true;
+    return e;
+  }
+  if (!create || !stats_writable)
+    return NULL;
+  e = entry_reclaim (id, stats_now_ms ());
+  if (e && created)
+    *created = true;
+  if (e == NULL && !warned) {
+    log_warning ("stats: transfer table full (%d entries); new transfers "
+                 "have no counters", STATS_TRANSFERS);
+    warned = true;
+  }
+  return e;
+}
+
+/* Management updates. */
+
+void
+stats_transfer_cancelled (const char *transfer_id)
+{
+  struct stats_entry *e = stats_writable
+    ? stats_entry_find (transfer_id, true, NULL) : NULL;
+
+  if (stats_map == NULL || !stats_writable)
+    log_info ("transfer %s: cancelled", transfer_id);
+  else if (e == NULL
+           || !(SET_FLAGS (e->flags, ENTRY_FLAG_CANCELLED)
+                & ENTRY_FLAG_CANCELLED))
+    events_record (LOG_LEVEL_INFO, transfer_id, "transfer cancelled");
+}
+
+void
+stats_transfer_installed (const char *transfer_id, bool replaced)
+{
+  struct stats_entry *e = stats_entry_find (transfer_id, false, NULL);
+
+  if (e == NULL || !stats_writable)
+    return;
+  if (!replaced) {
+    stats_entry_reset (e);
+    return;
+  }
+  /* The same transfer, updated: it may expire (again) later. */
+  __atomic_fetch_and (&e->flags, ~(ENTRY_FLAG_CANCELLED
+                                   | ENTRY_FLAG_EXPIRED_REPORTED),
+                      __ATOMIC_ACQ_REL);
+  STORE (e->since_ns, stats_now_ns ());
+}
+
+bool
+stats_transfer_note_expired (const char *transfer_id)
+{
+  struct stats_entry *e;
+
+  if (stats_map == NULL || !stats_writable)
+    return true;
+  e = stats_entry_find (transfer_id, true, NULL);
+  if (e == NULL)
+    return true;
+  return !(SET_FLAGS (e->flags, ENTRY_FLAG_EXPIRED_REPORTED)
+           & ENTRY_FLAG_EXPIRED_REPORTED);
+}
+
+bool
+stats_transfer_renew (const char *transfer_id, int64_t descriptor_mtime_ns)
+{
+  struct stats_entry *e = stats_entry_find (transfer_id, false, NULL);
+  int64_t since;
+  uint32_t others;
+  bool mine;
+
+  if (e == NULL)
+    return true;
+  since = LOAD (e->since_ns);
+  if (since >= descriptor_mtime_ns)
+    return true;
+  if (!stats_writable)
+    return false;
+  /* One process restarts the entry; the others see it done. */
+  if (!CAS (e->since_ns, &since, stats_now_ns ()))
+    return true;
+  mine = stats_request_in_flight_for (transfer_id);
+  others = LOAD (e->in_flight) - (mine ? 1 : 0);
+  if (others != 0 && others < STATS_SLOTS)
+    return true;               /* requests carry on: the same transfer */
+  stats_entry_reset (e);
+  if (mine)
+    stats_request_first (e);
+  return true;
+}

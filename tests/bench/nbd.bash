@@ -1,0 +1,82 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2154,SC2034 # srcdir, bytes, failed... belong to tests/bench/run
+# Benchmark section "nbd" (sourced by tests/bench/run): the NBD backend
+# through the stack against nbdcopy on the same exports, in one run:
+#   nbd-get          GET /images/<id> of qemu-nbd -r -f raw SOURCE, to /dev/null
+#   nbdcp-get        nbdcopy from the same export to a local file
+#   nbdcp-null       nbdcopy from the same export to null: (NBD read rate)
+#   nbd-put          PUT /images/<id> (flush=y) into qemu-nbd -f raw TARGET
+#   nbdcp-put        nbdcopy --flush from the source file into the same export
+# Ratios: nbd-get/nbdcp-get, nbd-get/nbdcp-null, nbd-put/nbdcp-put.
+
+# shellcheck source=tests/bats/nbd-helpers.bash
+. "$srcdir/tests/bats/nbd-helpers.bash"
+
+BENCH_SECTIONS+=(nbd)
+
+# bench_nbdcopy SRC DST [nbdcopy options]: prints seconds.
+bench_nbdcopy ()
+{
+  local src=$1 dst=$2 t0 t1
+  shift 2
+  case $dst in
+    /*) rm -f "$dst" ;;
+  esac
+  t0=$(date +%s.%N)
+  nbdcopy "$@" "$src" "$dst" || return 1
+  t1=$(date +%s.%N)
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'
+}
+
+section_nbd ()
+{
+  local tool
+  for tool in qemu-nbd nbdcopy nbdinfo setpriv; do
+    if ! command -v "$tool" >/dev/null; then
+      echo "nbd: skipped, $tool is not installed"
+      return 0
+    fi
+  done
+  echo "nbd backend (qemu-nbd, raw file), $size image ($bytes bytes), $repeat runs each:"
+  bench_start
+  echo "  chunk_size: ${chunk_size:-default (4M)}, workers: $workers," \
+       "qemu-nbd $(qemu-nbd --version | head -n 1 | awk '{ print $2 }')," \
+       "nbdcopy $(nbdcopy --version | head -n 1 | awk '{ print $2 }')"
+
+  local target=$dir/nbd-target.raw copy=$dir/nbdcopy-copy.raw
+  rm -f "$target"
+  fallocate -l "$bytes" "$target" 2>/dev/null || truncate -s "$bytes" "$target"
+  nbd_qemu nsrc -r -f raw "$source_image"
+  nbd_qemu ndst -f raw "$target"
+  transfer_put nsrc "{\"socket\": \"$(nbd_sock nsrc)\", \"ops\": [\"read\"]}"
+  transfer_put ndst "{\"socket\": \"$(nbd_sock ndst)\"}"
+
+  measure nbd-get bench_curl_get "$BASE_URL/images/nsrc"
+  measure nbdcp-get bench_nbdcopy "$(nbd_uri nsrc)" "$copy"
+  if cmp "$source_image" "$copy"; then
+    echo "  nbdcp-get: the copy equals the source (cmp)"
+  else
+    echo "  nbdcp-get: THE COPY DIFFERS FROM THE SOURCE"
+    failed=yes
+  fi
+  rm -f "$copy"
+  measure nbdcp-null bench_nbdcopy "$(nbd_uri nsrc)" null:
+
+  measure nbd-put bench_curl_put "$BASE_URL/images/ndst"
+  if cmp "$source_image" "$target"; then
+    echo "  nbd-put: the export's file equals the source (cmp)"
+  else
+    echo "  nbd-put: THE EXPORT'S FILE DIFFERS FROM THE SOURCE"
+    failed=yes
+  fi
+  measure nbdcp-put bench_nbdcopy "$source_image" "$(nbd_uri ndst)" --flush
+
+  nbd_stop_all
+  rm -f "$target"
+  stack_stop
+  [ -n "$keep" ] || rm -rf "$STACK_DIR"
+  echo "  nbd ratios:"
+  ratio nbd-get nbdcp-get
+  ratio nbd-get nbdcp-null
+  ratio nbd-put nbdcp-put
+}

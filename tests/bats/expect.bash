@@ -12,7 +12,8 @@ show () {
 
 # --- the last response (helpers.bash: http) ------------------------------
 expect_eq () { [ "$1" = "$2" ] || { show; fail "${3:-value}: expected '$2', got '$1'"; }; }
-expect_status () { expect_eq "$status_code" "$1" "HTTP status"; }
+# expect_status CODE [CONTEXT]: CONTEXT names the case in the message.
+expect_status () { expect_eq "$status_code" "$1" "HTTP status${2:+ ($2)}"; }
 expect_header () { expect_eq "$(header "$1")" "$2" "header $1"; }
 expect_no_header () {
   [ -z "$(header "$1")" ] || { show; fail "unexpected header $1"; }
@@ -21,9 +22,9 @@ expect_json () {
   jq -e "$@" "$STACK_DIR/body" >/dev/null || { show; fail "JSON check failed: ${*: -1}"; }
 }
 expect_length () { expect_header Content-Length "$(stat -c %s "$STACK_DIR/body")"; }
-# expect_error STATUS: a JSON {"error": "..."} answer with that status.
+# expect_error STATUS [CONTEXT]: a JSON {"error": "..."} answer.
 expect_error () {
-  expect_status "$1"
+  expect_status "$1" "${2:-}"
   expect_header Content-Type application/json
   expect_json '(keys == ["error"]) and (.error | type == "string" and length > 0)'
   expect_length

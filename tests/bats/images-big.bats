@@ -6,26 +6,8 @@
 bats_require_minimum_version 1.5.0
 
 load helpers
+load expect
 
-# --- this suite's assertions -------------------------------------------
-fail () { printf '%s\n' "$*" >&2; return 1; }
-show () {
-  echo "# status: $status_code" >&2
-  cat "$STACK_DIR/headers" >&2 2>/dev/null || :
-  echo "# body: $body" >&2
-}
-expect_eq () { [ "$1" = "$2" ] || { show; fail "${3:-value}: expected '$2', got '$1'"; }; }
-expect_status () { expect_eq "$status_code" "$1" "HTTP status"; }
-expect_header () { expect_eq "$(header "$1")" "$2" "header $1"; }
-expect_json () {
-  jq -e "$@" "$STACK_DIR/body" >/dev/null || { show; fail "JSON check failed: ${*: -1}"; }
-}
-file_transfer () {   # ID PATH [JSON object merged in]
-  transfer_put "$1" "$(jq -nc --arg p "$2" --argjson x "${3:-{\}}" '{path: $p} + $x')"
-}
-extract () {         # FILE OFFSET COUNT
-  dd if="$1" bs=1M iflag=skip_bytes,count_bytes skip="$2" count="$3" status=none
-}
 write_at () {        # FILE OFFSET PIECE
   dd if="$3" of="$1" bs=1M oflag=seek_bytes seek="$2" conv=notrunc status=none
 }

@@ -5,39 +5,7 @@
 bats_require_minimum_version 1.5.0
 
 load helpers
-
-# --- this suite's assertions -------------------------------------------
-fail () { printf '%s\n' "$*" >&2; return 1; }
-show () {
-  echo "# status: $status_code" >&2
-  cat "$STACK_DIR/headers" >&2 2>/dev/null || :
-  echo "# body: $body" >&2
-}
-expect_eq () { [ "$1" = "$2" ] || { show; fail "${3:-value}: expected '$2', got '$1'"; }; }
-expect_status () { expect_eq "$status_code" "$1" "HTTP status"; }
-expect_header () { expect_eq "$(header "$1")" "$2" "header $1"; }
-expect_no_header () {
-  [ -z "$(header "$1")" ] || { show; fail "unexpected header $1"; }
-}
-expect_json () {
-  jq -e "$@" "$STACK_DIR/body" >/dev/null || { show; fail "JSON check failed: ${*: -1}"; }
-}
-expect_length () { expect_header Content-Length "$(stat -c %s "$STACK_DIR/body")"; }
-expect_error () {
-  expect_status "$1"
-  expect_header Content-Type application/json
-  expect_json '(keys == ["error"]) and (.error | type == "string" and length > 0)'
-  expect_length
-}
-file_transfer () {   # ID PATH [JSON object merged in]
-  transfer_put "$1" "$(jq -nc --arg p "$2" --argjson x "${3:-{\}}" '{path: $p} + $x')"
-}
-extract () {         # FILE OFFSET COUNT
-  dd if="$1" bs=1M iflag=skip_bytes,count_bytes skip="$2" count="$3" status=none
-}
-expect_body_is () {  # FILE: the last response body equals FILE byte for byte
-  cmp "$STACK_DIR/body" "$1" || { show; fail "body differs from $1"; }
-}
+load expect
 
 setup_file () {
   stack_start --workers 2

@@ -5,38 +5,8 @@
 bats_require_minimum_version 1.5.0
 
 load helpers
+load expect
 
-# --- this suite's assertions -------------------------------------------
-fail () { printf '%s\n' "$*" >&2; return 1; }
-show () {
-  echo "# status: $status_code" >&2
-  cat "$STACK_DIR/headers" >&2 2>/dev/null || :
-  echo "# body: $body" >&2
-}
-expect_eq () { [ "$1" = "$2" ] || { show; fail "${3:-value}: expected '$2', got '$1'"; }; }
-expect_status () { expect_eq "$status_code" "$1" "HTTP status"; }
-expect_header () { expect_eq "$(header "$1")" "$2" "header $1"; }
-expect_json () {
-  jq -e "$@" "$STACK_DIR/body" >/dev/null || { show; fail "JSON check failed: ${*: -1}"; }
-}
-expect_length () { expect_header Content-Length "$(stat -c %s "$STACK_DIR/body")"; }
-expect_error () {
-  expect_status "$1"
-  expect_header Content-Type application/json
-  expect_json '(keys == ["error"]) and (.error | type == "string" and length > 0)'
-  expect_length
-}
-file_transfer () {   # ID PATH [JSON object merged in]
-  transfer_put "$1" "$(jq -nc --arg p "$2" --argjson x "${3:-{\}}" '{path: $p} + $x')"
-}
-# The first request closed the connection: a second one in the same curl
-# run needed a new connection.  $lines[0] is "CODE CONNECTS" of the first.
-expect_closed_by () {   # CURL-ARGS-OF-FIRST-REQUEST...
-  run -0 curl -sS -o /dev/null -w '%{http_code} %{num_connects}\n' "$@" \
-    --next -o /dev/null -w '%{http_code} %{num_connects}\n' \
-    -X OPTIONS "$BASE_URL/images/*"
-  expect_eq "${lines[1]}" "200 1" "request after the first (connection reused?)"
-}
 # The worker pool still serves a good transfer.
 still_serving () {
   http "$BASE_URL/images/good"

@@ -5,45 +5,11 @@
 bats_require_minimum_version 1.5.0
 
 load helpers
+load expect
 
-# --- this suite's assertions -------------------------------------------
-fail () { printf '%s\n' "$*" >&2; return 1; }
-show () {
-  echo "# status: $status_code" >&2
-  cat "$STACK_DIR/headers" >&2 2>/dev/null || :
-  echo "# body: $body" >&2
-}
-expect_eq () { [ "$1" = "$2" ] || { show; fail "${3:-value}: expected '$2', got '$1'"; }; }
-expect_status () { expect_eq "$status_code" "$1" "HTTP status"; }
-expect_header () { expect_eq "$(header "$1")" "$2" "header $1"; }
-expect_json () {
-  jq -e "$@" "$STACK_DIR/body" >/dev/null || { show; fail "JSON check failed: ${*: -1}"; }
-}
-expect_length () { expect_header Content-Length "$(stat -c %s "$STACK_DIR/body")"; }
-expect_error () {
-  expect_status "$1"
-  expect_header Content-Type application/json
-  expect_json '(keys == ["error"]) and (.error | type == "string" and length > 0)'
-  expect_length
-}
-file_transfer () {   # ID PATH [JSON object merged in]
-  transfer_put "$1" "$(jq -nc --arg p "$2" --argjson x "${3:-{\}}" '{path: $p} + $x')"
-}
-same_file () {       # A B
-  cmp "$1" "$2" || { show; fail "$1 and $2 differ"; }
-}
-overlay () {         # EXPECTED PIECE OFFSET
-  dd if="$2" of="$1" bs=1M oflag=seek_bytes seek="$3" conv=notrunc status=none
-}
 zeroes () {          # EXPECTED OFFSET COUNT
   head -c "$3" /dev/zero > "$BATS_TEST_TMPDIR/z"
   overlay "$1" "$BATS_TEST_TMPDIR/z" "$2"
-}
-new_image () {       # ID SIZE [JSON object merged in]
-  T=$BATS_TEST_TMPDIR
-  image_random "$IMAGES/$1.raw" "$2"
-  cp "$IMAGES/$1.raw" "$T/$1.orig"
-  file_transfer "$1" "$IMAGES/$1.raw" "${3:-{\}}"
 }
 patch_json () {      # ID JSON
   http -X PATCH -H 'Content-Type: application/json' --data-binary "$2" \

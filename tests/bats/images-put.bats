@@ -5,63 +5,7 @@
 bats_require_minimum_version 1.5.0
 
 load helpers
-
-# --- this suite's assertions -------------------------------------------
-fail () { printf '%s\n' "$*" >&2; return 1; }
-show () {
-  echo "# status: $status_code" >&2
-  cat "$STACK_DIR/headers" >&2 2>/dev/null || :
-  echo "# body: $body" >&2
-}
-expect_eq () { [ "$1" = "$2" ] || { show; fail "${3:-value}: expected '$2', got '$1'"; }; }
-expect_status () { expect_eq "$status_code" "$1" "HTTP status"; }
-expect_header () { expect_eq "$(header "$1")" "$2" "header $1"; }
-expect_json () {
-  jq -e "$@" "$STACK_DIR/body" >/dev/null || { show; fail "JSON check failed: ${*: -1}"; }
-}
-expect_length () { expect_header Content-Length "$(stat -c %s "$STACK_DIR/body")"; }
-expect_error () {
-  expect_status "$1"
-  expect_header Content-Type application/json
-  expect_json '(keys == ["error"]) and (.error | type == "string" and length > 0)'
-  expect_length
-}
-file_transfer () {   # ID PATH [JSON object merged in]
-  transfer_put "$1" "$(jq -nc --arg p "$2" --argjson x "${3:-{\}}" '{path: $p} + $x')"
-}
-extract () {         # FILE OFFSET COUNT
-  dd if="$1" bs=1M iflag=skip_bytes,count_bytes skip="$2" count="$3" status=none
-}
-same_file () {       # A B
-  cmp "$1" "$2" || { show; fail "$1 and $2 differ"; }
-}
-# expect_written N [FLUSHED]: the exact success body of a PUT.
-expect_written () {
-  expect_status 200
-  expect_header Content-Type application/json
-  expect_length
-  expect_json --argjson n "$1" --argjson f "${2:-true}" \
-    '. == {"ok": true, "bytes_written": $n, "flushed": $f}'
-}
-# overlay EXPECTED PIECE OFFSET: what a write of PIECE at OFFSET gives.
-overlay () {
-  dd if="$2" of="$1" bs=1M oflag=seek_bytes seek="$3" conv=notrunc status=none
-}
-# A fresh image and a transfer on it; the pristine copy is $T/ID.orig.
-new_image () {       # ID SIZE [JSON object merged in]
-  T=$BATS_TEST_TMPDIR
-  image_random "$IMAGES/$1.raw" "$2"
-  cp "$IMAGES/$1.raw" "$T/$1.orig"
-  file_transfer "$1" "$IMAGES/$1.raw" "${3:-{\}}"
-}
-# The first request closed the connection: a second one in the same curl
-# run needed a new connection.
-expect_closed_by () {   # CURL-ARGS-OF-FIRST-REQUEST...
-  run -0 curl -sS -o /dev/null -w '%{http_code} %{num_connects}\n' "$@" \
-    --next -o /dev/null -w '%{http_code} %{num_connects}\n' \
-    -X OPTIONS "$BASE_URL/images/*"
-  expect_eq "${lines[1]}" "200 1" "request after the 403 (connection reused?)"
-}
+load expect
 
 setup_file () {
   stack_start --workers 2

@@ -8,6 +8,7 @@
 bats_require_minimum_version 1.5.0
 
 load helpers
+load expect
 load nbd-helpers
 
 MiB=1048576

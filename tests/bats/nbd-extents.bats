@@ -9,6 +9,7 @@
 bats_require_minimum_version 1.5.0
 
 load helpers
+load expect
 load nbd-helpers
 
 MiB=1048576
@@ -103,7 +104,7 @@ dirty_ranges_body () {
   head -c 2097152 /dev/zero > "$BATS_TEST_TMPDIR/want"
   patch_file "$BATS_TEST_TMPDIR/want" 0 <(head -c 524288 "$BATS_TEST_TMPDIR/a")
   patch_file "$BATS_TEST_TMPDIR/want" 1048576 <(tail -c 1048576 "$BATS_TEST_TMPDIR/a")
-  expect_body_file "$BATS_TEST_TMPDIR/want"
+  expect_body_is "$BATS_TEST_TMPDIR/want"
 }
 
 @test "context values other than zero and dirty are 400" {
@@ -156,7 +157,7 @@ dirty_ranges_body () {
   qemu-img convert -U -f qcow2 -O raw "$I/top.qcow2" "$I/want.raw"
   http "$BASE_URL/images/chain"
   expect_status 200
-  expect_body_file "$I/want.raw"
+  expect_body_is "$I/want.raw"
 }
 
 @test "no qemu:allocation-depth (qemu-nbd without -A): hole is false everywhere" {

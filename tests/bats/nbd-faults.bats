@@ -8,6 +8,7 @@
 bats_require_minimum_version 1.5.0
 
 load helpers
+load expect
 load nbd-helpers
 
 MiB=1048576
@@ -98,7 +99,7 @@ expect_error_mentions () {
   nbd_qemu later -f raw "$BATS_TEST_TMPDIR/img"
   http "$BASE_URL/images/later"
   expect_status 200
-  expect_body_file "$BATS_TEST_TMPDIR/img"
+  expect_body_is "$BATS_TEST_TMPDIR/img"
 }
 
 @test "qemu-nbd killed mid-download: the download fails, the worker survives, the next request succeeds" {
@@ -142,7 +143,7 @@ expect_error_mentions () {
   http -H "Range: bytes=$((100 * MiB))-$((104 * MiB - 1))" "$BASE_URL/images/dl"
   expect_status 206
   slice "$I/big" $((100 * MiB)) $((4 * MiB)) > "$I/want"
-  expect_body_file "$I/want"
+  expect_body_is "$I/want"
   curl -sS -o "$I/all" "$BASE_URL/images/dl"
   cmp "$I/all" "$I/big"
   expect_eq "$(workers_now)" "$before" "worker pids at the end"
@@ -245,7 +246,7 @@ expect_error_mentions () {
   expect_status 200
   http --max-time 60 "$BASE_URL/images/slow"
   expect_status 200
-  expect_body_file "$BATS_TEST_TMPDIR/img"
+  expect_body_is "$BATS_TEST_TMPDIR/img"
   nbd_read_back "$(nbd_uri slow)" "$BATS_TEST_TMPDIR/back"
   cmp "$BATS_TEST_TMPDIR/back" "$BATS_TEST_TMPDIR/img"
 }
@@ -276,7 +277,7 @@ parallel_writers () {
   cmp "$I/back" "$I/want"
   http "$BASE_URL/images/$id"
   expect_status 200
-  expect_body_file "$I/want"
+  expect_body_is "$I/want"
 }
 
 @test "8 parallel writers on distinct ranges through qemu-nbd --shared=8" {

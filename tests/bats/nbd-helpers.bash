@@ -178,30 +178,6 @@ nbd_kit ()
 }
 
 # --- assertions shared by the nbd-*.bats suites -------------------------
-# (the same vocabulary as the images-*.bats suites)
-fail () { printf '%s\n' "$*" >&2; return 1; }
-show () {
-  echo "# status: $status_code" >&2
-  cat "$STACK_DIR/headers" >&2 2>/dev/null || :
-  echo "# body: ${body:0:2000}" >&2
-}
-expect_eq () { [ "$1" = "$2" ] || { show; fail "${3:-value}: expected '$2', got '$1'"; }; }
-expect_status () { expect_eq "$status_code" "$1" "HTTP status${2:+ ($2)}"; }
-expect_header () { expect_eq "$(header "$1")" "$2" "header $1"; }
-expect_json () {
-  jq -e "$@" "$STACK_DIR/body" >/dev/null || { show; fail "JSON check failed: ${*: -1}"; }
-}
-expect_length () { expect_header Content-Length "$(stat -c %s "$STACK_DIR/body")"; }
-expect_error () {
-  expect_status "$1" "${2:-}"
-  expect_header Content-Type application/json
-  expect_json '(keys == ["error"]) and (.error | type == "string" and length > 0)'
-  expect_length
-}
-# expect_body_file FILE: the last body equals FILE byte for byte.
-expect_body_file () {
-  cmp "$STACK_DIR/body" "$1" >&2 || { show; fail "body differs from $1"; }
-}
 
 # transfer_json ID JQ-EXPR [jq args...]: a descriptor built by jq -n.
 transfer_json () {

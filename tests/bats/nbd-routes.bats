@@ -6,6 +6,7 @@
 bats_require_minimum_version 1.5.0
 
 load helpers
+load expect
 load nbd-helpers
 
 SIZE=8388608            # 8 MiB: several chunks and pipelined pieces
@@ -106,7 +107,7 @@ expect_export () {
     expect_header Content-Length "$SIZE"
     expect_header Content-Type application/octet-stream
     expect_header Accept-Ranges bytes
-    expect_body_file "$BATS_TEST_TMPDIR/$id.ref"
+    expect_body_is "$BATS_TEST_TMPDIR/$id.ref"
   done
 }
 
@@ -132,7 +133,7 @@ expect_export () {
       expect_header Content-Length "$len"
       expect_header Content-Range "bytes $a-$((a + len - 1))/$SIZE"
       slice "$ref" "$a" "$len" > "$BATS_TEST_TMPDIR/want"
-      expect_body_file "$BATS_TEST_TMPDIR/want"
+      expect_body_is "$BATS_TEST_TMPDIR/want"
     done <<EOF
 0-0 0 1
 1000-5000999 1000 5000000
@@ -217,7 +218,7 @@ EOF
 
     http -H "Range: bytes=1048576-3145727" "$BASE_URL/images/$id"
     expect_status 206
-    expect_body_file "$BATS_TEST_TMPDIR/zeroes"
+    expect_body_is "$BATS_TEST_TMPDIR/zeroes"
 
     # The data was written fully allocated: exactly three extents.
     http "$BASE_URL/images/$id/extents"
@@ -274,13 +275,13 @@ EOF
   expect_status 200
   expect_header Content-Length "$CLIP"
   slice "$ref" 0 "$CLIP" > "$BATS_TEST_TMPDIR/want"
-  expect_body_file "$BATS_TEST_TMPDIR/want"
+  expect_body_is "$BATS_TEST_TMPDIR/want"
 
   http -H "Range: bytes=3145700-" "$BASE_URL/images/clip"
   expect_status 206
   expect_header Content-Range "bytes 3145700-$((CLIP - 1))/$CLIP"
   slice "$ref" 3145700 33 > "$BATS_TEST_TMPDIR/want"
-  expect_body_file "$BATS_TEST_TMPDIR/want"
+  expect_body_is "$BATS_TEST_TMPDIR/want"
 
   http -H "Range: bytes=$CLIP-" "$BASE_URL/images/clip"
   expect_error 416
@@ -320,12 +321,12 @@ EOF
   # Nothing was written, and reads still work.
   http "$BASE_URL/images/ro"
   expect_status 200
-  expect_body_file "$IMAGES/ro.img"
+  expect_body_is "$IMAGES/ro.img"
   http "$BASE_URL/images/rokit"
   expect_status 200
   expect_header Content-Length 1048576
   head -c 1048576 /dev/zero > "$BATS_TEST_TMPDIR/zeroes"
-  expect_body_file "$BATS_TEST_TMPDIR/zeroes"
+  expect_body_is "$BATS_TEST_TMPDIR/zeroes"
 }
 
 @test "a read-only transfer (ops [read]) on a writable export: 403, export untouched" {

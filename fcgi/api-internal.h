@@ -18,6 +18,11 @@ void api_error (struct request *req, int status, const char *fmt, ...)
  * becomes a 500. */
 void api_json (struct request *req, int status, json_object *body);
 
+/* A new object {"<key>": []} for a list answer; *list is its array (the
+ * object owns it).  NULL, after answering 500, when out of memory. */
+json_object *api_list_object (struct request *req, const char *key,
+                              json_object **list);
+
 /* A JSON number with that many decimals (json-c's default shows
  * 0.005 as 0.0050000000000000001). */
 json_object *api_number (double value, int decimals);

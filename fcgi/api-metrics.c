@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,23 @@ prom_head (struct prom *p, const char *name, const char *type,
                help, name, type);
 }
 
+/* A family with one sample per backend: the uint64_t at field in each
+ * backend's counters. */
+static void
+prom_by_backend (struct prom *p, const char *name, const char *type,
+                 const char *help, const struct stats_global_info *g,
+                 size_t field)
+{
+  prom_head (p, name, type, help);
+  for (int s = STATS_SCOPE_ALL + 1; s < STATS_SCOPE_COUNT; s++) {
+    uint64_t value;
+
+    memcpy (&value, (const char *) &g[s] + field, sizeof value);
+    prom_printf (p, "imagexfer_%s{backend=\"%s\"} %" PRIu64 "\n", name,
+                 stats_scope_name (s), value);
+  }
+}
+
 static void
 prometheus (struct request *req)
 {
@@ -172,28 +190,20 @@ prometheus (struct request *req)
     if (g[0].by_status[s])
       prom_printf (&p, "imagexfer_responses_total{code=\"%d\"} %" PRIu64
                    "\n", s, g[0].by_status[s]);
-  prom_head (&p, "read_bytes_total", "counter",
-             "Bytes read from backends (sent to clients), by backend.");
-  for (int s = 1; s < STATS_SCOPE_COUNT; s++)
-    prom_printf (&p, "imagexfer_read_bytes_total{backend=\"%s\"} %" PRIu64
-                 "\n", stats_scope_name (s), g[s].bytes_read);
-  prom_head (&p, "written_bytes_total", "counter",
-             "Bytes written to backends (received from clients), by "
-             "backend.");
-  for (int s = 1; s < STATS_SCOPE_COUNT; s++)
-    prom_printf (&p, "imagexfer_written_bytes_total{backend=\"%s\"} %"
-                 PRIu64 "\n", stats_scope_name (s), g[s].bytes_written);
-  prom_head (&p, "errors_total", "counter",
-             "Requests answered with a status >= 400 or aborted, by "
-             "backend.");
-  for (int s = 1; s < STATS_SCOPE_COUNT; s++)
-    prom_printf (&p, "imagexfer_errors_total{backend=\"%s\"} %" PRIu64 "\n",
-                 stats_scope_name (s), g[s].errors);
-  prom_head (&p, "requests_in_flight", "gauge",
-             "Requests being served now, by backend.");
-  for (int s = 1; s < STATS_SCOPE_COUNT; s++)
-    prom_printf (&p, "imagexfer_requests_in_flight{backend=\"%s\"} %" PRIu64
-                 "\n", stats_scope_name (s), g[s].in_flight);
+  prom_by_backend (&p, "read_bytes_total", "counter",
+                   "Bytes read from backends (sent to clients), by backend.",
+                   g, offsetof (struct stats_global_info, bytes_read));
+  prom_by_backend (&p, "written_bytes_total", "counter",
+                   "Bytes written to backends (received from clients), by "
+                   "backend.",
+                   g, offsetof (struct stats_global_info, bytes_written));
+  prom_by_backend (&p, "errors_total", "counter",
+                   "Requests answered with a status >= 400 or aborted, by "
+                   "backend.",
+                   g, offsetof (struct stats_global_info, errors));
+  prom_by_backend (&p, "requests_in_flight", "gauge",
+                   "Requests being served now, by backend.",
+                   g, offsetof (struct stats_global_info, in_flight));
   prom_head (&p, "request_duration_seconds", "histogram",
              "Time from the start of a request to its end.");
   for (int b = 0; b < STATS_LATENCY_BUCKETS; b++) {
@@ -275,14 +285,9 @@ api_metrics_inflight (struct request *req, const struct config *cfg)
   if (no_table (req))
     return;
   n = stats_slots (slots, STATS_SLOTS);
-  obj = json_object_new_object ();
-  list = json_object_new_array ();
-  if (obj == NULL || list == NULL) {
-    json_object_put (obj);
-    json_object_put (list);
-    api_error (req, 500, "out of memory");
+  obj = api_list_object (req, "requests", &list);
+  if (obj == NULL)
     return;
-  }
   for (size_t i = 0; i < n; i++) {
     const struct stats_slot_info *s = &slots[i];
     json_object *r;
@@ -302,6 +307,5 @@ api_metrics_inflight (struct request *req, const struct config *cfg)
                             api_number ((now - s->start_ms) / 1000.0, 3));
     json_object_array_add (list, r);
   }
-  json_object_object_add (obj, "requests", list);
   api_json (req, 200, obj);
 }

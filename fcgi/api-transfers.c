@@ -23,16 +23,10 @@ add_to_list (const struct transfer_status *st, void *list)
 void
 api_transfers_list (struct request *req, const struct config *cfg)
 {
-  json_object *obj = json_object_new_object ();
-  json_object *list = json_object_new_array ();
+  json_object *list, *obj = api_list_object (req, "transfers", &list);
 
-  if (obj == NULL || list == NULL) {
-    json_object_put (obj);
-    json_object_put (list);
-    api_error (req, 500, "out of memory");
+  if (obj == NULL)
     return;
-  }
-  json_object_object_add (obj, "transfers", list);
   if (transfer_status_foreach (cfg->spool_dir, stats_now_ms (), add_to_list,
                                list) == -1) {
     json_object_put (obj);

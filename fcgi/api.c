@@ -58,6 +58,22 @@ api_error (struct request *req, int status, const char *fmt, ...)
 }
 
 json_object *
+api_list_object (struct request *req, const char *key, json_object **list)
+{
+  json_object *obj = json_object_new_object ();
+
+  *list = json_object_new_array ();
+  if (obj == NULL || *list == NULL
+      || json_object_object_add (obj, key, *list) != 0) {
+    json_object_put (obj);
+    json_object_put (*list);
+    api_error (req, 500, "out of memory");
+    return NULL;
+  }
+  return obj;
+}
+
+json_object *
 api_number (double value, int decimals)
 {
   char text[64];
@@ -148,16 +164,11 @@ static void
 daemon_events (struct request *req, const struct config *cfg)
 {
   static struct event_info events[EVENTS_RING];
-  json_object *obj = json_object_new_object ();
-  json_object *list = json_object_new_array ();
   size_t n = events_read (events, EVENTS_RING);
+  json_object *list, *obj = api_list_object (req, "events", &list);
 
-  if (obj == NULL || list == NULL) {
-    json_object_put (obj);
-    json_object_put (list);
-    api_error (req, 500, "out of memory");
+  if (obj == NULL)
     return;
-  }
   for (size_t i = 0; i < n; i++) {
     json_object *e = json_object_new_object ();
 
@@ -175,7 +186,6 @@ daemon_events (struct request *req, const struct config *cfg)
                             json_object_new_string (events[i].message));
     json_object_array_add (list, e);
   }
-  json_object_object_add (obj, "events", list);
   api_json (req, 200, obj);
 }
 

@@ -273,8 +273,6 @@ add_cors_headers (struct request *req)
   }
 }
 
-static const int response_socket_buffer = 4 << 20;
-
 int
 response_begin (struct request *req, int status, const char *content_type,
                 bool has_length, uint64_t length)
@@ -304,11 +302,6 @@ response_begin (struct request *req, int status, const char *content_type,
   for (size_t i = 0; i < req->header_count; i++)
     FCGX_PutS (req->headers[i], out);
   FCGX_PutS ("\r\n", out);
-  /* A deeper socket buffer lets the worker run ahead of the web server
-   * between its reads (measured: ~30% faster downloads).  The kernel caps
-   * it at net.core.wmem_max. */
-  setsockopt (req->fcgx.ipcFd, SOL_SOCKET, SO_SNDBUF, &response_socket_buffer,
-              sizeof response_socket_buffer);
   /* The body bypasses libfcgi's buffer (response_write), so what it holds
    * must go first. */
   if (FCGX_FFlush (out) == -1 || FCGX_GetError (out) != 0) {

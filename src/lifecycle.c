@@ -18,6 +18,23 @@ lifecycle_idle_since_ms (const struct transfer *t,
   return base_ms;
 }
 
+/* A rule closing the transfer seconds after base_ms (none when 0): the
+ * earliest deadline wins, and the first rule that passed names the
+ * state. */
+static void
+relative_rule (int64_t seconds, enum lifecycle_state closed, int64_t base_ms,
+               int64_t now_ms, enum lifecycle_state *state, int64_t *end)
+{
+  int64_t at_ms = base_ms + seconds * 1000;
+
+  if (seconds <= 0)
+    return;
+  if (*end == -1 || (at_ms + 999) / 1000 < *end)
+    *end = (at_ms + 999) / 1000;
+  if (*state == LIFECYCLE_OPEN && now_ms >= at_ms)
+    *state = closed;
+}
+
 enum lifecycle_state
 lifecycle_evaluate (const struct transfer *t,
                     const struct lifecycle_activity *a, int64_t now_ms,
@@ -36,22 +53,10 @@ lifecycle_evaluate (const struct transfer *t,
     if (now_ms >= t->expires * 1000)
       state = LIFECYCLE_EXPIRED;
   }
-  if (t->timeout > 0) {
-    int64_t at_ms = base_ms + t->timeout * 1000;
-
-    if (end == -1 || (at_ms + 999) / 1000 < end)
-      end = (at_ms + 999) / 1000;
-    if (state == LIFECYCLE_OPEN && now_ms >= at_ms)
-      state = LIFECYCLE_TIMED_OUT;
-  }
-  if (t->inactivity_timeout > 0) {
-    int64_t at_ms = base_ms + t->inactivity_timeout * 1000;
-
-    if (end == -1 || (at_ms + 999) / 1000 < end)
-      end = (at_ms + 999) / 1000;
-    if (state == LIFECYCLE_OPEN && now_ms >= at_ms)
-      state = LIFECYCLE_IDLE;
-  }
+  relative_rule (t->timeout, LIFECYCLE_TIMED_OUT, base_ms, now_ms, &state,
+                 &end);
+  relative_rule (t->inactivity_timeout, LIFECYCLE_IDLE, base_ms, now_ms,
+                 &state, &end);
   if (deadline)
     *deadline = end;
   return state;
@@ -92,7 +97,10 @@ lifecycle_check (const struct transfer *t, time_t now)
    * (2 s when counting from the mtime). */
   lifecycle_activity_get (t->id, &a);
   state = lifecycle_evaluate (t, &a, (int64_t) now * 1000, NULL);
-  if (state != LIFECYCLE_OPEN && stats_transfer_note_expired (t->id))
+  if (state == LIFECYCLE_OPEN)
+    return state;
+  stats_request_refused ();
+  if (stats_transfer_note_expired (t->id))
     events_record (LOG_LEVEL_INFO, t->id, "transfer expired (%s)",
                    lifecycle_state_name (state));
   return state;

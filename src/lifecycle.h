@@ -62,8 +62,10 @@ void lifecycle_activity_get (const char *transfer_id,
 bool lifecycle_counters_current (const struct transfer *t);
 
 /* lifecycle_evaluate with the shared activity at now, after
- * lifecycle_counters_current.  The first time a transfer is found
- * closed an "expired" event is recorded. */
+ * lifecycle_counters_current, for the request this process serves.  A
+ * closed transfer stays closed: the refused request is not activity
+ * (stats_request_refused).  The first time a transfer is found closed
+ * an "expired" event is recorded. */
 enum lifecycle_state lifecycle_check (const struct transfer *t, time_t now);
 
 /* "open", "expired", "timed out", "idle". */

@@ -16,6 +16,7 @@
 /* This process's request in flight. */
 static struct stats_entry *my_entry;
 static bool my_in_flight;          /* between begin and end */
+static bool my_refused;            /* not activity on the transfer */
 static unsigned my_scope;
 static unsigned my_method;
 static uint64_t my_position;       /* offset + bytes so far */
@@ -92,6 +93,7 @@ stats_request_begin (const char *transfer_id, const char *backend,
 
   clock_gettime (CLOCK_MONOTONIC, &my_started);
   my_in_flight = true;
+  my_refused = false;
   my_scope = scope_index (backend);
   my_method = method_index (method);
   my_position = offset;
@@ -210,11 +212,18 @@ stats_request_end (int http_status)
   ADD (my_entry->requests, 1);
   if (http_status >= 400 || http_status == 0)
     ADD (my_entry->errors, 1);
-  STORE (my_entry->last_activity_ms, stats_now_ms ());
+  if (!my_refused)
+    STORE (my_entry->last_activity_ms, stats_now_ms ());
   SUB (my_entry->in_flight, 1);
   stats_copy_string (id, sizeof id, my_entry->id, sizeof my_entry->id);
   my_entry = NULL;
   record_end (id, http_status, bytes);
+}
+
+void
+stats_request_refused (void)
+{
+  my_refused = true;
 }
 
 bool

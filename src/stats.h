@@ -38,6 +38,11 @@ void stats_request_begin (const char *transfer_id, const char *backend,
                           const char *method, uint64_t offset);
 void stats_request_progress (uint64_t bytes, bool is_write);
 void stats_request_end (int http_status);
+/* The request in flight was refused because its transfer is closed
+ * (lifecycle_check): it still counts as a request, but not as activity
+ * on the transfer, which would restart an idle or sliding timeout and
+ * reopen it. */
+void stats_request_refused (void);
 
 /* Supervisor and workers.
  *

@@ -4,7 +4,6 @@
 
 #include <getopt.h>
 #include <stdio.h>
-#include <string.h>
 #include <time.h>
 
 #include "cleanup.h"

@@ -271,6 +271,29 @@ ranged_put (const char *id, uint64_t offset, uint64_t len)
   stats_request_end (200);
 }
 
+/* A request refused because the transfer closed is no activity. */
+static void
+test_refused (void)
+{
+  struct stats_transfer_info before, after;
+
+  ranged_put ("closed", 0, 4);
+  stats_transfer ("closed", &before);
+  usleep (20000);
+  stats_request_begin ("closed", "file", "GET", 0);
+  stats_request_refused ();
+  stats_request_end (403);
+  stats_transfer ("closed", &after);
+  tap_ok (after.requests == before.requests + 1
+          && after.errors == before.errors + 1
+          && after.last_activity_ms == before.last_activity_ms,
+          "a refused request counts, but is no activity");
+  ranged_put ("closed", 0, 4);
+  stats_transfer ("closed", &after);
+  tap_ok (after.last_activity_ms > before.last_activity_ms,
+          "the next request is activity again");
+}
+
 static void
 test_distinct_bytes (void)
 {
@@ -348,6 +371,34 @@ test_ranges_lock (void)
   waitpid (alive, &status, 0);
 }
 
+/* A child process (a worker) with a PUT in flight for id that has
+ * written bytes; it waits to be killed. */
+static pid_t
+child_in_flight (const char *id, uint64_t bytes)
+{
+  int pipefd[2];
+  pid_t pid;
+  char c;
+
+  if (pipe (pipefd) == -1)
+    abort ();
+  pid = fork ();
+  if (pid == 0) {
+    stats_worker_register ();
+    stats_request_begin (id, "nbd", "PUT", 0);
+    stats_request_progress (bytes, true);
+    if (write (pipefd[1], "x", 1) != 1)
+      _exit (1);
+    pause ();
+    _exit (0);
+  }
+  if (read (pipefd[0], &c, 1) != 1)
+    abort ();
+  close (pipefd[0]);
+  close (pipefd[1]);
+  return pid;
+}
+
 static size_t
 count_events (const char *id, const char *text)
 {
@@ -369,8 +420,7 @@ test_renew (void)
   int64_t before, mtime;
   size_t opened;
   pid_t child;
-  int pipefd[2], status;
-  char c;
+  int status;
 
   ranged_put ("again", 0, 4096);
   stats_transfer_cancelled ("again");
@@ -405,18 +455,7 @@ test_renew (void)
           "... counted once, with one more \"opened\" event");
 
   /* Another worker's request in flight: the same transfer, extended. */
-  if (pipe (pipefd) == -1)
-    abort ();
-  child = fork ();
-  if (child == 0) {
-    stats_request_begin ("again", "file", "PUT", 0);
-    if (write (pipefd[1], "x", 1) != 1)
-      _exit (1);
-    pause ();
-    _exit (0);
-  }
-  if (read (pipefd[0], &c, 1) != 1)
-    abort ();
+  child = child_in_flight ("again", 0);
   mtime = stats_now_ns ();
   tap_ok (stats_transfer_renew ("again", mtime)
           && stats_transfer ("again", &t) == 0 && t.requests == 1
@@ -424,8 +463,6 @@ test_renew (void)
   kill (child, SIGKILL);
   waitpid (child, &status, 0);
   stats_worker_exited_status (child, status);
-  close (pipefd[0]);
-  close (pipefd[1]);
   tap_ok (stats_transfer_renew ("again", mtime)
           && stats_transfer ("again", &t) == 0 && t.requests == 1,
           "... and bound to the new descriptor");
@@ -439,26 +476,12 @@ test_worker_crash (void)
   struct stats_transfer_info t;
   struct stats_global_info g;
   struct event_info ev[EVENTS_RING];
-  int status, pipefd[2];
+  int status;
   pid_t pid;
   size_t n;
-  char c;
   bool found = false;
 
-  if (pipe (pipefd) == -1)
-    abort ();
-  pid = fork ();
-  if (pid == 0) {
-    stats_worker_register ();
-    stats_request_begin ("crashy", "nbd", "PUT", 0);
-    stats_request_progress (4096, true);
-    if (write (pipefd[1], "x", 1) != 1)
-      _exit (1);
-    pause ();
-    _exit (0);
-  }
-  if (read (pipefd[0], &c, 1) != 1)
-    abort ();
+  pid = child_in_flight ("crashy", 4096);
   n = stats_slots (slots, STATS_SLOTS);
   for (size_t i = 0; i < n; i++)
     if (slots[i].pid == pid && slots[i].in_flight && slots[i].bytes == 4096)
@@ -484,8 +507,6 @@ test_worker_crash (void)
   tap_ok (n > 0 && strcmp (ev[n - 1].transfer_id, "crashy") == 0
           && strstr (ev[n - 1].message, "signal 9") != NULL,
           "event: worker crashed (%s)", n ? ev[n - 1].message : "none");
-  close (pipefd[0]);
-  close (pipefd[1]);
 }
 
 static int
@@ -586,6 +607,7 @@ main (void)
   test_ranges_merge ();
   test_distinct_bytes ();
   test_ranges_lock ();
+  test_refused ();
   test_renew ();
   test_worker_crash ();
   test_concurrent ();

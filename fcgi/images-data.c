@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -13,29 +14,9 @@
 #include "error.h"
 #include "images.h"
 #include "log.h"
+#include "pipeline.h"
 #include "range.h"
 #include "stats.h"
-
-/* One buffer per worker, allocated at the first transfer and kept:
- * memory per request is chunk_size, whatever the image size. */
-void *
-images_buffer (const struct config *cfg)
-{
-  static void *buffer;
-  static size_t buffer_size;
-
-  if (buffer_size != cfg->chunk_size) {
-    free (buffer);
-    buffer = NULL;
-    buffer_size = 0;
-    if (posix_memalign (&buffer, 4096, cfg->chunk_size) != 0) {
-      error_set (ENOMEM, "cannot allocate a %zu byte buffer", cfg->chunk_size);
-      return NULL;
-    }
-    buffer_size = cfg->chunk_size;
-  }
-  return buffer;
-}
 
 void
 images_unsatisfiable (struct image_request *ir, const char *what)
@@ -46,58 +27,85 @@ images_unsatisfiable (struct image_request *ir, const char *what)
                   " bytes", what, ir->backend->size);
 }
 
-/* Stream [offset, offset+length) of the backend.  The first chunk is
- * read into the chunk buffer before the headers go out, so a backend
- * that fails at once (EIO, a dead NBD server) still gets a proper error
- * status; a failure later can only cut the response.  After it, backends
- * with a file descriptor (files, block devices) are copied by the kernel
- * (measured ~40% faster than through the buffer), the others go through
- * the buffer. */
+/* After the first chunk, a backend with a file descriptor (files, block
+ * devices) is copied by the kernel: measured ~40% faster than through a
+ * buffer.  Returns 0, or -1 after answering the failure. */
+static int
+send_by_kernel (struct image_request *ir, int fd, uint64_t base,
+                uint64_t offset, uint64_t length)
+{
+  size_t chunk = ir->cfg->chunk_size;
+
+  while (length > 0) {
+    size_t n = length < chunk ? (size_t) length : chunk;
+
+    if (images_cancelled (ir)) {
+      images_fail (ir, "read at offset %" PRIu64, offset);
+      return -1;
+    }
+    if (response_sendfile (ir->req, fd, base + offset, n) == -1) {
+      log_warning ("GET %s: stopped after %" PRIu64 " bytes: %m",
+                   ir->transfer.id, ir->req->body_sent);
+      response_abort (ir->req);
+      return -1;
+    }
+    stats_request_progress (n, false);
+    offset += n;
+    length -= n;
+  }
+  return 0;
+}
+
+/* Stream [offset, offset+length) of the backend.  The backend thread of
+ * a pipeline reads ahead while chunks go out.  The first chunk arrives
+ * before the headers go out, so a backend that fails at once (EIO, a
+ * dead NBD server) still gets a proper error status; a failure later can
+ * only cut the response. */
 static void
 send_range (struct image_request *ir, int status, uint64_t offset,
             uint64_t length)
 {
-  size_t chunk = ir->cfg->chunk_size;
-  char *buffer = images_buffer (ir->cfg);
   uint64_t base;
   int fd = backend_data_fd (ir->backend, &base);
+  /* Backends copied by the kernel need only the first chunk here. */
+  uint64_t buffered = fd == -1 || length < ir->cfg->chunk_size
+                        ? length : ir->cfg->chunk_size;
+  struct pipeline *p;
   bool first = true;
 
-  if (!buffer) {
+  p = pipeline_start_read (ir->backend, offset, buffered, ir->cfg->chunk_size);
+  if (!p) {
     images_fail (ir, "read");
     return;
   }
   do {
-    size_t n = length < chunk ? (size_t) length : chunk;
-    int r;
+    const void *chunk = NULL;
+    size_t n = 0;
 
-    if (images_cancelled (ir)) {
+    if (images_cancelled (ir)
+        || (buffered > 0 && !(chunk = pipeline_next_chunk (p, &n)))) {
       images_fail (ir, "read at offset %" PRIu64, offset);
-      return;
+      goto out;
     }
-    if (first || fd == -1) {
-      if (n > 0 && backend_pread (ir->backend, buffer, n, offset) == -1) {
-        images_fail (ir, "read at offset %" PRIu64, offset);
-        return;
-      }
-      if (first && response_begin (ir->req, status, "application/octet-stream",
-                                   true, length) == -1)
-        return;
-      r = response_write (ir->req, buffer, n);
-    }
-    else
-      r = response_sendfile (ir->req, fd, base + offset, n);
-    if (r == -1) {
+    if (first && response_begin (ir->req, status, "application/octet-stream",
+                                 true, length) == -1)
+      goto out;
+    first = false;
+    if (n > 0 && response_write (ir->req, chunk, n) == -1) {
       log_warning ("GET %s: stopped after %" PRIu64 " bytes: %m",
                    ir->transfer.id, ir->req->body_sent);
       response_abort (ir->req);
-      return;
+      goto out;
     }
     stats_request_progress (n, false);
-    first = false;
     offset += n;
     length -= n;
-  } while (length > 0);
+    buffered -= n;
+  } while (buffered > 0);
+  if (length > 0)
+    send_by_kernel (ir, fd, base, offset, length);
+out:
+  pipeline_finish (p);
 }
 
 /* With sendfile = yes, a regular file's range is handed to lighttpd as
@@ -188,27 +196,43 @@ int
 images_receive (struct image_request *ir, uint64_t offset, uint64_t length)
 {
   size_t chunk = ir->cfg->chunk_size;
-  char *buffer = images_buffer (ir->cfg);
+  struct pipeline *p = pipeline_start_write (ir->backend, offset, chunk);
+  int r = -1;
 
-  if (!buffer)
+  if (!p)
     return -1;
   while (length > 0) {
     size_t n = length < chunk ? (size_t) length : chunk;
+    void *buffer = pipeline_free_buffer (p);
 
+    if (!buffer)
+      goto out;
     if (request_read_body_full (ir->req, buffer, n) == -1) {
       log_warning ("%s %s: %s", ir->req->method, ir->transfer.id,
                    error_message ());
-      return -1;
+      goto out;
     }
     if (images_cancelled (ir))
-      return -1;
-    if (backend_pwrite (ir->backend, buffer, n, offset) == -1)
-      return -1;
+      goto out;
+    pipeline_submit (p, n);
     stats_request_progress (n, true);
-    offset += n;
     length -= n;
   }
-  return 0;
+  r = 0;
+out:
+  /* On failure, the error that stopped us comes first; what was
+   * submitted is still written (a cut upload keeps its complete
+   * chunks). */
+  if (r == -1) {
+    int errnum = error_errno ();
+    char message[512];
+
+    snprintf (message, sizeof message, "%s", error_message ());
+    pipeline_finish (p);
+    error_set (errnum, "%s", message);
+    return -1;
+  }
+  return pipeline_finish (p);
 }
 
 /* flush=y|n; y when absent.  Returns 1, 0, or -1 for a bad value. */

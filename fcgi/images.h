@@ -38,8 +38,6 @@ void images_checksum (struct image_request *ir);
 void images_checksum_algorithms (struct image_request *ir);
 
 /* Shared by the data routes (images-data.c). */
-/* The worker's chunk buffer (cfg->chunk_size bytes), or NULL. */
-void *images_buffer (const struct config *cfg);
 /* Copy length body bytes to the backend at offset.  -1 with error_set. */
 int images_receive (struct image_request *ir, uint64_t offset,
                     uint64_t length);

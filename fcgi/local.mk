@@ -18,6 +18,8 @@ fcgi_imagexfer_fcgi_SOURCES = \
 	fcgi/images-extents.c \
 	fcgi/images-ops.c \
 	fcgi/main.c \
+	fcgi/pipeline.c \
+	fcgi/pipeline.h \
 	fcgi/request.c \
 	fcgi/request.h \
 	fcgi/supervisor.c \
@@ -25,5 +27,5 @@ fcgi_imagexfer_fcgi_SOURCES = \
 	fcgi/worker.c \
 	fcgi/worker.h \
 	$(NULL)
-fcgi_imagexfer_fcgi_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS)
-fcgi_imagexfer_fcgi_LDADD = $(IMAGEXFER_CORE_LIBS) $(FCGI_LIBS)
+fcgi_imagexfer_fcgi_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS) -pthread
+fcgi_imagexfer_fcgi_LDADD = $(IMAGEXFER_CORE_LIBS) $(FCGI_LIBS) -lpthread

@@ -6,8 +6,10 @@
 
 #include "error.h"
 
-static int last_errno;
-static char last_message[512];
+/* Per thread: a request's backend thread (fcgi/pipeline.c) records its
+ * own errors and hands them over explicitly. */
+static __thread int last_errno;
+static __thread char last_message[512];
 
 void
 error_set (int errnum, const char *fmt, ...)

@@ -4,7 +4,7 @@
  * at the place that knows what went wrong.  Callers up the stack only
  * decide what to do with it; fcgi/ turns the errno into an HTTP status in
  * exactly one place.  A worker serves one request at a time, so one slot
- * per process is enough.
+ * per thread is enough.
  */
 #ifndef IMAGEXFER_ERROR_H
 #define IMAGEXFER_ERROR_H

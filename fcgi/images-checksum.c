@@ -12,30 +12,11 @@
 #include "error.h"
 #include "images.h"
 #include "log.h"
+#include "text-parse.h"
 
 /* Query values are short words and numbers; longer ones are invalid
  * anyway (request_query truncates them). */
 #define QUERY_VALUE_MAX 64
-
-/* A decimal number without sign, spaces or leading junk. */
-static int
-parse_block_size (const char *text, uint64_t *value)
-{
-  uint64_t v = 0;
-  const char *p;
-
-  if (*text == '\0')
-    return -1;
-  for (p = text; *p; p++) {
-    if (*p < '0' || *p > '9')
-      return -1;
-    if (__builtin_mul_overflow (v, 10, &v)
-        || __builtin_add_overflow (v, (uint64_t) (*p - '0'), &v))
-      return -1;
-  }
-  *value = v;
-  return 0;
-}
 
 static bool
 checksum_cancelled (void *opaque)
@@ -65,7 +46,7 @@ images_checksum (struct image_request *ir)
   block_size_text = request_query (ir->req, "block_size", block_size_buf,
                                    sizeof block_size_buf);
   if (block_size_text != NULL
-      && (parse_block_size (block_size_text, &block_size) == -1
+      && (!parse_decimal (block_size_text, &block_size)
           || !checksum_block_size_valid (block_size))) {
     response_error (ir->req, 400, "invalid block_size \"%s\": %" PRIu64
                     "-%" PRIu64 " bytes, a multiple of %d", block_size_text,

@@ -11,6 +11,7 @@
 #include "cleanup.h"
 #include "error.h"
 #include "images.h"
+#include "json-field.h"
 #include "log.h"
 #include "range.h"
 
@@ -75,59 +76,18 @@ images_post_flush (struct image_request *ir)
   flush_and_answer (ir);
 }
 
-/* A JSON integer >= 0 (strings, bools and floats are not numbers here). */
-static int
-json_get_size (json_object *obj, const char *key, bool required,
-               uint64_t *value)
-{
-  json_object *field;
-  int64_t v;
-
-  if (!json_object_object_get_ex (obj, key, &field) || field == NULL) {
-    if (required) {
-      error_set (EINVAL, "\"%s\" is required", key);
-      return -1;
-    }
-    return 0;
-  }
-  if (!json_object_is_type (field, json_type_int)) {
-    error_set (EINVAL, "\"%s\" must be an integer", key);
-    return -1;
-  }
-  errno = 0;
-  v = json_object_get_int64 (field);
-  if (v < 0 || errno == ERANGE) {
-    error_set (EINVAL, "\"%s\" must be an integer >= 0", key);
-    return -1;
-  }
-  *value = (uint64_t) v;
-  return 0;
-}
-
-static int
-json_get_bool (json_object *obj, const char *key, bool *value)
-{
-  json_object *field;
-
-  if (!json_object_object_get_ex (obj, key, &field) || field == NULL)
-    return 0;
-  if (!json_object_is_type (field, json_type_boolean)) {
-    error_set (EINVAL, "\"%s\" must be true or false", key);
-    return -1;
-  }
-  *value = json_object_get_boolean (field);
-  return 0;
-}
-
 static void
 patch_zero (struct image_request *ir, json_object *request_body)
 {
   uint64_t size = 0, offset = 0;
   bool flush = false;
+  int has_size = json_field_uint64 (request_body, "size", &size);
 
-  if (json_get_size (request_body, "size", true, &size) == -1
-      || json_get_size (request_body, "offset", false, &offset) == -1
-      || json_get_bool (request_body, "flush", &flush) == -1) {
+  if (has_size == 0)
+    error_set (EINVAL, "size: is required");
+  if (has_size != 1
+      || json_field_uint64 (request_body, "offset", &offset) == -1
+      || json_field_bool (request_body, "flush", &flush) == -1) {
     response_error (ir->req, 400, "%s", error_message ());
     return;
   }

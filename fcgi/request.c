@@ -16,69 +16,7 @@
 #include "http-status.h"
 #include "log.h"
 #include "request.h"
-
-static int
-hex_value (int c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  c = tolower (c);
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  return -1;
-}
-
-/* Decode %XX escapes; a NUL byte or a broken escape makes the path
- * unusable.  Ids are then validated on the decoded text, so "%2e%2e" is
- * seen as ".." and refused like it. */
-static char *
-percent_decode (const char *text, size_t len)
-{
-  char *out = malloc (len + 1);
-  size_t j = 0;
-
-  if (!out)
-    return NULL;
-  for (size_t i = 0; i < len; i++) {
-    if (text[i] == '%') {
-      int hi, lo;
-      if (i + 2 >= len) {
-        free (out);
-        return NULL;
-      }
-      hi = hex_value ((unsigned char) text[i + 1]);
-      lo = hex_value ((unsigned char) text[i + 2]);
-      if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-        free (out);
-        return NULL;
-      }
-      out[j++] = (char) (hi * 16 + lo);
-      i += 2;
-    }
-    else
-      out[j++] = text[i];
-  }
-  out[j] = '\0';
-  return out;
-}
-
-static int
-parse_decimal (const char *text, uint64_t *value)
-{
-  uint64_t v = 0;
-
-  if (!*text)
-    return -1;
-  for (; *text; text++) {
-    if (!isdigit ((unsigned char) *text))
-      return -1;
-    if (__builtin_mul_overflow (v, 10, &v)
-        || __builtin_add_overflow (v, (uint64_t) (*text - '0'), &v))
-      return -1;
-  }
-  *value = v;
-  return 0;
-}
+#include "text-parse.h"
 
 void
 request_reset (struct request *req)
@@ -128,7 +66,7 @@ request_parse (struct request *req)
 
   length = request_param (req, "CONTENT_LENGTH");
   if (length && *length) {
-    if (parse_decimal (length, &req->content_length) == -1) {
+    if (!parse_decimal (length, &req->content_length)) {
       error_set (EINVAL, "malformed Content-Length");
       return -1;
     }

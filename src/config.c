@@ -18,6 +18,7 @@
 #include "cleanup.h"
 #include "config-file.h"
 #include "error.h"
+#include "text-parse.h"
 
 #define SYSTEM_CONFIG_FILE SYSCONFDIR "/imagexfer/imagexfer.conf"
 
@@ -84,32 +85,15 @@ set_path (const struct position *pos, const char *key, const char *value,
   return 0;
 }
 
-/* Decimal digits only: strtoul would take signs and spaces. */
-static int
-parse_unsigned (const char *s, const char **end, unsigned long long *value)
-{
-  unsigned long long v = 0;
-
-  if (*s < '0' || *s > '9')
-    return -1;
-  for (; *s >= '0' && *s <= '9'; s++) {
-    if (__builtin_mul_overflow (v, 10, &v)
-        || __builtin_add_overflow (v, (unsigned long long) (*s - '0'), &v))
-      return -1;
-  }
-  *end = s;
-  *value = v;
-  return 0;
-}
-
 static int
 set_workers (const struct position *pos, const char *value,
              struct config *cfg)
 {
-  unsigned long long n;
+  uint64_t n;
   const char *end;
 
-  if (parse_unsigned (value, &end, &n) == -1 || *end != '\0' || n < 1
+  end = value;
+  if (!parse_digits (&end, &n) || *end != '\0' || n < 1
       || n > CONFIG_MAX_WORKERS) {
     error_set (EINVAL, "%s:%d: workers: must be 1-%d, not \"%s\"", pos->path,
                pos->line, CONFIG_MAX_WORKERS, value);
@@ -130,11 +114,12 @@ set_chunk_size (const struct position *pos, const char *value,
   } suffixes[] = {
     { "", 0 }, { "K", 10 }, { "KiB", 10 }, { "M", 20 }, { "MiB", 20 },
   };
-  unsigned long long n;
+  uint64_t n;
   const char *end;
   size_t i;
 
-  if (parse_unsigned (value, &end, &n) == -1)
+  end = value;
+  if (!parse_digits (&end, &n))
     goto bad;
   for (i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
     if (strcmp (end, suffixes[i].suffix) == 0)

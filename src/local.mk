@@ -21,6 +21,8 @@ src_libimagexfer_a_SOURCES = \
 	src/extents.h \
 	src/fullio.c \
 	src/fullio.h \
+	src/json-field.c \
+	src/json-field.h \
 	src/lifecycle.c \
 	src/lifecycle.h \
 	src/log.c \
@@ -31,6 +33,8 @@ src_libimagexfer_a_SOURCES = \
 	src/spool-admin.h \
 	src/stats.c \
 	src/stats.h \
+	src/text-parse.c \
+	src/text-parse.h \
 	src/stats-entry.c \
 	src/stats-map.c \
 	src/stats-map.h \

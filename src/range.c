@@ -12,32 +12,13 @@
 #include <strings.h>
 
 #include "range.h"
+#include "text-parse.h"
 
 static void
 skip_ows (const char **p)
 {
   while (**p == ' ' || **p == '\t')
     (*p)++;
-}
-
-/* 1*DIGIT that fits uint64_t.  Returns false without digits or on
- * overflow; *p is only advanced on success. */
-static bool
-parse_number (const char **p, uint64_t *value)
-{
-  const char *s = *p;
-  uint64_t v = 0;
-
-  if (*s < '0' || *s > '9')
-    return false;
-  for (; *s >= '0' && *s <= '9'; s++) {
-    if (__builtin_mul_overflow (v, 10, &v)
-        || __builtin_add_overflow (v, (uint64_t) (*s - '0'), &v))
-      return false;
-  }
-  *p = s;
-  *value = v;
-  return true;
 }
 
 static bool
@@ -51,7 +32,7 @@ static bool
 parse_one_spec (const char **p, struct range_spec *spec)
 {
   spec->has_first = is_digit (**p);
-  if (spec->has_first && !parse_number (p, &spec->first))
+  if (spec->has_first && !parse_digits (p, &spec->first))
     return false;
   skip_ows (p);
   if (**p != '-')
@@ -59,7 +40,7 @@ parse_one_spec (const char **p, struct range_spec *spec)
   (*p)++;
   skip_ows (p);
   spec->has_last = is_digit (**p);
-  if (spec->has_last && !parse_number (p, &spec->last))
+  if (spec->has_last && !parse_digits (p, &spec->last))
     return false;
   if (!spec->has_first && !spec->has_last)
     return false;
@@ -155,7 +136,7 @@ parse_number_or_star (const char **p, bool *has, uint64_t *value)
     return true;
   }
   *has = true;
-  return parse_number (p, value);
+  return parse_digits (p, value);
 }
 
 int
@@ -168,7 +149,7 @@ content_range_parse (const char *value, struct content_range *cr)
   if (strncasecmp (p, "bytes ", 6) != 0)
     return -1;
   p += 6;
-  if (!parse_number (&p, &r.first) || *p++ != '-'
+  if (!parse_digits (&p, &r.first) || *p++ != '-'
       || !parse_number_or_star (&p, &r.has_last, &r.last) || *p++ != '/'
       || !parse_number_or_star (&p, &r.has_total, &r.total))
     return -1;

@@ -88,16 +88,21 @@ spool_cancel (const char *spool_dir, const char *id)
     error_set (ENAMETOOLONG, "spool path too long");
     return -1;
   }
-  if (unlink (path) == -1) {
-    int saved = errno;
-
-    if (saved == ENOENT)
-      error_set (ENOENT, "no such transfer: %s", id);
-    else
-      error_set (saved, "unlink %s: %s", path, strerror (saved));
+  if (access (path, F_OK) == -1) {
+    error_set (ENOENT, "no such transfer: %s", id);
     return -1;
   }
+  /* Marked before the file goes: a watcher must never see the file gone
+   * and the transfer not yet cancelled ("absent"). */
   stats_transfer_cancelled (id);
+  if (unlink (path) == -1 && errno != ENOENT) {
+    int saved = errno;
+
+    /* Still in place: not cancelled after all. */
+    stats_transfer_installed (id, true);
+    error_set (saved, "unlink %s: %s", path, strerror (saved));
+    return -1;
+  }
   return 0;
 }
 

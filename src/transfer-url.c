@@ -16,6 +16,7 @@
 
 #include "cleanup.h"
 #include "error.h"
+#include "text-parse.h"
 #include "transfer.h"
 
 #define DEFAULT_NBD_PORT "10809"
@@ -41,47 +42,16 @@ location_free (struct location *loc)
   free (loc->export_name);
 }
 
-static int
-hex_value (char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-/* Decode %XX escapes of s[0..len).  %00 is refused: it would cut the
- * C string short and hide the rest of the name. */
+/* percent_decode, with the error a descriptor's author can act on. */
 static char *
-percent_decode (const char *url, const char *s, size_t len)
+url_decode (const char *url, const char *s, size_t len)
 {
-  char *out = malloc (len + 1);
-  size_t j = 0;
+  char *out = percent_decode (s, len);
 
-  if (out == NULL) {
-    error_set (ENOMEM, "malloc");
-    return NULL;
-  }
-  for (size_t i = 0; i < len; i++) {
-    if (s[i] == '%') {
-      int hi = i + 2 < len ? hex_value (s[i + 1]) : -1;
-      int lo = i + 2 < len ? hex_value (s[i + 2]) : -1;
-
-      if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-        error_set (EINVAL, "url: bad percent-escape in \"%s\"", url);
-        free (out);
-        return NULL;
-      }
-      out[j++] = (char) (hi * 16 + lo);
-      i += 2;
-    }
-    else
-      out[j++] = s[i];
-  }
-  out[j] = '\0';
+  if (out == NULL && errno == ENOMEM)
+    error_set (ENOMEM, "out of memory");
+  else if (out == NULL)
+    error_set (EINVAL, "url: bad percent-escape in \"%s\"", url);
   return out;
 }
 
@@ -204,7 +174,7 @@ parse_file_url (const char *url, const char *rest, struct location *loc)
     return -1;
   }
   loc->backend = BACKEND_TYPE_FILE;
-  loc->path = percent_decode (url, rest, strlen (rest));
+  loc->path = url_decode (url, rest, strlen (rest));
   return loc->path ? 0 : -1;
 }
 
@@ -226,7 +196,7 @@ parse_nbd_unix_url (const char *url, const char *rest, struct location *loc)
     return -1;
   }
   p = rest == query ? rest : rest + 1;
-  loc->export_name = percent_decode (url, p, (size_t) (query - p));
+  loc->export_name = url_decode (url, p, (size_t) (query - p));
   if (loc->export_name == NULL)
     return -1;
 
@@ -235,7 +205,7 @@ parse_nbd_unix_url (const char *url, const char *rest, struct location *loc)
 
     if (strncmp (p, "socket=", 7) == 0 && len > 7) {
       free (loc->socket);
-      loc->socket = percent_decode (url, p + 7, len - 7);
+      loc->socket = url_decode (url, p + 7, len - 7);
       if (loc->socket == NULL)
         return -1;
     }
@@ -272,7 +242,7 @@ parse_nbd_tcp_url (const char *url, const char *rest, struct location *loc)
   if (rest[authority_len] == '/') {
     const char *export = rest + authority_len + 1;
 
-    loc->export_name = percent_decode (url, export, strlen (export));
+    loc->export_name = url_decode (url, export, strlen (export));
   }
   else
     loc->export_name = strdup ("");

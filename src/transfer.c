@@ -21,6 +21,7 @@
 
 #include "cleanup.h"
 #include "error.h"
+#include "json-field.h"
 #include "log.h"
 #include "transfer.h"
 
@@ -82,103 +83,12 @@ known_field (const char *key)
 /* The getters below return 1 when the field is present and valid, 0
  * when absent, -1 (with error_set) when present but invalid. */
 
-/* The C string of a JSON string, or NULL (with error_set) when v is
- * not a string.  An escaped NUL ("\u0000") would silently cut the C
- * string short ("/a\u0000/../x" read as "/a"), so it is refused. */
-static const char *
-string_of_json (json_object *v, const char *key)
-{
-  const char *s;
-
-  if (!json_object_is_type (v, json_type_string)) {
-    error_set (EINVAL, "%s: must be a string", key);
-    return NULL;
-  }
-  s = json_object_get_string (v);
-  if (strlen (s) != (size_t) json_object_get_string_len (v)) {
-    error_set (EINVAL, "%s: must not contain NUL characters", key);
-    return NULL;
-  }
-  return s;
-}
-
-static int
-get_string (json_object *obj, const char *key, char **out)
-{
-  json_object *v;
-  const char *s;
-
-  if (!json_object_object_get_ex (obj, key, &v))
-    return 0;
-  if ((s = string_of_json (v, key)) == NULL)
-    return -1;
-  free (*out);
-  *out = strdup (s);
-  if (*out == NULL) {
-    error_set (ENOMEM, "strdup");
-    return -1;
-  }
-  return 1;
-}
-
-static int
-get_bool (json_object *obj, const char *key, bool *out)
-{
-  json_object *v;
-
-  if (!json_object_object_get_ex (obj, key, &v))
-    return 0;
-  if (!json_object_is_type (v, json_type_boolean)) {
-    error_set (EINVAL, "%s: must be true or false", key);
-    return -1;
-  }
-  *out = json_object_get_boolean (v);
-  return 1;
-}
-
-/* A JSON integer 0 <= n <= INT64_MAX.  json-c saturates numbers that
- * overflow to INT64_MIN or UINT64_MAX without telling us, so the upper
- * limit is what catches "18446744073709551616"; no size, offset or time
- * beyond INT64_MAX means anything (off_t and NBD sizes are signed). */
-static int
-uint64_of_json (json_object *v, const char *key, uint64_t *out)
-{
-  uint64_t u;
-
-  if (!json_object_is_type (v, json_type_int)) {
-    error_set (EINVAL, "%s: must be a non-negative integer", key);
-    return -1;
-  }
-  /* get_uint64 returns 0 for negatives: check the sign first. */
-  if (json_object_get_int64 (v) < 0) {
-    error_set (EINVAL, "%s: must not be negative", key);
-    return -1;
-  }
-  u = json_object_get_uint64 (v);
-  if (u > INT64_MAX) {
-    error_set (EINVAL, "%s: too large", key);
-    return -1;
-  }
-  *out = u;
-  return 0;
-}
-
-static int
-get_uint64 (json_object *obj, const char *key, uint64_t *out)
-{
-  json_object *v;
-
-  if (!json_object_object_get_ex (obj, key, &v))
-    return 0;
-  return uint64_of_json (v, key, out) == -1 ? -1 : 1;
-}
-
 /* Seconds: a non-negative integer that fits int64_t. */
 static int
 get_seconds (json_object *obj, const char *key, int64_t *out)
 {
   uint64_t u;
-  int r = get_uint64 (obj, key, &u);
+  int r = json_field_uint64 (obj, key, &u);
 
   if (r == 1)
     *out = (int64_t) u;
@@ -202,7 +112,7 @@ get_port (json_object *obj, char **out)
     s = buf;
   }
   else if (json_object_is_type (v, json_type_string)) {
-    if ((s = string_of_json (v, "port")) == NULL)
+    if ((s = json_string_value (v, "port")) == NULL)
       return -1;
   }
   else {
@@ -260,7 +170,7 @@ parse_ops (json_object *obj, struct transfer *t)
     json_object *op = json_object_array_get_idx (v, i);
     const char *s;
 
-    if ((s = string_of_json (op, "ops")) == NULL) {
+    if ((s = json_string_value (op, "ops")) == NULL) {
       error_set (EINVAL, "ops: must be an array of \"read\" and \"write\"");
       return -1;
     }
@@ -285,7 +195,7 @@ parse_expires (json_object *obj, struct transfer *t)
   if (!json_object_object_get_ex (obj, "expires", &v))
     return 0;
   if (json_object_is_type (v, json_type_string)) {
-    const char *s = string_of_json (v, "expires");
+    const char *s = json_string_value (v, "expires");
 
     if (s == NULL)
       return -1;
@@ -298,7 +208,7 @@ parse_expires (json_object *obj, struct transfer *t)
       t->expires = 0;
   }
   else if (json_object_is_type (v, json_type_int)) {
-    if (uint64_of_json (v, "expires", &u) == -1)
+    if (json_uint64_value (v, "expires", &u) == -1)
       return -1;
     t->expires = (int64_t) u;
   }
@@ -322,15 +232,15 @@ parse_location (json_object *obj, struct transfer *t)
 
   if (check_alias (obj, "path", "file") == -1)
     return -1;
-  if ((r = get_string (obj, "url", &url)) == -1
-      || get_string (obj, "backend", &backend) == -1
-      || get_string (obj, "path", &t->path) == -1
-      || get_string (obj, "file", &t->path) == -1
-      || get_string (obj, "socket", &t->socket) == -1
-      || get_string (obj, "host", &t->host) == -1
+  if ((r = json_field_string (obj, "url", &url)) == -1
+      || json_field_string (obj, "backend", &backend) == -1
+      || json_field_string (obj, "path", &t->path) == -1
+      || json_field_string (obj, "file", &t->path) == -1
+      || json_field_string (obj, "socket", &t->socket) == -1
+      || json_field_string (obj, "host", &t->host) == -1
       || get_port (obj, &t->port) == -1
-      || get_string (obj, "export", &t->export_name) == -1
-      || get_string (obj, "export_bitmap", &t->export_bitmap) == -1)
+      || json_field_string (obj, "export", &t->export_name) == -1
+      || json_field_string (obj, "export_bitmap", &t->export_bitmap) == -1)
     return -1;
 
   if (backend && strcmp (backend, "file") != 0
@@ -391,7 +301,7 @@ check_file_backend (json_object *obj, struct transfer *t)
     error_set (EINVAL, "path: must be absolute, not \"%s\"", t->path);
     return -1;
   }
-  if (get_uint64 (obj, "offset", &t->offset) == -1)
+  if (json_field_uint64 (obj, "offset", &t->offset) == -1)
     return -1;
   return 0;
 }
@@ -474,13 +384,13 @@ parse_options (json_object *obj, struct transfer *t)
 
   if (check_alias (obj, "inactivity_timeout", "idle_timeout_seconds") == -1)
     return -1;
-  if ((r = get_uint64 (obj, "size", &size)) == -1)
+  if ((r = json_field_uint64 (obj, "size", &size)) == -1)
     return -1;
   if (r == 1) {
     t->has_size = true;
     t->size = size;
   }
-  if (parse_ops (obj, t) == -1 || get_bool (obj, "read_only", &read_only) == -1)
+  if (parse_ops (obj, t) == -1 || json_field_bool (obj, "read_only", &read_only) == -1)
     return -1;
   if (read_only) {
     if (t->ops & TRANSFER_OP_WRITE
@@ -495,10 +405,10 @@ parse_options (json_object *obj, struct transfer *t)
       || get_seconds (obj, "inactivity_timeout", &t->inactivity_timeout) == -1
       || get_seconds (obj, "idle_timeout_seconds", &t->inactivity_timeout)
              == -1
-      || get_bool (obj, "sparse", &t->sparse) == -1
-      || get_bool (obj, "dirty", &t->dirty) == -1
-      || get_string (obj, "filename", &t->filename) == -1
-      || get_string (obj, "transfer_id", &t->transfer_id) == -1
+      || json_field_bool (obj, "sparse", &t->sparse) == -1
+      || json_field_bool (obj, "dirty", &t->dirty) == -1
+      || json_field_string (obj, "filename", &t->filename) == -1
+      || json_field_string (obj, "transfer_id", &t->transfer_id) == -1
       || check_filename (t->filename) == -1)
     return -1;
   return 0;

@@ -5,10 +5,10 @@
 bats_require_minimum_version 1.5.0
 
 load helpers
+load expect
 
 CTL=${top_builddir}/src/ctl/imagexferctl
 
-fail () { printf '%s\n' "$*" >&2; return 1; }
 ctl () { "$CTL" --config "$STACK_DIR/imagexfer.conf" "$@"; }
 
 setup_file () {

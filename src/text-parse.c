@@ -1,0 +1,72 @@
+#include <config.h>
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "text-parse.h"
+
+bool
+parse_digits (const char **p, uint64_t *value)
+{
+  const char *s = *p;
+  uint64_t v = 0;
+
+  if (*s < '0' || *s > '9')
+    return false;
+  for (; *s >= '0' && *s <= '9'; s++) {
+    if (__builtin_mul_overflow (v, 10, &v)
+        || __builtin_add_overflow (v, (uint64_t) (*s - '0'), &v))
+      return false;
+  }
+  *p = s;
+  *value = v;
+  return true;
+}
+
+bool
+parse_decimal (const char *text, uint64_t *value)
+{
+  return parse_digits (&text, value) && *text == '\0';
+}
+
+static int
+hex_value (char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+char *
+percent_decode (const char *text, size_t len)
+{
+  char *out = malloc (len + 1);
+  size_t j = 0;
+
+  if (out == NULL) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  for (size_t i = 0; i < len; i++) {
+    if (text[i] == '%') {
+      int hi = i + 2 < len ? hex_value (text[i + 1]) : -1;
+      int lo = i + 2 < len ? hex_value (text[i + 2]) : -1;
+
+      if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+        free (out);
+        errno = EINVAL;
+        return NULL;
+      }
+      out[j++] = (char) (hi * 16 + lo);
+      i += 2;
+    }
+    else
+      out[j++] = text[i];
+  }
+  out[j] = '\0';
+  return out;
+}

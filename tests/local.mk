@@ -31,3 +31,9 @@ EXTRA_DIST += \
 	$(NULL)
 
 include tests/bats/local.mk
+
+# The C unit tests under valgrind: any error or leak fails the test.
+check-valgrind:
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(check_PROGRAMS)" \
+	  LOG_COMPILER="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
+.PHONY: check-valgrind

@@ -2,10 +2,12 @@
 #include <config.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "error.h"
@@ -158,6 +160,25 @@ find_route (const char *sub, const char *method, bool *sub_known)
   return NULL;
 }
 
+/* The spool file is gone.  A transfer the server has seen was cancelled
+ * by deleting it: 403, as API.md says.  An id it never saw is unknown:
+ * 404.  (An invalid file is still there and also 404.) */
+static bool
+transfer_was_cancelled (const struct config *cfg, const char *id)
+{
+  struct stats_transfer_info info;
+  char path[PATH_MAX];
+  struct stat st;
+  int n = snprintf (path, sizeof path, "%s/%s.json", cfg->spool_dir, id);
+
+  if (n < 0 || (size_t) n >= sizeof path
+      || lstat (path, &st) == 0 || errno != ENOENT
+      || stats_transfer (id, &info) != 0)
+    return false;
+  stats_transfer_cancelled (id);
+  return true;
+}
+
 /* Load the transfer.  Answers the error itself and returns -1 when
  * there is none. */
 static int
@@ -166,7 +187,9 @@ load (struct image_request *ir, const char *id)
   struct request *req = ir->req;
 
   if (transfer_load (ir->cfg->spool_dir, id, &ir->transfer) == -1) {
-    if (errno == ENOENT)
+    if (error_errno () == ENOENT && transfer_was_cancelled (ir->cfg, id))
+      response_error (req, 403, "transfer %s was cancelled", id);
+    else if (error_errno () == ENOENT)
       response_error (req, 404, "no such transfer: %s", id);
     else {
       log_error ("%s %s: %s", req->method, id, error_message ());

@@ -6,7 +6,9 @@
  * apart from a server that answers but refuses the export (500).
  *
  * Meta contexts: "base:allocation" (zero), "qemu:allocation-depth"
- * (hole: unallocated in the top layer, reads from the backing chain) and
+ * (hole: depth 0, no layer of the exported chain has the data; ImageIO
+ * exports one layer with its backing cut off, where that is what the
+ * backing chain provides) and
  * one "qemu:dirty-bitmap:NAME" for context=dirty.  The bitmap is the one
  * the descriptor names (CloudStack export_bitmap), or with "dirty": true
  * (ImageIO) the single one the server lists.  libnbd 1.14 has no

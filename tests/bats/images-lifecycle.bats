@@ -187,19 +187,22 @@ EOF
   (( SECONDS - t0 <= 20 )) || fail "cancel took $((SECONDS - t0)) s"
 }
 
-@test "after the descriptor is deleted, new requests get 404" {
-  # API.md section 1: "new ones get 403" is for a cancelled transfer the
-  # server still knows about (management API cancel with state); with no
-  # spool file at all the id is unknown: 404 (section 2 table, "no valid
-  # spool file"), which is what a file-only spool can answer.
+@test "after the descriptor is deleted, new requests get 403 and the connection closes" {
+  # API.md section 1: deleting the file cancels the transfer, "new ones
+  # get 403"; an id the server never saw stays 404.
   image_random "$IMAGES/gone.raw" 1000
   file_transfer gone "$IMAGES/gone.raw"
   http "$BASE_URL/images/gone"
   expect_status 200
   transfer_rm gone
   http "$BASE_URL/images/gone"
-  expect_error 404
+  expect_error 403
+  expect_json '.error == "transfer gone was cancelled"'
+  expect_header Connection close
   http -X OPTIONS "$BASE_URL/images/gone"
+  expect_error 403
+  expect_closed_by "$BASE_URL/images/gone"
+  http "$BASE_URL/images/never-seen"
   expect_error 404
 }
 

@@ -124,7 +124,7 @@ teardown_file () { stack_stop; }
   run -0 ctl list
   printf '%s\n' "${lines[@]}" | grep -q '^k1 .*cancelled'
   http -r 0-0 "$BASE_URL/images/k1"
-  [ "$status_code" = 404 ]
+  [ "$status_code" = 403 ]
 }
 
 @test "watch: progress lines while a download runs, ends on cancel" {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -19,6 +20,9 @@
 #include "request.h"
 #include "stats.h"
 #include "worker.h"
+
+/* How long a draining worker keeps answering queued requests. */
+#define WORKER_DRAIN_SECONDS 30
 
 static volatile sig_atomic_t stop_requested;
 
@@ -109,6 +113,42 @@ serve (struct request *req, const struct config *cfg)
     response_error (req, 404, "no such resource: %s", req->path);
 }
 
+/* Accept one connection, if any, and serve it.  Returns 1 when one was
+ * served, 0 when none was waiting, -1 when the socket is broken. */
+static int
+accept_and_serve (struct request *req, const struct config *cfg)
+{
+  if (FCGX_Accept_r (&req->fcgx) < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+      return 0;
+    log_error ("worker: accept failed: %m");
+    /* A broken listening socket will not heal; the supervisor decides. */
+    return -1;
+  }
+  serve (req, cfg);
+  request_reset (req);
+  FCGX_Finish_r (&req->fcgx);
+  return 1;
+}
+
+/* Draining: requests the web server already queued on our socket were
+ * accepted by it and must be answered, not reset.  New ones stop coming
+ * once every process has closed the socket (the supervisor also removes
+ * a --listen path); the time limit keeps a web server that keeps
+ * sending from holding the drain open forever. */
+static void
+drain_backlog (struct request *req, const struct config *cfg)
+{
+  struct timespec start, now;
+
+  clock_gettime (CLOCK_MONOTONIC, &start);
+  do {
+    if (accept_and_serve (req, cfg) != 1)
+      return;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+  } while (now.tv_sec - start.tv_sec < WORKER_DRAIN_SECONDS);
+}
+
 int
 worker_run (int listen_fd, const struct config *cfg)
 {
@@ -136,19 +176,12 @@ worker_run (int listen_fd, const struct config *cfg)
   while (!stop_requested) {
     if (!wait_for_connection (listen_fd, &waiting))
       continue;
-    if (FCGX_Accept_r (&req.fcgx) < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-        continue;
-      log_error ("worker: accept failed: %m");
-      /* A broken listening socket will not heal; the supervisor decides. */
+    if (accept_and_serve (&req, cfg) == -1)
       return EXIT_FAILURE;
-    }
-    serve (&req, cfg);
-    request_reset (&req);
-    FCGX_Finish_r (&req.fcgx);
   }
-  /* Leave the queue to the other workers (or, when all drain, let the web
-   * server see the socket closed and answer 503 at once). */
+  drain_backlog (&req, cfg);
+  /* Once every process has closed it, the web server sees the socket
+   * closed and answers 503 at once instead of queueing. */
   close (listen_fd);
   log_debug ("worker stopping");
   stats_detach ();

@@ -43,8 +43,8 @@ request_ok () {
   cmp "$STACK_DIR/body" "$IMAGES/good.raw"
 }
 
-start () {           # MODE
-  stack_start --mode "$1" --workers "$WORKERS"
+start () {           # MODE [WORKERS]
+  stack_start --mode "$1" --workers "${2:-$WORKERS}"
   image_random "$IMAGES/good.raw" 100000
   file_transfer good "$IMAGES/good.raw"
   T=$BATS_TEST_TMPDIR
@@ -216,6 +216,34 @@ kill_workers_mid_download () {
   done
   ! kill -0 "$sup" 2>/dev/null || fail "the supervisor still runs 15 s after the drain"
   [ -z "$(pgrep -P "$sup")" ] || fail "workers left behind"
+}
+
+@test "SIGTERM drains: requests queued behind a busy worker are answered, then 503" {
+  start daemon 1
+  image_random "$IMAGES/q.raw" 32M
+  file_transfer q "$IMAGES/q.raw"
+  curl -sS --limit-rate 8M --max-time 60 -o /dev/null -w '%{http_code}' \
+    "$BASE_URL/images/q" > "$T/c0" &
+  local busy=$! queued="" i
+  sleep 0.5
+  # The only worker is busy: these wait in the socket's queue.
+  for i in 1 2 3; do
+    curl -sS --max-time 60 -o "$T/r$i" -w '%{http_code}' -H 'Range: bytes=0-9' \
+      "$BASE_URL/images/q" > "$T/c$i" &
+    queued="$queued $!"
+  done
+  sleep 0.5
+  kill -TERM "$(fcgi_supervisor_pid)"
+  # shellcheck disable=SC2086 # one word per pid
+  wait "$busy" $queued || :
+  expect_eq "$(cat "$T/c0")" 200 "the download in flight"
+  for i in 1 2 3; do
+    expect_eq "$(cat "$T/c$i")" 206 "queued request $i"
+    cmp "$T/r$i" <(head -c 10 "$IMAGES/q.raw")
+  done
+  # Drained: the web server finds nobody and says so at once.
+  http "$BASE_URL/images/q"
+  expect_status 503
 }
 
 @test "SIGHUP re-reads the config and replaces the workers (daemon)" {

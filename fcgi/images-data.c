@@ -82,10 +82,16 @@ send_range (struct image_request *ir, int status, uint64_t offset,
     const void *chunk = NULL;
     size_t n = 0;
 
-    if (images_cancelled (ir)
-        || (buffered > 0 && !(chunk = pipeline_next_chunk (p, &n)))) {
+    if (images_cancelled (ir)) {
       images_fail (ir, "read at offset %" PRIu64, offset);
       goto out;
+    }
+    if (buffered > 0 && !(chunk = pipeline_next_chunk (p, &n))) {
+      uint64_t failed = offset;
+
+      pipeline_finish (p, &failed);
+      images_fail (ir, "read at offset %" PRIu64, failed);
+      return;
     }
     if (first && response_begin (ir->req, status, "application/octet-stream",
                                  true, length) == -1)
@@ -105,7 +111,7 @@ send_range (struct image_request *ir, int status, uint64_t offset,
   if (length > 0)
     send_by_kernel (ir, fd, base, offset, length);
 out:
-  pipeline_finish (p);
+  pipeline_finish (p, NULL);
 }
 
 /* With sendfile = yes, a regular file's range is handed to lighttpd as
@@ -193,12 +199,15 @@ images_get (struct image_request *ir, bool head_only)
 }
 
 int
-images_receive (struct image_request *ir, uint64_t offset, uint64_t length)
+images_receive (struct image_request *ir, uint64_t offset, uint64_t length,
+                uint64_t *failed_offset)
 {
   size_t chunk = ir->cfg->chunk_size;
   struct pipeline *p = pipeline_start_write (ir->backend, offset, chunk);
-  int r = -1;
+  int errnum;
+  char message[512];
 
+  *failed_offset = offset;
   if (!p)
     return -1;
   while (length > 0) {
@@ -206,33 +215,29 @@ images_receive (struct image_request *ir, uint64_t offset, uint64_t length)
     void *buffer = pipeline_free_buffer (p);
 
     if (!buffer)
-      goto out;
+      return pipeline_finish (p, failed_offset);
     if (request_read_body_full (ir->req, buffer, n) == -1) {
       log_warning ("%s %s: %s", ir->req->method, ir->transfer.id,
                    error_message ());
-      goto out;
+      goto stopped;
     }
     if (images_cancelled (ir))
-      goto out;
+      goto stopped;
     pipeline_submit (p, n);
     stats_request_progress (n, true);
+    *failed_offset += n;
     length -= n;
   }
-  r = 0;
-out:
-  /* On failure, the error that stopped us comes first; what was
-   * submitted is still written (a cut upload keeps its complete
-   * chunks). */
-  if (r == -1) {
-    int errnum = error_errno ();
-    char message[512];
+  return pipeline_finish (p, failed_offset);
 
-    snprintf (message, sizeof message, "%s", error_message ());
-    pipeline_finish (p);
-    error_set (errnum, "%s", message);
-    return -1;
-  }
-  return pipeline_finish (p);
+stopped:
+  /* The error that stopped us is the one to report; what was submitted
+   * before is still written (a cut upload keeps its complete chunks). */
+  errnum = error_errno ();
+  snprintf (message, sizeof message, "%s", error_message ());
+  pipeline_finish (p, NULL);
+  error_set (errnum, "%s", message);
+  return -1;
 }
 
 /* flush=y|n; y when absent.  Returns 1, 0, or -1 for a bad value. */
@@ -255,13 +260,14 @@ images_write_body (struct image_request *ir, uint64_t offset, uint64_t length,
                    bool flush, bool report_flushed)
 {
   CLEANUP_JSON_PUT json_object *body = NULL;
+  uint64_t failed;
 
   if (!range_within (offset, length, ir->backend->size)) {
     images_unsatisfiable (ir, "write");
     return;
   }
-  if (images_receive (ir, offset, length) == -1) {
-    images_fail (ir, "write at offset %" PRIu64, offset);
+  if (images_receive (ir, offset, length, &failed) == -1) {
+    images_fail (ir, "write at offset %" PRIu64, failed);
     return;
   }
   if (flush && backend_flush (ir->backend) == -1) {

@@ -38,9 +38,10 @@ void images_checksum (struct image_request *ir);
 void images_checksum_algorithms (struct image_request *ir);
 
 /* Shared by the data routes (images-data.c). */
-/* Copy length body bytes to the backend at offset.  -1 with error_set. */
+/* Copy length body bytes to the backend at offset.  -1 with error_set,
+ * and *failed_offset where it stopped (for the client's message). */
 int images_receive (struct image_request *ir, uint64_t offset,
-                    uint64_t length);
+                    uint64_t length, uint64_t *failed_offset);
 /* Write length body bytes at offset, flush when asked, and answer
  * {"ok": true, "bytes_written": N[, "flushed": bool]}; a range outside
  * the transfer is 416.  PUT and ranged PATCH. */

@@ -37,6 +37,7 @@ struct pipeline {
 
   /* The backend's failure, kept for the request's thread. */
   bool failed;
+  uint64_t failed_offset;       /* start of the chunk that failed */
   int failed_errno;
   char failed_message[512];
 };
@@ -47,6 +48,7 @@ static void
 record_failure (struct pipeline *p)
 {
   p->failed = true;
+  p->failed_offset = p->offset;
   p->failed_errno = error_errno () ? error_errno () : EIO;
   snprintf (p->failed_message, sizeof p->failed_message, "%s",
             error_message ());
@@ -265,7 +267,7 @@ pipeline_submit (struct pipeline *p, size_t length)
 }
 
 int
-pipeline_finish (struct pipeline *p)
+pipeline_finish (struct pipeline *p, uint64_t *failed_offset)
 {
   bool failed;
 
@@ -277,8 +279,11 @@ pipeline_finish (struct pipeline *p)
   pthread_join (p->thread, NULL);
 
   failed = p->failed;
-  if (failed)
+  if (failed) {
     report_failure (p);
+    if (failed_offset)
+      *failed_offset = p->failed_offset;
+  }
   pthread_cond_destroy (&p->changed);
   pthread_mutex_destroy (&p->lock);
   free (p);

@@ -43,7 +43,9 @@ void *pipeline_free_buffer (struct pipeline *p);
 void pipeline_submit (struct pipeline *p, size_t length);
 
 /* Stop and free.  A writer first finishes what was submitted.  Returns
- * 0, or -1 with error_set when the backend failed. */
-int pipeline_finish (struct pipeline *p);
+ * 0, or -1 with error_set when the backend failed, and then (when
+ * failed_offset is not NULL) the offset of the chunk that failed, for
+ * the client's error message. */
+int pipeline_finish (struct pipeline *p, uint64_t *failed_offset);
 
 #endif

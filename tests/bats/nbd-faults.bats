@@ -218,6 +218,25 @@ expect_error_mentions () {
   expect_error_mentions write "offset 4194304"
 }
 
+@test "EIO in the middle of an upload: the 500 names where it failed, not the start" {
+  # Errors start once the trigger file exists: after the first chunks.
+  trigger=$BATS_TEST_TMPDIR/fail-now
+  nbd_kit meio --filter=error memory 64M error-pwrite=EIO error-pwrite-rate=1 \
+    error-file="$trigger"
+  transfer_json meio --arg s "$(nbd_sock meio)" '{socket: $s}'
+  image_random "$BATS_TEST_TMPDIR/p" 40M
+  ( sleep 2; touch "$trigger" ) &
+  local toucher=$!
+  http --limit-rate 8M -T "$BATS_TEST_TMPDIR/p" "$BASE_URL/images/meio" || :
+  wait "$toucher"
+  expect_error 500
+  expect_error_mentions write
+  # Chunks are 4 MiB: the failed one starts at a non-zero multiple of it.
+  expect_json '.error | test("offset [1-9][0-9]*") and
+                 ((capture("offset (?<o>[0-9]+)").o | tonumber) % 4194304 == 0)'
+  expect_json '.error | contains("offset 0:") | not'
+}
+
 @test "ENOSPC: 507 from --filter=error error-pwrite=ENOSPC and from nbdkit full" {
   nbd_kit nospc --filter=error memory 64M error-pwrite=ENOSPC error-pwrite-rate=1
   nbd_kit full full 64M

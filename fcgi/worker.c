@@ -13,6 +13,7 @@
 #include <fcgiapp.h>
 
 #include "api.h"
+#include "backend.h"
 #include "error.h"
 #include "http-status.h"
 #include "images.h"
@@ -161,6 +162,7 @@ worker_run (int listen_fd, const struct config *cfg)
     return EXIT_FAILURE;
   }
   log_set_level (cfg->log_level);
+  backend_set_timeout (cfg->backend_timeout);
   if (FCGX_Init () != 0) {
     log_error ("worker: FCGX_Init failed");
     return EXIT_FAILURE;

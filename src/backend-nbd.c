@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libnbd.h>
 
@@ -55,6 +56,11 @@
 /* The qemu:dirty-bitmap context has a single flag. */
 #define NBD_STATE_DIRTY 1u
 
+struct bitmap_listing {
+  char *name;                   /* the first bitmap listed */
+  unsigned count;
+};
+
 struct nbd_backend;
 
 /* One command of a pipelined request.  Lives in the backend, not on the
@@ -74,8 +80,13 @@ struct nbd_backend {
   char *bitmap_context;         /* negotiated bitmap context, or NULL */
   bool has_allocation;
   bool has_depth;
+  bool timed_out;               /* the server stopped answering */
 
   struct nbd_piece pieces[NBD_MAX_PIECES];
+  /* The single command or option a non-pipelined call waits for (here,
+   * not on the stack: libnbd may complete it as late as nbd_close). */
+  struct nbd_piece waiting;
+  struct bitmap_listing *listing; /* during nbd_backend_find_bitmap */
 
   /* Block status answers, one list per context (reused). */
   struct extent_list allocation, depth, bitmap;
@@ -108,7 +119,13 @@ nbd_backend_op_failed (struct nbd_backend *nb, int errnum, const char *what,
    * EINVAL, which would read as the client's fault (400).  A request
    * reaching here was checked already: any other EINVAL is the server's
    * doing (500). */
-  if (nbd_aio_is_dead (nb->nbd) == 1 || nbd_aio_is_closed (nb->nbd) == 1)
+  if (errnum == ETIMEDOUT) {
+    error_set (ETIMEDOUT, "%s at offset %" PRIu64 ": the NBD server did not "
+               "answer in %u s", what, offset, backend_timeout ());
+    return -1;
+  }
+  if (nbd_aio_is_dead (nb->nbd) == 1 || nbd_aio_is_closed (nb->nbd) == 1
+      || nb->timed_out)
     errnum = ENOTCONN;
   else if (errnum == EINVAL)
     errnum = EIO;
@@ -128,6 +145,82 @@ nbd_backend_failed (struct nbd_backend *nb, const char *what, uint64_t offset)
                                 nbd_get_error ());
 }
 
+/* Poll the handle until done (arg) says the awaited answer came.  A
+ * server that says nothing for backend_timeout () seconds fails the call
+ * with ETIMEDOUT (503): a stopped or hung server must not hold a worker
+ * forever.  Any answer restarts the clock, so a slow server that keeps
+ * answering is waited for.  Returns 0, or -1 with errno. */
+static int
+nbd_backend_poll_until (struct nbd_backend *nb, bool (*done) (void *),
+                        void *arg)
+{
+  time_t silent_since = time (NULL);
+
+  while (!done (arg)) {
+    int r = nbd_poll (nb->nbd, 1000);
+
+    if (r == -1) {
+      errno = nbd_backend_errno ();
+      return -1;
+    }
+    if (r > 0)
+      silent_since = time (NULL);
+    else if (time (NULL) - silent_since >= (time_t) backend_timeout ()) {
+      nb->timed_out = true;
+      errno = ETIMEDOUT;
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static bool
+piece_is_done (void *arg)
+{
+  return ((const struct nbd_piece *) arg)->done;
+}
+
+static int
+nbd_backend_piece_done (void *opaque, int *error)
+{
+  struct nbd_piece *piece = opaque;
+
+  piece->error = *error;
+  piece->done = true;
+  return 1;                     /* retire the command */
+}
+
+/* A fresh completion for the one thing a call waits for. */
+static nbd_completion_callback
+nbd_backend_expect (struct nbd_backend *nb, uint64_t offset)
+{
+  nbd_completion_callback done = {
+    .callback = nbd_backend_piece_done, .user_data = &nb->waiting,
+  };
+
+  nb->waiting.nb = nb;
+  nb->waiting.offset = offset;
+  nb->waiting.done = false;
+  nb->waiting.error = 0;
+  return done;
+}
+
+/* Send-and-wait of one command: cookie is what the aio call returned. */
+static int
+nbd_backend_await (struct nbd_backend *nb, int64_t cookie, const char *what,
+                   uint64_t offset)
+{
+  if (cookie == -1)
+    return nbd_backend_failed (nb, what, offset);
+  if (nbd_backend_poll_until (nb, piece_is_done, &nb->waiting) == -1)
+    return nbd_backend_op_failed (nb, errno, what, offset,
+                                  errno == ETIMEDOUT ? NULL
+                                                     : nbd_get_error ());
+  if (nb->waiting.error != 0)
+    return nbd_backend_op_failed (nb, nb->waiting.error, what, offset, NULL);
+  return 0;
+}
+
 /* The server's location for messages: socket path or host:port. */
 static void
 nbd_backend_location (const struct transfer *t, char *buf, size_t size)
@@ -139,16 +232,14 @@ nbd_backend_location (const struct transfer *t, char *buf, size_t size)
               t->port ? t->port : "10809");
 }
 
-struct bitmap_listing {
-  char *name;                   /* the first bitmap listed */
-  unsigned count;
-};
-
 static int
 nbd_backend_list_bitmap (void *opaque, const char *name)
 {
-  struct bitmap_listing *listing = opaque;
+  struct nbd_backend *nb = opaque;
+  struct bitmap_listing *listing = nb->listing;
 
+  if (listing == NULL)
+    return 0;
   if (strncmp (name, CONTEXT_BITMAP_PREFIX,
                strlen (CONTEXT_BITMAP_PREFIX)) != 0
       || name[strlen (CONTEXT_BITMAP_PREFIX)] == '\0')
@@ -168,17 +259,25 @@ nbd_backend_find_bitmap (struct nbd_backend *nb)
 {
   struct bitmap_listing listing = { .name = NULL, .count = 0 };
   nbd_context_callback callback = {
-    .callback = nbd_backend_list_bitmap, .user_data = &listing,
+    .callback = nbd_backend_list_bitmap, .user_data = nb,
   };
 
+  nb->listing = &listing;
   if (nbd_clear_meta_contexts (nb->nbd) == -1
       || nbd_add_meta_context (nb->nbd, CONTEXT_BITMAP_PREFIX) == -1
-      || nbd_opt_list_meta_context (nb->nbd, callback) == -1) {
+      || nbd_aio_opt_list_meta_context (nb->nbd, callback,
+                                        nbd_backend_expect (nb, 0)) == -1
+      || nbd_backend_poll_until (nb, piece_is_done, &nb->waiting) == -1
+      || nb->waiting.error != 0) {
+    /* A late answer after a timeout must not land in this frame. */
+    nb->listing = NULL;
     log_warning ("open: transfer %s: cannot list the server's dirty "
-                 "bitmaps: %s", nb->id, nbd_get_error ());
+                 "bitmaps: %s", nb->id,
+                 nb->timed_out ? "no answer" : nbd_get_error ());
     free (listing.name);
     return NULL;
   }
+  nb->listing = NULL;
   if (listing.count != 1) {
     log_warning ("open: transfer %s: the server offers %u dirty bitmaps, "
                  "not one: context=dirty will report everything dirty",
@@ -204,17 +303,65 @@ nbd_backend_request_contexts (struct nbd_backend *nb,
   return 0;
 }
 
+static bool
+handle_connected (void *arg)
+{
+  struct nbd_handle *nbd = arg;
+
+  return nbd_aio_is_connecting (nbd) != 1;
+}
+
+static bool
+handle_finished (void *arg)
+{
+  struct nbd_handle *nbd = arg;
+
+  return nbd_aio_is_closed (nbd) == 1 || nbd_aio_is_dead (nbd) == 1;
+}
+
+/* Connect and wait, bounded, for the server's greeting: a server that
+ * accepts connections but never answers (stopped) must not hang us. */
 static int
 nbd_backend_connect_transfer (struct nbd_backend *nb,
                               const struct transfer *t)
 {
+  int r;
+
   if (t->socket != NULL)
-    return nbd_connect_unix (nb->nbd, t->socket);
-  if (t->host != NULL)
-    return nbd_connect_tcp (nb->nbd, t->host, t->port ? t->port : "10809");
-  error_set (EINVAL, "transfer %s: nbd backend without socket or host",
-             t->id);
-  return -2;
+    r = nbd_aio_connect_unix (nb->nbd, t->socket);
+  else if (t->host != NULL)
+    r = nbd_aio_connect_tcp (nb->nbd, t->host, t->port ? t->port : "10809");
+  else {
+    error_set (EINVAL, "transfer %s: nbd backend without socket or host",
+               t->id);
+    return -2;
+  }
+  if (r == -1)
+    return -1;
+  if (nbd_backend_poll_until (nb, handle_connected, nb->nbd) == -1)
+    return -1;
+  if (nbd_aio_is_dead (nb->nbd) == 1 || nbd_aio_is_closed (nb->nbd) == 1) {
+    errno = nbd_backend_errno ();
+    return -1;
+  }
+  return 0;
+}
+
+/* NBD_OPT_GO, bounded.  Returns 0 or -1 with errno. */
+static int
+nbd_backend_opt_go (struct nbd_backend *nb)
+{
+  if (nbd_aio_opt_go (nb->nbd, nbd_backend_expect (nb, 0)) == -1) {
+    errno = nbd_backend_errno ();
+    return -1;
+  }
+  if (nbd_backend_poll_until (nb, piece_is_done, &nb->waiting) == -1)
+    return -1;
+  if (nb->waiting.error != 0 || nbd_aio_is_ready (nb->nbd) != 1) {
+    errno = nb->waiting.error ? nb->waiting.error : nbd_backend_errno ();
+    return -1;
+  }
+  return 0;
 }
 
 /* Connect, choose the contexts, enter transmission.  Returns 0 or -1
@@ -238,13 +385,17 @@ nbd_backend_negotiate (struct nbd_backend *nb, const struct transfer *t)
   if (r == -2)
     return -1;
   if (r == -1) {
-    /* Nobody listening, or no socket at all: the server is down, which
-     * the client may retry (503). */
-    e = nbd_backend_errno ();
+    /* Nobody listening, no socket at all, or a server that does not
+     * answer: down, which the client may retry (503). */
+    e = nb->timed_out ? ETIMEDOUT : nbd_backend_errno ();
     if (e == ENOENT)
       e = ECONNREFUSED;
-    error_set (e, "cannot connect to NBD server at %s: %s", location,
-               nbd_get_error ());
+    if (e == ETIMEDOUT)
+      error_set (e, "NBD server at %s did not answer in %u s", location,
+                 backend_timeout ());
+    else
+      error_set (e, "cannot connect to NBD server at %s: %s", location,
+                 nbd_get_error ());
     return -1;
   }
 
@@ -255,8 +406,14 @@ nbd_backend_negotiate (struct nbd_backend *nb, const struct transfer *t)
       return -1;
     }
   }
-  else if (t->dirty && nbd_aio_is_negotiating (nb->nbd) == 1)
+  else if (t->dirty && nbd_aio_is_negotiating (nb->nbd) == 1) {
     bitmap_context = nbd_backend_find_bitmap (nb);
+    if (nb->timed_out) {
+      error_set (ETIMEDOUT, "NBD server at %s did not answer in %u s",
+                 location, backend_timeout ());
+      return -1;
+    }
+  }
 
   if (nbd_backend_request_contexts (nb, bitmap_context) == -1) {
     error_set (nbd_backend_errno (), "nbd: %s", nbd_get_error ());
@@ -265,14 +422,20 @@ nbd_backend_negotiate (struct nbd_backend *nb, const struct transfer *t)
   }
 
   /* An oldstyle server skips option mode: already in transmission. */
-  if (nbd_aio_is_negotiating (nb->nbd) == 1 && nbd_opt_go (nb->nbd) == -1) {
-    /* The server answered but refused: a missing export is the
-     * descriptor's fault, not a temporary outage. */
-    e = nbd_backend_errno ();
-    if (e == ENOENT || e == ECONNREFUSED)
-      e = EIO;
-    error_set (e, "NBD server at %s refused export \"%s\": %s", location,
-               t->export_name ? t->export_name : "", nbd_get_error ());
+  if (nbd_aio_is_negotiating (nb->nbd) == 1
+      && nbd_backend_opt_go (nb) == -1) {
+    e = errno;
+    if (e == ETIMEDOUT)
+      error_set (e, "NBD server at %s did not answer in %u s", location,
+                 backend_timeout ());
+    else {
+      /* The server answered but refused: a missing export is the
+       * descriptor's fault, not a temporary outage. */
+      if (e == ENOENT || e == ECONNREFUSED)
+        e = EIO;
+      error_set (e, "NBD server at %s refused export \"%s\": %s", location,
+                 t->export_name ? t->export_name : "", nbd_get_error ());
+    }
     free (bitmap_context);
     return -1;
   }
@@ -353,11 +516,15 @@ nbd_backend_close (struct backend *b)
   struct nbd_backend *nb = to_nbd (b);
 
   if (nb->nbd != NULL) {
-    /* Let the server finish what it was given; errors here change
-     * nothing for the client, whose request is already answered. */
-    if (nbd_aio_is_ready (nb->nbd) == 1 && nbd_shutdown (nb->nbd, 0) == -1)
-      log_debug ("close: transfer %s: nbd_shutdown: %s", nb->id,
-                 nbd_get_error ());
+    /* Say goodbye so the server finishes cleanly, but never wait longer
+     * than for any other answer, and not at all for a server that went
+     * silent: errors here change nothing for the client, whose request
+     * is already answered. */
+    if (!nb->timed_out && nbd_aio_is_ready (nb->nbd) == 1
+        && (nbd_aio_disconnect (nb->nbd, 0) == -1
+            || nbd_backend_poll_until (nb, handle_finished, nb->nbd) == -1))
+      log_debug ("close: transfer %s: disconnect: %s", nb->id,
+                 nb->timed_out ? "no answer" : nbd_get_error ());
     nbd_close (nb->nbd);
   }
   free (nb->bitmap_context);
@@ -412,16 +579,6 @@ static int
 nbd_backend_can_dirty (struct backend *b)
 {
   return to_nbd (b)->bitmap_context != NULL;
-}
-
-static int
-nbd_backend_piece_done (void *opaque, int *error)
-{
-  struct nbd_piece *piece = opaque;
-
-  piece->error = *error;
-  piece->done = true;
-  return 1;                     /* retire the command */
 }
 
 /* Pieces for count bytes: at most NBD_MAX_PIECES, each at least
@@ -480,17 +637,16 @@ nbd_backend_pipelined (struct nbd_backend *nb, bool write, void *buf,
   }
 
   for (i = 0; i < nr; i++) {
-    while (!nb->pieces[i].done) {
-      if (nbd_poll (nb->nbd, -1) == -1) {
-        /* The connection is gone: libnbd fails what was in flight. */
-        if (error == 0) {
-          error = nbd_backend_errno ();
-          error_offset = nb->pieces[i].offset;
+    if (nbd_backend_poll_until (nb, piece_is_done, &nb->pieces[i]) == -1) {
+      /* The connection is gone (libnbd fails what was in flight) or the
+       * server went silent. */
+      if (error == 0) {
+        error = errno;
+        error_offset = nb->pieces[i].offset;
+        if (error != ETIMEDOUT)
           snprintf (detail, sizeof detail, "%s", nbd_get_error ());
-        }
-        if (!nb->pieces[i].done)
-          goto out;
       }
+      goto out;
     }
     if (nb->pieces[i].error != 0 && error == 0) {
       error = nb->pieces[i].error;
@@ -512,9 +668,10 @@ nbd_backend_pread (struct backend *b, void *buf, size_t count,
 
   if (count > NBD_MIN_PIECE)
     return nbd_backend_pipelined (nb, false, buf, count, offset);
-  if (nbd_pread (nb->nbd, buf, count, offset, 0) == -1)
-    return nbd_backend_failed (nb, "pread", offset);
-  return 0;
+  return nbd_backend_await (nb, nbd_aio_pread (nb->nbd, buf, count, offset,
+                                              nbd_backend_expect (nb, offset),
+                                              0),
+                           "pread", offset);
 }
 
 static int
@@ -525,9 +682,10 @@ nbd_backend_pwrite (struct backend *b, const void *buf, size_t count,
 
   if (count > NBD_MIN_PIECE)
     return nbd_backend_pipelined (nb, true, (void *) buf, count, offset);
-  if (nbd_pwrite (nb->nbd, buf, count, offset, 0) == -1)
-    return nbd_backend_failed (nb, "pwrite", offset);
-  return 0;
+  return nbd_backend_await (nb, nbd_aio_pwrite (nb->nbd, buf, count, offset,
+                                               nbd_backend_expect (nb, offset),
+                                               0),
+                           "pwrite", offset);
 }
 
 static int
@@ -537,9 +695,10 @@ nbd_backend_zero (struct backend *b, uint64_t count, uint64_t offset,
   struct nbd_backend *nb = to_nbd (b);
   uint32_t flags = may_trim ? 0 : LIBNBD_CMD_FLAG_NO_HOLE;
 
-  if (nbd_zero (nb->nbd, count, offset, flags) == -1)
-    return nbd_backend_failed (nb, "zero", offset);
-  return 0;
+  return nbd_backend_await (nb, nbd_aio_zero (nb->nbd, count, offset,
+                                             nbd_backend_expect (nb, offset),
+                                             flags),
+                           "zero", offset);
 }
 
 static int
@@ -547,9 +706,9 @@ nbd_backend_flush (struct backend *b)
 {
   struct nbd_backend *nb = to_nbd (b);
 
-  if (nbd_flush (nb->nbd, 0) == -1)
-    return nbd_backend_failed (nb, "flush", 0);
-  return 0;
+  return nbd_backend_await (nb, nbd_aio_flush (nb->nbd,
+                                              nbd_backend_expect (nb, 0), 0),
+                           "flush", 0);
 }
 
 /* Called once per context of a block status reply. */
@@ -641,8 +800,13 @@ nbd_backend_extents (struct backend *b, enum extents_context context,
   extent_list_clear (&nb->depth);
   extent_list_clear (&nb->bitmap);
 
-  if (nbd_block_status (nb->nbd, count, offset, callback, 0) == -1)
-    return nbd_backend_failed (nb, "extents", offset);
+  if (nbd_backend_await (nb, nbd_aio_block_status (nb->nbd, count, offset,
+                                                   callback,
+                                                   nbd_backend_expect (nb,
+                                                                       offset),
+                                                   0),
+                         "extents", offset) == -1)
+    return -1;
 
   end = extents_common_end (nb, offset, offset + count);
   if (end == offset || nb->allocation.count == 0

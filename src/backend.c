@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "backend.h"
+#include "config-file.h"
 #include "checked.h"
 #include "error.h"
 
@@ -17,6 +18,20 @@
 
 /* Extents: how much one ops->extents call is asked to describe. */
 #define EXTENTS_STEP (UINT64_C (64) * 1024 * 1024 * 1024)
+
+static unsigned timeout_seconds = CONFIG_DEFAULT_BACKEND_TIMEOUT;
+
+void
+backend_set_timeout (unsigned seconds)
+{
+  timeout_seconds = seconds;
+}
+
+unsigned
+backend_timeout (void)
+{
+  return timeout_seconds;
+}
 
 struct backend *
 backend_open (const struct transfer *t, bool writable)

@@ -73,6 +73,11 @@ struct backend {
   int cached_can_extents, cached_can_dirty;
 };
 
+/* How long a remote backend (NBD) may stay silent on one request before
+ * it fails with ETIMEDOUT (config backend_timeout; default 60 s). */
+void backend_set_timeout (unsigned seconds);
+unsigned backend_timeout (void);
+
 extern const struct backend_ops backend_file_ops;
 extern const struct backend_ops backend_nbd_ops;
 

@@ -19,6 +19,8 @@
 #define CONFIG_MIN_CHUNK_SIZE (64u * 1024)
 #define CONFIG_MAX_CHUNK_SIZE (32u * 1024 * 1024)
 #define CONFIG_MAX_WORKERS 256
+#define CONFIG_DEFAULT_BACKEND_TIMEOUT 60
+#define CONFIG_MAX_BACKEND_TIMEOUT 3600
 
 struct config {
   char *path;            /* the file read, or NULL for built-in defaults */
@@ -28,6 +30,7 @@ struct config {
   unsigned workers;      /* prefork worker processes */
   size_t chunk_size;     /* bytes per backend read/write while streaming */
   bool sendfile;         /* file downloads through X-Sendfile2 */
+  unsigned backend_timeout; /* seconds an NBD server may stay silent */
 };
 
 /* Fill cfg with the built-in defaults. */

@@ -32,6 +32,7 @@ config_defaults (struct config *cfg)
   cfg->workers = CONFIG_DEFAULT_WORKERS;
   cfg->chunk_size = CONFIG_DEFAULT_CHUNK_SIZE;
   cfg->sendfile = false;
+  cfg->backend_timeout = CONFIG_DEFAULT_BACKEND_TIMEOUT;
 }
 
 void
@@ -85,21 +86,20 @@ set_path (const struct position *pos, const char *key, const char *value,
   return 0;
 }
 
+/* A whole number from 1 to max. */
 static int
-set_workers (const struct position *pos, const char *value,
-             struct config *cfg)
+set_count (const struct position *pos, const char *key, const char *value,
+           unsigned max, unsigned *out)
 {
   uint64_t n;
-  const char *end;
+  const char *end = value;
 
-  end = value;
-  if (!parse_digits (&end, &n) || *end != '\0' || n < 1
-      || n > CONFIG_MAX_WORKERS) {
-    error_set (EINVAL, "%s:%d: workers: must be 1-%d, not \"%s\"", pos->path,
-               pos->line, CONFIG_MAX_WORKERS, value);
+  if (!parse_digits (&end, &n) || *end != '\0' || n < 1 || n > max) {
+    error_set (EINVAL, "%s:%d: %s: must be 1-%u, not \"%s\"", pos->path,
+               pos->line, key, max, value);
     return -1;
   }
-  cfg->workers = (unsigned) n;
+  *out = (unsigned) n;
   return 0;
 }
 
@@ -185,11 +185,14 @@ set_key (const struct position *pos, const char *key, const char *value,
     return 0;
   }
   if (strcmp (key, "workers") == 0)
-    return set_workers (pos, value, cfg);
+    return set_count (pos, key, value, CONFIG_MAX_WORKERS, &cfg->workers);
   if (strcmp (key, "chunk_size") == 0)
     return set_chunk_size (pos, value, cfg);
   if (strcmp (key, "sendfile") == 0)
     return set_bool (pos, key, value, &cfg->sendfile);
+  if (strcmp (key, "backend_timeout") == 0)
+    return set_count (pos, key, value, CONFIG_MAX_BACKEND_TIMEOUT,
+                      &cfg->backend_timeout);
 
   log_warning ("%s:%d: ignoring unknown key \"%s\"", pos->path, pos->line,
                key);

@@ -17,7 +17,8 @@ setup_file () {
   for t in qemu-nbd nbdkit nbdcopy nbdinfo jq setpriv; do
     command -v "$t" >/dev/null || return 0   # each test skips, naming it
   done
-  stack_start --workers 8
+  # A short backend_timeout: the stopped-server test waits for it.
+  stack_start --workers 8 --conf-extra "backend_timeout = 3"
 }
 
 teardown_file () {
@@ -255,6 +256,47 @@ expect_error_mentions () {
   http -X PATCH -H "Content-Type: application/json" \
     --data '{"op": "zero", "size": 1048576}' "$BASE_URL/images/full"
   expect_error 507 "full PATCH zero"
+}
+
+@test "a stopped NBD server (SIGSTOP): 503 after backend_timeout, workers free again" {
+  I=$BATS_TEST_TMPDIR
+  image_random "$I/img" $((64 * MiB))
+  nbd_qemu stop -f raw "$I/img"
+  transfer_json stop --arg s "$(nbd_sock stop)" '{socket: $s}'
+  pid=$(cat "$STACK_DIR/stop.nbdpid")
+
+  # Stopped before the request: the handshake gets no answer.
+  kill -STOP "$pid"
+  SECONDS=0
+  http --max-time 30 "$BASE_URL/images/stop" || :
+  expect_error 503 "GET from a stopped server"
+  expect_json '.error | contains("did not answer in 3 s")'
+  (( SECONDS < 10 )) || fail "the 503 took $SECONDS s"
+
+  # Stopped in the middle of a download: the download fails.
+  kill -CONT "$pid"
+  curl -sS --limit-rate 4M --max-time 60 -o "$I/got" "$BASE_URL/images/stop" \
+    2>/dev/null 3>&- &
+  cpid=$!
+  CURL_PIDS=$cpid
+  sleep 1
+  kill -STOP "$pid"
+  rc=0
+  wait "$cpid" || rc=$?
+  CURL_PIDS=
+  [ "$rc" -ne 0 ] || fail "the download completed from a stopped server"
+
+  # No worker is left waiting on it once backend_timeout has passed.
+  for _ in $(seq 1 50); do
+    http "$BASE_URL/api/v1/metrics/inflight"
+    jq -e '[.requests[] | select(.transfer_id == "stop")] | length == 0' \
+      "$STACK_DIR/body" >/dev/null && break
+    sleep 0.2
+  done
+  expect_json '[.requests[] | select(.transfer_id == "stop")] | length == 0'
+  kill -CONT "$pid"
+  http -H "Range: bytes=0-9" "$BASE_URL/images/stop"
+  expect_status 206
 }
 
 @test "a slow server (--filter=delay) still completes byte-exact" {

@@ -35,6 +35,9 @@ static const struct {
   { "log_level = info\n", NULL, " level=2 " },
   { "log_level = debug\n", NULL, " level=3 " },
   { "workers = 1\n", NULL, " workers=1 " },
+  { "", NULL, " timeout=60 " },
+  { "backend_timeout = 5\n", NULL, " timeout=5 " },
+  { "backend_timeout = 3600\n", NULL, " timeout=3600 " },
   { "workers = 256\n", NULL, " workers=256 " },
   { "workers = \"4\"\n", NULL, " workers=4 " },
   { "workers = 2\nworkers = 3\n", NULL, " workers=3 " },
@@ -77,6 +80,10 @@ static const struct {
   { "log_level = DEBUG\n", ":1: log_level", NULL },
   { "log_level = 3\n", ":1: log_level", NULL },
   { "workers = 0\n", ":1: workers", NULL },
+  { "backend_timeout = 0\n", ":1: backend_timeout", NULL },
+  { "backend_timeout = 3601\n", ":1: backend_timeout", NULL },
+  { "backend_timeout = -1\n", ":1: backend_timeout", NULL },
+  { "backend_timeout = 1s\n", ":1: backend_timeout", NULL },
   { "workers = 257\n", ":1: workers", NULL },
   { "workers = -1\n", ":1: workers", NULL },
   { "workers = +4\n", ":1: workers", NULL },
@@ -114,9 +121,9 @@ static void
 summarize (const struct config *cfg, char *buf, size_t size)
 {
   snprintf (buf, size, " spool=%s state=%s level=%s workers=%u chunk=%zu "
-            "sendfile=%d ", cfg->spool_dir, cfg->state_dir,
+            "sendfile=%d timeout=%u ", cfg->spool_dir, cfg->state_dir,
             level_digit (cfg->log_level), cfg->workers, cfg->chunk_size,
-            cfg->sendfile);
+            cfg->sendfile, cfg->backend_timeout);
 }
 
 /* Test names are single TAP lines. */

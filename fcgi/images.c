@@ -58,13 +58,16 @@ static const struct route routes[] = {
     images_checksum_algorithms },
 };
 
-/* The Allow value for a sub-resource: what the routes table offers. */
+/* The Allow value for a sub-resource: what the routes table offers
+ * (without the writing methods for a read-only transfer). */
 static void
-allowed_methods (const char *sub, char *buf, size_t size)
+allowed_methods (const char *sub, bool read_only, char *buf, size_t size)
 {
-  buf[0] = '\0';
+  /* Sub-resources answer OPTIONS (CORS preflight) outside the table. */
+  snprintf (buf, size, "%s", *sub ? "OPTIONS" : "");
   for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-    if (strcmp (routes[i].sub, sub) != 0)
+    if (strcmp (routes[i].sub, sub) != 0
+        || (read_only && routes[i].access == ACCESS_WRITE))
       continue;
     if (buf[0])
       strncat (buf, ", ", size - strlen (buf) - 1);
@@ -79,9 +82,9 @@ static void
 options_sub_resource (struct request *req, const char *sub)
 {
   json_object *body = json_object_new_object ();
-  char allow[128] = "OPTIONS, ";
+  char allow[128];
 
-  allowed_methods (sub, allow + strlen (allow), sizeof allow - strlen (allow));
+  allowed_methods (sub, false, allow, sizeof allow);
   response_header (req, "Allow", "%s", allow);
   response_header (req, "Access-Control-Allow-Methods", "%s", allow);
   response_json (req, 200, body);
@@ -315,6 +318,23 @@ serve_route (struct image_request *ir, const struct route *route)
   }
 }
 
+/* 405, with Allow listing what this transfer permits there. */
+static void
+method_not_allowed (struct image_request *ir, const char *id)
+{
+  struct request *req = ir->req;
+  bool read_only = false;
+  char allow[128];
+
+  if (transfer_load (ir->cfg->spool_dir, id, &ir->transfer) == 0) {
+    read_only = !(ir->transfer.ops & TRANSFER_OP_WRITE);
+    transfer_free (&ir->transfer);
+  }
+  allowed_methods (ir->sub, read_only, allow, sizeof allow);
+  response_header (req, "Allow", "%s", allow);
+  response_error (req, 405, "method %s not allowed here", req->method);
+}
+
 void
 images_handle (struct request *req, const struct config *cfg)
 {
@@ -365,12 +385,8 @@ images_handle (struct request *req, const struct config *cfg)
       options_sub_resource (req, ir.sub);
     else if (!sub_known)
       response_error (req, 404, "no such resource: %s", req->path);
-    else {
-      char allow[128];
-      allowed_methods (ir.sub, allow, sizeof allow);
-      response_header (req, "Allow", "%s", allow);
-      response_error (req, 405, "method %s not allowed here", req->method);
-    }
+    else
+      method_not_allowed (&ir, id);
     return;
   }
 

@@ -112,6 +112,27 @@ RO_METHODS="OPTIONS, GET, HEAD"
   expect_header Access-Control-Max-Age 86400
 }
 
+@test "CORS preflight on sub-resources: their own methods, no transfer check" {
+  local sub allow
+  for sub in extents:GET flush:POST checksum:GET checksum/algorithms:GET; do
+    allow="OPTIONS, ${sub#*:}"
+    http -X OPTIONS -H 'Origin: https://example.org' \
+      -H "Access-Control-Request-Method: ${sub#*:}" \
+      "$BASE_URL/images/no-such-transfer/${sub%%:*}"
+    expect_status 200 "$sub"
+    expect_header Allow "$allow"
+    expect_header Access-Control-Allow-Methods "$allow"
+    expect_header Access-Control-Allow-Origin '*'
+    expect_header Access-Control-Allow-Headers '*'
+    expect_header Access-Control-Max-Age 86400
+  done
+}
+
+@test "a trailing slash names nothing: /images/<id>/ is 404" {
+  http "$BASE_URL/images/rw/"
+  expect_error 404
+}
+
 @test "OPTIONS does not close the connection (keep-alive reused)" {
   # Baseline for the 403 connection-close tests elsewhere: two requests in
   # one curl run share one connection.

@@ -272,9 +272,15 @@ teardown_file () {
   new_image del 4096
   http -X DELETE "$BASE_URL/images/del"
   expect_error 405
-  local allow
-  allow=$(header Allow)
-  [[ -n $allow && $allow != *DELETE* && $allow == *GET* ]] ||
-    { show; fail "Allow: '$allow'"; }
+  expect_header Allow "OPTIONS, GET, HEAD, PUT, PATCH"
   same_file "$IMAGES/del.raw" "$T/del.orig"
+  # A read-only transfer allows only reading.
+  new_image delro 4096 '{"read_only": true}'
+  http -X DELETE "$BASE_URL/images/delro"
+  expect_error 405
+  expect_header Allow "OPTIONS, GET, HEAD"
+  # A sub-resource lists its own methods.
+  http -X PUT --data-binary "" "$BASE_URL/images/del/extents"
+  expect_error 405
+  expect_header Allow "OPTIONS, GET"
 }

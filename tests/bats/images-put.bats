@@ -141,6 +141,14 @@ teardown_file () {
     "$BASE_URL/images/past"
   expect_error 416
 
+  # A range of 2^64 bytes must not wrap around to a 0-byte write.
+  http -X PUT --data-binary "" \
+    -H 'Content-Range: bytes 0-18446744073709551615/*' "$BASE_URL/images/past"
+  expect_error 416
+  http -X PATCH --data-binary "" -H 'Content-Type: application/octet-stream' \
+    -H 'Range: bytes=0-18446744073709551615' "$BASE_URL/images/past"
+  expect_error 416
+
   same_file "$IMAGES/past.raw" "$T/past.orig"
   expect_eq "$(stat -c %s "$IMAGES/past.raw")" 10000 "file size"
 }

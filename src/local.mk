@@ -6,6 +6,10 @@ src_libimagexfer_a_SOURCES = \
 	src/backend.h \
 	src/backend-file.c \
 	src/backend-nbd.c \
+	src/backend-nbd.h \
+	src/backend-nbd-extents.c \
+	src/backend-nbd-open.c \
+	src/backend-nbd-wait.c \
 	src/checked.h \
 	src/checksum.c \
 	src/checksum.h \

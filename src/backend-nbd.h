@@ -1,0 +1,100 @@
+/* The NBD backend's parts (backend-nbd*.c): the handle, its pieces
+ * in flight, and the helpers they share.  Private to the backend. */
+#ifndef IMAGEXFER_BACKEND_NBD_H
+#define IMAGEXFER_BACKEND_NBD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libnbd.h>
+
+#include "backend.h"
+
+/* libnbd (1.14) refuses requests over 64 MiB; servers may advertise
+ * less, which wins. */
+#define NBD_MAX_REQUEST (32u * 1024 * 1024)
+
+/* Pipelining: a request is cut in at most NBD_MAX_PIECES pieces of at
+ * least NBD_MIN_PIECE bytes (smaller requests go as one command). */
+#define NBD_MAX_PIECES 8
+#define NBD_MIN_PIECE (512u * 1024)
+
+/* Block status: the NBD request length is 32 bits.  Ask for as much as
+ * fits, rounded to 1 MiB so every step but the last stays aligned. */
+#define NBD_EXTENTS_MAX (UINT64_C (4) * 1024 * 1024 * 1024 - 1024 * 1024)
+
+#define CONTEXT_ALLOCATION "base:allocation"
+#define CONTEXT_DEPTH "qemu:allocation-depth"
+#define CONTEXT_BITMAP_PREFIX "qemu:dirty-bitmap:"
+
+/* The qemu:dirty-bitmap context has a single flag. */
+#define NBD_STATE_DIRTY 1u
+
+struct bitmap_listing {
+  char *name;                   /* the first bitmap listed */
+  unsigned count;
+};
+
+struct nbd_backend;
+
+/* One command of a pipelined request.  Lives in the backend, not on the
+ * stack: libnbd calls the completion callback exactly once, possibly as
+ * late as nbd_close when the connection died. */
+struct nbd_piece {
+  struct nbd_backend *nb;
+  uint64_t offset;
+  bool done;
+  int error;
+};
+
+struct nbd_backend {
+  struct backend backend;       /* must be first */
+  struct nbd_handle *nbd;
+  const char *id;               /* the transfer's id, for logs */
+  char *bitmap_context;         /* negotiated bitmap context, or NULL */
+  bool has_allocation;
+  bool has_depth;
+  bool timed_out;               /* the server stopped answering */
+
+  struct nbd_piece pieces[NBD_MAX_PIECES];
+  /* The single command or option a non-pipelined call waits for (here,
+   * not on the stack: libnbd may complete it as late as nbd_close). */
+  struct nbd_piece waiting;
+  struct bitmap_listing *listing; /* during nbd_backend_find_bitmap */
+
+  /* Block status answers, one list per context (reused). */
+  struct extent_list allocation, depth, bitmap;
+};
+
+static inline struct nbd_backend *
+to_nbd (struct backend *b)
+{
+  return (struct nbd_backend *) b;
+}
+
+/* backend-nbd-wait.c: errors and bounded waits. */
+int nbd_backend_errno (void);
+int nbd_backend_op_failed (struct nbd_backend *nb, int errnum,
+                           const char *what, uint64_t offset,
+                           const char *detail);
+int nbd_backend_failed (struct nbd_backend *nb, const char *what,
+                        uint64_t offset);
+int nbd_backend_poll_until (struct nbd_backend *nb, bool (*done) (void *),
+                            void *arg);
+bool nbd_piece_is_done (void *arg);
+int nbd_backend_piece_done (void *opaque, int *error);
+nbd_completion_callback nbd_backend_expect (struct nbd_backend *nb,
+                                            uint64_t offset);
+int nbd_backend_await (struct nbd_backend *nb, int64_t cookie,
+                       const char *what, uint64_t offset);
+
+/* backend-nbd-open.c */
+struct backend *nbd_backend_open (const struct transfer *t, bool writable);
+void nbd_backend_close (struct backend *b);
+
+/* backend-nbd-extents.c */
+int nbd_backend_extents (struct backend *b, enum extents_context context,
+                         uint64_t count, uint64_t offset,
+                         struct extent_list *list);
+
+#endif

@@ -203,7 +203,8 @@ images_receive (struct image_request *ir, uint64_t offset, uint64_t length,
                 uint64_t *failed_offset)
 {
   size_t chunk = ir->cfg->chunk_size;
-  struct pipeline *p = pipeline_start_write (ir->backend, offset, chunk);
+  struct pipeline *p = pipeline_start_write (ir->backend, offset, length,
+                                             chunk);
   int errnum;
   char message[512];
 

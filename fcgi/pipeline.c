@@ -27,6 +27,7 @@ struct pipeline {
   uint64_t remaining;           /* download: bytes the thread still reads */
   size_t chunk;
 
+  bool threaded;                /* false: one chunk, done inline */
   pthread_t thread;
   pthread_mutex_t lock;
   pthread_cond_t changed;
@@ -162,6 +163,9 @@ slot_buffers (struct pipeline *p)
   return 0;
 }
 
+/* A request of one chunk has nothing to overlap: it is served inline,
+ * without the cost of a thread (small ranged reads are the common case
+ * of random-access clients). */
 static struct pipeline *
 pipeline_start (struct backend *b, bool backend_reads, uint64_t offset,
                 uint64_t length, size_t chunk)
@@ -182,6 +186,9 @@ pipeline_start (struct backend *b, bool backend_reads, uint64_t offset,
     free (p);
     return NULL;
   }
+  p->threaded = length > chunk;
+  if (!p->threaded)
+    return p;
   pthread_mutex_init (&p->lock, NULL);
   pthread_cond_init (&p->changed, NULL);
   r = pthread_create (&p->thread, NULL, backend_thread, p);
@@ -203,9 +210,37 @@ pipeline_start_read (struct backend *b, uint64_t offset, uint64_t length,
 }
 
 struct pipeline *
-pipeline_start_write (struct backend *b, uint64_t offset, size_t chunk)
+pipeline_start_write (struct backend *b, uint64_t offset, uint64_t length,
+                      size_t chunk)
 {
-  return pipeline_start (b, false, offset, 0, chunk);
+  return pipeline_start (b, false, offset, length, chunk);
+}
+
+/* The inline forms of the calls below, for one-chunk requests. */
+static const void *
+read_inline (struct pipeline *p, size_t *length)
+{
+  struct slot *slot = &p->slots[0];
+  size_t n = p->remaining < p->chunk ? (size_t) p->remaining : p->chunk;
+
+  if (backend_pread (p->backend, slot->buffer, n, p->offset) == -1)
+    return NULL;
+  p->offset += n;
+  p->remaining -= n;
+  *length = n;
+  return slot->buffer;
+}
+
+static void
+write_inline (struct pipeline *p, size_t length)
+{
+  if (p->failed)
+    return;
+  if (backend_pwrite (p->backend, p->slots[0].buffer, length, p->offset)
+      == -1)
+    record_failure (p);
+  else
+    p->offset += length;
 }
 
 const void *
@@ -213,6 +248,8 @@ pipeline_next_chunk (struct pipeline *p, size_t *length)
 {
   struct slot *slot;
 
+  if (!p->threaded)
+    return read_inline (p, length);
   pthread_mutex_lock (&p->lock);
   if (p->handed_out) {
     p->slots[p->request_index % PIPELINE_SLOTS].state = SLOT_EMPTY;
@@ -239,6 +276,13 @@ pipeline_free_buffer (struct pipeline *p)
 {
   struct slot *slot;
 
+  if (!p->threaded) {
+    if (p->failed) {
+      report_failure (p);
+      return NULL;
+    }
+    return p->slots[0].buffer;
+  }
   pthread_mutex_lock (&p->lock);
   slot = &p->slots[p->request_index % PIPELINE_SLOTS];
   while (slot->state != SLOT_EMPTY && !p->failed)
@@ -257,6 +301,10 @@ pipeline_submit (struct pipeline *p, size_t length)
 {
   struct slot *slot;
 
+  if (!p->threaded) {
+    write_inline (p, length);
+    return;
+  }
   pthread_mutex_lock (&p->lock);
   slot = &p->slots[p->request_index % PIPELINE_SLOTS];
   slot->length = length;
@@ -271,12 +319,14 @@ pipeline_finish (struct pipeline *p, uint64_t *failed_offset)
 {
   bool failed;
 
-  pthread_mutex_lock (&p->lock);
-  p->stop = true;
-  pthread_cond_broadcast (&p->changed);
-  pthread_mutex_unlock (&p->lock);
-  /* A writer drains what was submitted before it sees stop. */
-  pthread_join (p->thread, NULL);
+  if (p->threaded) {
+    pthread_mutex_lock (&p->lock);
+    p->stop = true;
+    pthread_cond_broadcast (&p->changed);
+    pthread_mutex_unlock (&p->lock);
+    /* A writer drains what was submitted before it sees stop. */
+    pthread_join (p->thread, NULL);
+  }
 
   failed = p->failed;
   if (failed) {
@@ -284,8 +334,10 @@ pipeline_finish (struct pipeline *p, uint64_t *failed_offset)
     if (failed_offset)
       *failed_offset = p->failed_offset;
   }
-  pthread_cond_destroy (&p->changed);
-  pthread_mutex_destroy (&p->lock);
+  if (p->threaded) {
+    pthread_cond_destroy (&p->changed);
+    pthread_mutex_destroy (&p->lock);
+  }
   free (p);
   return failed ? -1 : 0;
 }

@@ -8,7 +8,8 @@
  * thread fills (download) or drains (upload) the other.  Memory per
  * request: two chunks.
  *
- * Only the backend thread touches the backend while a pipeline runs;
+ * A request of one chunk has nothing to overlap and runs inline.  Only
+ * the backend thread touches the backend while a pipeline runs;
  * errors it meets are handed back to the request's thread through
  * error_set, as if the call had been made there.
  */
@@ -31,10 +32,10 @@ struct pipeline *pipeline_start_read (struct backend *b, uint64_t offset,
  * failed. */
 const void *pipeline_next_chunk (struct pipeline *p, size_t *length);
 
-/* Start writing chunks handed over with pipeline_submit at offset,
- * offset+n, ... */
+/* Start writing the length bytes handed over with pipeline_submit at
+ * offset, offset+n, ... */
 struct pipeline *pipeline_start_write (struct backend *b, uint64_t offset,
-                                       size_t chunk);
+                                       uint64_t length, size_t chunk);
 /* A free buffer of chunk bytes to fill (waits for one); NULL with
  * error_set when the backend failed. */
 void *pipeline_free_buffer (struct pipeline *p);

@@ -55,7 +55,7 @@ images_checksum (struct image_request *ir)
     return;
   }
 
-  if (checksum_compute_cancellable (ir->backend, algorithm, block_size, hex,
+  if (checksum_compute (ir->backend, algorithm, block_size, hex,
                                     checksum_cancelled, ir) == -1) {
     images_fail (ir, "checksum");
     return;

@@ -165,7 +165,7 @@ reap_workers (bool terminating)
         log_msg (expected ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARNING,
                  "supervisor: worker %d exited with status %d%s", (int) pid,
                  WEXITSTATUS (status), expected ? "" : "; replacing it");
-      stats_worker_exited_status (pid, status);
+      stats_worker_exited (pid, status);
       if (!expected && seconds_since (&slot->started) < 1.0)
         early_deaths++;
       slot->pid = 0;

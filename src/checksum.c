@@ -245,7 +245,7 @@ checksum_walk (struct checksum_walk *w)
 }
 
 int
-checksum_compute_cancellable (struct backend *b, const char *algorithm,
+checksum_compute (struct backend *b, const char *algorithm,
                               uint64_t block_size, char *hex_out,
                               bool (*cancelled) (void *opaque), void *opaque)
 {
@@ -290,12 +290,4 @@ checksum_compute_cancellable (struct backend *b, const char *algorithm,
   hash_final (&w.outer, digest);
   sodium_bin2hex (hex_out, CHECKSUM_HEX_SIZE, digest, sizeof digest);
   return 0;
-}
-
-int
-checksum_compute (struct backend *b, const char *algorithm,
-                  uint64_t block_size, char *hex_out)
-{
-  return checksum_compute_cancellable (b, algorithm, block_size, hex_out,
-                                       NULL, NULL);
 }

@@ -46,17 +46,13 @@ bool checksum_algorithm_valid (const char *algorithm);
 int checksum_block_size_valid (uint64_t block_size);
 
 /* Compute the block hash of [0, b->size) into hex_out (lower case,
- * CHECKSUM_HEX_SIZE bytes).  Memory: one block buffer.  Returns 0, or -1
- * with error_set: EINVAL for an unknown algorithm or a bad block size,
+ * CHECKSUM_HEX_SIZE bytes).  Memory: one block buffer.  cancelled
+ * (opaque), when not NULL, is asked between blocks; when it returns true
+ * the computation stops with ECANCELED.  Returns 0, or -1 with
+ * error_set: EINVAL for an unknown algorithm or a bad block size,
  * whatever the backend failed with otherwise. */
 int checksum_compute (struct backend *b, const char *algorithm,
-                      uint64_t block_size, char *hex_out);
-
-/* The same, asking cancelled (opaque) between blocks; when it returns
- * true the computation stops: -1 with ECANCELED. */
-int checksum_compute_cancellable (struct backend *b, const char *algorithm,
-                                  uint64_t block_size, char *hex_out,
-                                  bool (*cancelled) (void *opaque),
-                                  void *opaque);
+                      uint64_t block_size, char *hex_out,
+                      bool (*cancelled) (void *opaque), void *opaque);
 
 #endif

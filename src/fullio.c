@@ -46,21 +46,3 @@ full_pwrite (int fd, const void *buf, size_t count, uint64_t offset)
   }
   return 0;
 }
-
-int
-full_write (int fd, const void *buf, size_t count)
-{
-  const char *p = buf;
-
-  while (count > 0) {
-    ssize_t r = write (fd, p, count);
-    if (r == -1) {
-      if (errno == EINTR)
-        continue;
-      return -1;
-    }
-    p += r;
-    count -= (size_t) r;
-  }
-  return 0;
-}

@@ -10,6 +10,5 @@
  * ("unexpected end of file") when the file ends early. */
 int full_pread (int fd, void *buf, size_t count, uint64_t offset);
 int full_pwrite (int fd, const void *buf, size_t count, uint64_t offset);
-int full_write (int fd, const void *buf, size_t count);
 
 #endif

@@ -78,7 +78,7 @@ json_uint64_value (json_object *v, const char *key, uint64_t *out)
     error_set (EINVAL, "%s: must be a non-negative integer", key);
     return -1;
   }
-  /* json_field_uint64 returns 0 for negatives: check the sign first. */
+  /* json_object_get_uint64 returns 0 for negatives: check the sign first. */
   if (json_object_get_int64 (v) < 0) {
     error_set (EINVAL, "%s: must not be negative", key);
     return -1;
@@ -100,4 +100,15 @@ json_field_uint64 (json_object *obj, const char *key, uint64_t *out)
   if (!json_object_object_get_ex (obj, key, &v))
     return 0;
   return json_uint64_value (v, key, out) == -1 ? -1 : 1;
+}
+
+int
+json_add (json_object *obj, const char *key, json_object *value)
+{
+  if (value == NULL || json_object_object_add (obj, key, value) != 0) {
+    json_object_put (value);
+    error_set (ENOMEM, "out of memory building JSON");
+    return -1;
+  }
+  return 0;
 }

@@ -20,4 +20,8 @@ int json_field_uint64 (json_object *obj, const char *key, uint64_t *out);
 const char *json_string_value (json_object *v, const char *key);
 int json_uint64_value (json_object *v, const char *key, uint64_t *out);
 
+/* Add value under key, taking ownership: on failure (a NULL value from
+ * a failed allocation, too) value is released and -1 returned. */
+int json_add (json_object *obj, const char *key, json_object *value);
+
 #endif

@@ -96,20 +96,18 @@ slot_clear (struct stats_slot *s, int32_t pid, char *id, size_t idsize)
   return had_request;
 }
 
-/* "was killed by signal 9", "exited with status 1", "exited". */
+/* "was killed by signal 9", "exited with status 1". */
 static void
 describe_exit (int wait_status, char *how, size_t size)
 {
-  if (wait_status == -1)
-    snprintf (how, size, "exited");
-  else if (WIFSIGNALED (wait_status))
+  if (WIFSIGNALED (wait_status))
     snprintf (how, size, "was killed by signal %d", WTERMSIG (wait_status));
   else
     snprintf (how, size, "exited with status %d", WEXITSTATUS (wait_status));
 }
 
 void
-stats_worker_exited_status (pid_t pid, int wait_status)
+stats_worker_exited (pid_t pid, int wait_status)
 {
   char id[TRANSFER_ID_MAX + 1] = "";
   char how[64];
@@ -125,17 +123,10 @@ stats_worker_exited_status (pid_t pid, int wait_status)
     if (slot_clear (s, (int32_t) pid, id, sizeof id))
       events_record (LOG_LEVEL_ERROR, id,
                      "worker %d %s with a request in flight", (int) pid, how);
-    else if (wait_status != -1 && (WIFSIGNALED (wait_status)
-                                   || WEXITSTATUS (wait_status) != 0))
+    else if (WIFSIGNALED (wait_status) || WEXITSTATUS (wait_status) != 0)
       events_record (LOG_LEVEL_WARNING, NULL, "worker %d %s", (int) pid, how);
     return;
   }
-}
-
-void
-stats_worker_exited (pid_t pid)
-{
-  stats_worker_exited_status (pid, -1);
 }
 
 void

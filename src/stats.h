@@ -54,14 +54,13 @@ void stats_request_refused (void);
  * (CAS on the pid).  Optional: the first stats_request_begin claims one
  * too.  Returns 0, or -1 (no table, or every slot taken).
  *
- * stats_worker_exited: the supervisor, for every reaped worker: frees
- * its slot; a request it had in flight no longer counts as in flight
- * (and an event says which transfer lost it).  The _status variant
- * takes the waitpid status so the event can say how it died. */
+ * stats_worker_exited: the supervisor, for every reaped worker, with
+ * its waitpid status: frees its slot; a request it had in flight no
+ * longer counts as in flight (and an event says which transfer lost it
+ * and how the worker died). */
 void stats_supervisor_start (unsigned workers);
 int stats_worker_register (void);
-void stats_worker_exited (pid_t pid);
-void stats_worker_exited_status (pid_t pid, int wait_status);
+void stats_worker_exited (pid_t pid, int wait_status);
 
 /* Management: the API and imagexferctl.
  *

@@ -6,24 +6,16 @@
 
 #include "cleanup.h"
 #include "error.h"
+#include "json-field.h"
 #include "transfer.h"
 
-static int
-add (json_object *obj, const char *key, json_object *value)
-{
-  if (value == NULL || json_object_object_add (obj, key, value) != 0) {
-    json_object_put (value);
-    return -1;
-  }
-  return 0;
-}
 
 static int
 add_string (json_object *obj, const char *key, const char *value)
 {
   if (value == NULL)
     return 0;
-  return add (obj, key, json_object_new_string (value));
+  return json_add (obj, key, json_object_new_string (value));
 }
 
 static json_object *
@@ -54,21 +46,21 @@ transfer_to_json (const struct transfer *t)
       || add_string (obj, "id", t->id) == -1
       || add_string (obj, "backend", file ? "file" : "nbd") == -1
       || add_string (obj, "path", t->path) == -1
-      || (file && add (obj, "offset", json_object_new_uint64 (t->offset)) == -1)
+      || (file && json_add (obj, "offset", json_object_new_uint64 (t->offset)) == -1)
       || add_string (obj, "socket", t->socket) == -1
       || add_string (obj, "host", t->host) == -1
       || add_string (obj, "port", t->port) == -1
       || add_string (obj, "export", t->export_name) == -1
       || add_string (obj, "export_bitmap", t->export_bitmap) == -1
-      || add (obj, "dirty", json_object_new_boolean (t->dirty)) == -1
-      || (t->has_size && add (obj, "size", json_object_new_uint64 (t->size)) == -1)
-      || add (obj, "ops", ops_to_json (t->ops)) == -1
+      || json_add (obj, "dirty", json_object_new_boolean (t->dirty)) == -1
+      || (t->has_size && json_add (obj, "size", json_object_new_uint64 (t->size)) == -1)
+      || json_add (obj, "ops", ops_to_json (t->ops)) == -1
       || (t->has_expires
-          && add (obj, "expires", json_object_new_int64 (t->expires)) == -1)
-      || add (obj, "timeout", json_object_new_int64 (t->timeout)) == -1
-      || add (obj, "inactivity_timeout",
+          && json_add (obj, "expires", json_object_new_int64 (t->expires)) == -1)
+      || json_add (obj, "timeout", json_object_new_int64 (t->timeout)) == -1
+      || json_add (obj, "inactivity_timeout",
               json_object_new_int64 (t->inactivity_timeout)) == -1
-      || add (obj, "sparse", json_object_new_boolean (t->sparse)) == -1
+      || json_add (obj, "sparse", json_object_new_boolean (t->sparse)) == -1
       || add_string (obj, "filename", t->filename) == -1
       || add_string (obj, "transfer_id", t->transfer_id) == -1) {
     error_set (ENOMEM, "transfer_to_json");

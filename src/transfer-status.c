@@ -8,6 +8,7 @@
 
 #include "cleanup.h"
 #include "error.h"
+#include "json-field.h"
 #include "lifecycle.h"
 #include "spool-admin.h"
 #include "transfer-status.h"
@@ -173,16 +174,6 @@ transfer_status_foreach (const char *spool_dir, int64_t now_ms,
   return 0;
 }
 
-static int
-put (json_object *obj, const char *key, json_object *value)
-{
-  if (value == NULL || json_object_object_add (obj, key, value) != 0) {
-    json_object_put (value);
-    return -1;
-  }
-  return 0;
-}
-
 json_object *
 transfer_status_to_json (const struct transfer_status *st, bool descriptor)
 {
@@ -201,51 +192,51 @@ transfer_status_to_json (const struct transfer_status *st, bool descriptor)
     obj = json_object_new_object ();
     if (obj == NULL)
       goto nomem;
-    err |= put (obj, "id", json_object_new_string (st->id));
+    err |= json_add (obj, "id", json_object_new_string (st->id));
     if (st->valid) {
       bool file = st->t.backend == BACKEND_TYPE_FILE;
 
-      err |= put (obj, "backend", json_object_new_string (file ? "file"
+      err |= json_add (obj, "backend", json_object_new_string (file ? "file"
                                                                 : "nbd"));
       if (st->t.has_size)
-        err |= put (obj, "size", json_object_new_uint64 (st->t.size));
+        err |= json_add (obj, "size", json_object_new_uint64 (st->t.size));
     }
   }
 
-  err |= put (obj, "state",
+  err |= json_add (obj, "state",
               json_object_new_string (transfer_state_name (st->state)));
   if (st->reason[0])
-    err |= put (obj, "reason", json_object_new_string (st->reason));
-  err |= put (obj, "active",
+    err |= json_add (obj, "reason", json_object_new_string (st->reason));
+  err |= json_add (obj, "active",
               json_object_new_boolean (st->state == TRANSFER_STATE_ACTIVE));
-  err |= put (obj, "connections",
+  err |= json_add (obj, "connections",
               json_object_new_int64 (counters ? s->in_flight : 0));
-  err |= put (obj, "bytes_read",
+  err |= json_add (obj, "bytes_read",
               json_object_new_uint64 (counters ? s->bytes_read : 0));
-  err |= put (obj, "bytes_written",
+  err |= json_add (obj, "bytes_written",
               json_object_new_uint64 (counters ? s->bytes_written : 0));
-  err |= put (obj, "transferred",
+  err |= json_add (obj, "transferred",
               json_object_new_uint64 (counters ? s->transferred : 0));
-  err |= put (obj, "transferred_exact",
+  err |= json_add (obj, "transferred_exact",
               json_object_new_boolean (!counters || s->transferred_exact));
-  err |= put (obj, "requests",
+  err |= json_add (obj, "requests",
               json_object_new_uint64 (counters ? s->requests : 0));
-  err |= put (obj, "errors",
+  err |= json_add (obj, "errors",
               json_object_new_uint64 (counters ? s->errors : 0));
   if (st->valid) {
-    err |= put (obj, "idle_time", json_object_new_int64 (st->idle_time));
+    err |= json_add (obj, "idle_time", json_object_new_int64 (st->idle_time));
     /* The effective instant it closes: the earliest of expires and
      * the relative rules, which is what a client needs to know. */
     if (st->expires >= 0)
-      err |= put (obj, "expires", json_object_new_int64 (st->expires));
+      err |= json_add (obj, "expires", json_object_new_int64 (st->expires));
     else
       json_object_object_add (obj, "expires", NULL);
   }
   if (counters && s->first_seen_ms > 0)
-    err |= put (obj, "first_request",
+    err |= json_add (obj, "first_request",
                 json_object_new_int64 (s->first_seen_ms / 1000));
   if (counters && s->last_activity_ms > 0)
-    err |= put (obj, "last_activity",
+    err |= json_add (obj, "last_activity",
                 json_object_new_int64 (s->last_activity_ms / 1000));
   if (err)
     goto nomem;

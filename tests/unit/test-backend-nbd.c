@@ -1054,14 +1054,15 @@ test_checksum (void)
   ft.ops = TRANSFER_OP_READ;
 
   if (start_server (noread_argv) && (b = open_server (&t, false)) != NULL) {
-    r = checksum_compute (b, "blake2b", 4 * MiB, nbd_hex);
+    r = checksum_compute (b, "blake2b", 4 * MiB, nbd_hex, NULL, NULL);
     backend_close (b);
     fd = open (path, O_RDWR | O_CREAT | O_TRUNC, 0600);
     if (fd >= 0)
       close (fd);
     fb = truncate (path, 64 * MiB) == 0 ? backend_open (&ft, false) : NULL;
     tap_ok (r == 0 && fb != NULL
-            && checksum_compute (fb, "blake2b", 4 * MiB, file_hex) == 0
+            && checksum_compute (fb, "blake2b", 4 * MiB, file_hex,
+                                 NULL, NULL) == 0
             && strcmp (nbd_hex, file_hex) == 0,
             "checksum: all-zero export hashed without reading: %s",
             r == 0 ? nbd_hex : error_message ());
@@ -1083,8 +1084,8 @@ test_checksum (void)
         | backend_pwrite (b, buf, 1, 20 * MiB - 1);
     fb = r == 0 ? backend_open (&ft, false) : NULL;
     tap_ok (fb != NULL
-            && checksum_compute (b, "sha256", MiB, nbd_hex) == 0
-            && checksum_compute (fb, "sha256", MiB, file_hex) == 0
+            && checksum_compute (b, "sha256", MiB, nbd_hex, NULL, NULL) == 0
+            && checksum_compute (fb, "sha256", MiB, file_hex, NULL, NULL) == 0
             && strcmp (nbd_hex, file_hex) == 0,
             "checksum: NBD and file backends agree on data: %s", nbd_hex);
     backend_close (fb);

@@ -283,7 +283,8 @@ test_images (void)
         tap_ok (false, "%s: open: %s", images[i].name, error_message ());
         continue;
       }
-      r = checksum_compute (b, algorithms[a], images[i].block_size, got);
+      r = checksum_compute (b, algorithms[a], images[i].block_size, got,
+                            NULL, NULL);
       reference_checksum (path, algorithms[a], images[i].block_size, want);
       tap_ok (r == 0 && strcmp (got, want) == 0,
               "%s (%" PRIu64 " bytes, block %" PRIu64 ") %s: %s (want %s)",
@@ -321,7 +322,8 @@ test_coreutils_value (void)
     file_transfer (&t, path);
     b = backend_open (&t, false);
     tap_ok (b != NULL
-            && checksum_compute (b, cases[i].algorithm, MiB, got) == 0
+            && checksum_compute (b, cases[i].algorithm, MiB, got,
+                                 NULL, NULL) == 0
             && strcmp (got, cases[i].want) == 0,
             "pat.raw %s matches coreutils: %s", cases[i].algorithm, got);
     backend_close (b);
@@ -368,7 +370,8 @@ test_errors (void)
   }
   for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     errno = 0;
-    r = checksum_compute (b, bad[i].algorithm, bad[i].block_size, hex);
+    r = checksum_compute (b, bad[i].algorithm, bad[i].block_size, hex,
+                          NULL, NULL);
     tap_ok (r == -1 && errno == EINVAL && error_errno () == EINVAL,
             "algorithm %s block size %" PRIu64 " is EINVAL: %s",
             bad[i].algorithm ? bad[i].algorithm : "(null)",
@@ -378,14 +381,14 @@ test_errors (void)
   /* Cancelled after two blocks of six. */
   calls = 0;
   cancel_after = 2;
-  r = checksum_compute_cancellable (b, "blake2b", MiB, hex,
+  r = checksum_compute (b, "blake2b", MiB, hex,
                                     cancel_countdown, &calls);
   tap_ok (r == -1 && errno == ECANCELED && calls == 3,
           "cancel stops the checksum (calls %d): %s", calls,
           error_message ());
   calls = 0;
   cancel_after = 1000;
-  r = checksum_compute_cancellable (b, "blake2b", MiB, hex,
+  r = checksum_compute (b, "blake2b", MiB, hex,
                                     cancel_countdown, &calls);
   tap_ok (r == 0 && calls == 6, "not cancelled: asked once per data block "
           "(%d)", calls);

@@ -113,7 +113,7 @@ test_attach_and_rebuild (void)
   stats_request_begin ("t", "file", "GET", 0);
   stats_request_progress (10, false);
   stats_request_end (200);
-  stats_worker_exited (1);
+  stats_worker_exited (1, 0);
   tap_ok (stats_worker_register () == -1 && !stats_attached (),
           "hooks are no-ops without a table");
 }
@@ -462,7 +462,7 @@ test_renew (void)
           && t.in_flight == 1, "requests in flight elsewhere: kept");
   kill (child, SIGKILL);
   waitpid (child, &status, 0);
-  stats_worker_exited_status (child, status);
+  stats_worker_exited (child, status);
   tap_ok (stats_transfer_renew ("again", mtime)
           && stats_transfer ("again", &t) == 0 && t.requests == 1,
           "... and bound to the new descriptor");
@@ -491,7 +491,7 @@ test_worker_crash (void)
   tap_ok (g.in_flight == 1, "one request in flight globally");
   kill (pid, SIGKILL);
   waitpid (pid, &status, 0);
-  stats_worker_exited_status (pid, status);
+  stats_worker_exited (pid, status);
 
   n = stats_slots (slots, STATS_SLOTS);
   found = false;
@@ -552,7 +552,7 @@ test_concurrent (void)
 
     waitpid (pids[c], &status, 0);
     ok = ok && WIFEXITED (status) && WEXITSTATUS (status) == 0;
-    stats_worker_exited_status (pids[c], status);
+    stats_worker_exited (pids[c], status);
   }
   tap_ok (ok, "children exited cleanly");
   stats_global (STATS_SCOPE_ALL, &after);

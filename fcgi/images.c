@@ -2,12 +2,10 @@
 #include <config.h>
 
 #include <errno.h>
-#include <limits.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "error.h"
@@ -17,6 +15,7 @@
 #include "log.h"
 #include "range.h"
 #include "stats.h"
+#include "transfer-status.h"
 
 /* What a route needs from the transfer, and so how the backend opens:
  * reading routes open read-only (the image may be read-only to us),
@@ -163,23 +162,21 @@ find_route (const char *sub, const char *method, bool *sub_known)
   return NULL;
 }
 
-/* The spool file is gone.  A transfer the server has seen was cancelled
- * by deleting it: 403, as API.md says.  An id it never saw is unknown:
- * 404.  (An invalid file is still there and also 404.) */
+/* The spool file is gone: cancelled (403) or never known (404)?  The
+ * rule lives in transfer_status_get, which the management API shares. */
 static bool
 transfer_was_cancelled (const struct config *cfg, const char *id)
 {
-  struct stats_transfer_info info;
-  char path[PATH_MAX];
-  struct stat st;
-  int n = snprintf (path, sizeof path, "%s/%s.json", cfg->spool_dir, id);
+  struct transfer_status st;
+  bool cancelled = false;
 
-  if (n < 0 || (size_t) n >= sizeof path
-      || lstat (path, &st) == 0 || errno != ENOENT
-      || stats_transfer (id, &info) != 0)
-    return false;
-  stats_transfer_cancelled (id);
-  return true;
+  if (transfer_status_get (cfg->spool_dir, id, stats_now_ms (), &st) == 0) {
+    cancelled = st.state == TRANSFER_STATE_CANCELLED;
+    transfer_status_free (&st);
+  }
+  if (cancelled)
+    stats_transfer_cancelled (id);
+  return cancelled;
 }
 
 /* Load the transfer.  Answers the error itself and returns -1 when
@@ -190,9 +187,11 @@ load (struct image_request *ir, const char *id)
   struct request *req = ir->req;
 
   if (transfer_load (ir->cfg->spool_dir, id, &ir->transfer) == -1) {
-    if (error_errno () == ENOENT && transfer_was_cancelled (ir->cfg, id))
+    int errnum = error_errno ();
+
+    if (errnum == ENOENT && transfer_was_cancelled (ir->cfg, id))
       response_error (req, 403, "transfer %s was cancelled", id);
-    else if (error_errno () == ENOENT)
+    else if (errnum == ENOENT)
       response_error (req, 404, "no such transfer: %s", id);
     else {
       log_error ("%s %s: %s", req->method, id, error_message ());

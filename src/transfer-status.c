@@ -81,8 +81,11 @@ transfer_status_get (const char *spool_dir, const char *id, int64_t now_ms,
   st->has_stats = (r != 1 || lifecycle_counters_current (&st->t))
     && stats_transfer (id, &st->stats) == 0;
   if (r == -ENOENT) {
-    st->state = st->has_stats && st->stats.cancelled
-      ? TRANSFER_STATE_CANCELLED : TRANSFER_STATE_ABSENT;
+    /* API.md: deleting the file cancels the transfer.  One the shared
+     * state has seen and whose file is gone was cancelled, however it
+     * was removed; an id never seen is simply absent. */
+    st->state = st->has_stats ? TRANSFER_STATE_CANCELLED
+                              : TRANSFER_STATE_ABSENT;
     return 0;
   }
   if (r == 0) {

@@ -195,6 +195,10 @@ EOF
   http "$BASE_URL/images/gone"
   expect_status 200
   transfer_rm gone
+  # The management API says the same, before any request noticed.
+  http "$BASE_URL/api/v2/transfers/gone"
+  expect_status 200
+  expect_json '.state == "cancelled"'
   http "$BASE_URL/images/gone"
   expect_error 403
   expect_json '.error == "transfer gone was cancelled"'

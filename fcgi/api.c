@@ -13,6 +13,7 @@
 
 #include "api-internal.h"
 #include "api.h"
+#include "backend-registry.h"
 #include "cleanup.h"
 #include "events.h"
 #include "stats.h"
@@ -95,10 +96,20 @@ string_array (const char *const *items)
   return a;
 }
 
+/* Every backend of the registry, by name. */
+static json_object *
+backend_names (void)
+{
+  json_object *a = json_object_new_array ();
+
+  for (size_t i = 0; a && backend_types[i]; i++)
+    json_object_array_add (a, json_object_new_string (backend_types[i]->name));
+  return a;
+}
+
 static void
 daemon_info (struct request *req, const struct config *cfg)
 {
-  static const char *const backends[] = { "file", "nbd", NULL };
   static const char *const features[] = {
     "extents", "checksum", "zero", "flush", "dirty-extents", "prometheus",
     "events", "transfers-api", NULL,
@@ -138,7 +149,7 @@ daemon_info (struct request *req, const struct config *cfg)
   json_object_object_add (obj, "state_dir",
                           json_object_new_string (cfg->state_dir));
   json_object_object_add (obj, "stats", json_object_new_boolean (known));
-  json_object_object_add (obj, "backends", string_array (backends));
+  json_object_object_add (obj, "backends", backend_names ());
   json_object_object_add (obj, "features", string_array (features));
   if (cfg->sendfile)
     json_object_array_add (json_object_object_get (obj, "features"),

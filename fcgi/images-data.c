@@ -122,7 +122,7 @@ static bool
 hand_to_web_server (struct image_request *ir, int status,
                     const struct byte_range *range)
 {
-  const char *path = ir->transfer.path;
+  const char *path = backend_data_path (ir->backend);
   char encoded[3 * 4096 + 1];
   uint64_t base;
   struct stat st;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend-registry.h"
 #include "error.h"
 #include "images.h"
 #include "log.h"
@@ -108,7 +109,7 @@ images_extents (struct image_request *ir)
   }
   if (context == EXTENTS_CONTEXT_DIRTY && !ir->backend->ops->can_dirty) {
     response_error (req, 404, "no dirty extents on a %s backend",
-                    ir->backend->ops->name);
+                    ir->transfer.type->name);
     return;
   }
   out = tmpfile ();

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backend-registry.h"
 #include "error.h"
 #include "http-status.h"
 #include "images.h"
@@ -400,7 +401,7 @@ images_handle (struct request *req, const struct config *cfg)
     loaded = true;
   }
   if (loaded)
-    stats_request_begin (id, backend_type_name (ir.transfer.backend),
+    stats_request_begin (id, ir.transfer.type->name,
                          req->method, request_start_offset (req));
   else
     stats_request_begin (NULL, NULL, req->method, 0);

@@ -1,5 +1,5 @@
 /* The file backend: a raw image file or a block device, optionally a
- * window [t->offset, t->offset + size) inside it.
+ * window [offset, offset + size) inside it.
  *
  * Offsets given to the ops are relative to the window; backend.c has
  * checked them against the window size, so the additions below cannot
@@ -20,6 +20,7 @@
 #endif
 
 #include "backend.h"
+#include "backend-file.h"
 #include "error.h"
 #include "fullio.h"
 
@@ -31,7 +32,8 @@ struct file_backend {
   struct backend backend;       /* must be first */
   int fd;
   const char *path;             /* the transfer's, not owned */
-  uint64_t window;              /* t->offset: where the window starts */
+  uint64_t window;              /* the descriptor's offset: where the
+                                 * window starts */
   bool is_block;
   unsigned sector_size;         /* block devices: logical block size */
 
@@ -96,38 +98,39 @@ file_size (struct file_backend *fb, const struct stat *st, uint64_t *size)
 static struct backend *
 file_open (const struct transfer *t, bool writable)
 {
+  const struct file_location *loc = t->location;
   struct file_backend *fb;
   struct stat st;
   uint64_t size;
 
-  if (t->path == NULL) {
+  if (loc->path == NULL) {
     error_set (EINVAL, "transfer %s: no file path", t->id);
     return NULL;
   }
   fb = calloc (1, sizeof *fb);
   if (fb == NULL) {
-    error_set (ENOMEM, "open %s", t->path);
+    error_set (ENOMEM, "open %s", loc->path);
     return NULL;
   }
-  fb->path = t->path;
-  fb->window = t->offset;
+  fb->path = loc->path;
+  fb->window = loc->offset;
 
   /* No fallback to read-only: a writable open means the client asked to
    * write, and a silent downgrade would only fail later. */
-  fb->fd = open (t->path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+  fb->fd = open (fb->path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
   if (fb->fd == -1) {
-    error_set (errno, "open %s%s", t->path, writable ? " for writing" : "");
+    error_set (errno, "open %s%s", fb->path, writable ? " for writing" : "");
     goto error;
   }
   if (fstat (fb->fd, &st) == -1) {
-    error_set (errno, "fstat %s", t->path);
+    error_set (errno, "fstat %s", fb->path);
     goto error;
   }
   if (file_size (fb, &st, &size) == -1)
     goto error;
   if (fb->window > size) {
     error_set (EINVAL, "transfer %s: offset %" PRIu64 " is beyond the end "
-               "of %s (size %" PRIu64 ")", t->id, fb->window, t->path, size);
+               "of %s (size %" PRIu64 ")", t->id, fb->window, fb->path, size);
     goto error;
   }
   fb->backend.size = size - fb->window;
@@ -398,8 +401,16 @@ file_data_fd (struct backend *b, uint64_t *base_offset)
   return fb->fd;
 }
 
+/* X-Sendfile hands the web server a path; only regular files qualify. */
+static const char *
+file_data_path (struct backend *b)
+{
+  struct file_backend *fb = to_file (b);
+
+  return fb->is_block ? NULL : fb->path;
+}
+
 const struct backend_ops backend_file_ops = {
-  .name = "file",
   .open = file_open,
   .close = file_close,
   .can_write = file_can_write,
@@ -413,4 +424,5 @@ const struct backend_ops backend_file_ops = {
   .flush = file_flush,
   .extents = file_extents,
   .data_fd = file_data_fd,
+  .data_path = file_data_path,
 };

@@ -19,11 +19,13 @@
 static void
 nbd_backend_location (const struct transfer *t, char *buf, size_t size)
 {
-  if (t->socket != NULL)
-    snprintf (buf, size, "%s", t->socket);
+  const struct nbd_location *loc = t->location;
+
+  if (loc->socket != NULL)
+    snprintf (buf, size, "%s", loc->socket);
   else
-    snprintf (buf, size, "%s:%s", t->host ? t->host : "",
-              t->port ? t->port : "10809");
+    snprintf (buf, size, "%s:%s", loc->host ? loc->host : "",
+              loc->port ? loc->port : NBD_DEFAULT_PORT);
 }
 
 static int
@@ -119,12 +121,14 @@ static int
 nbd_backend_connect_transfer (struct nbd_backend *nb,
                               const struct transfer *t)
 {
+  const struct nbd_location *loc = t->location;
   int r;
 
-  if (t->socket != NULL)
-    r = nbd_aio_connect_unix (nb->nbd, t->socket);
-  else if (t->host != NULL)
-    r = nbd_aio_connect_tcp (nb->nbd, t->host, t->port ? t->port : "10809");
+  if (loc->socket != NULL)
+    r = nbd_aio_connect_unix (nb->nbd, loc->socket);
+  else if (loc->host != NULL)
+    r = nbd_aio_connect_tcp (nb->nbd, loc->host,
+                             loc->port ? loc->port : NBD_DEFAULT_PORT);
   else {
     error_set (EINVAL, "transfer %s: nbd backend without socket or host",
                t->id);
@@ -163,13 +167,14 @@ nbd_backend_opt_go (struct nbd_backend *nb)
 static int
 nbd_backend_negotiate (struct nbd_backend *nb, const struct transfer *t)
 {
+  const struct nbd_location *loc = t->location;
   char location[512];
   char *bitmap_context = NULL;
   int r, e;
 
   nbd_backend_location (t, location, sizeof location);
   if (nbd_set_export_name (nb->nbd,
-                           t->export_name ? t->export_name : "") == -1
+                           loc->export_name ? loc->export_name : "") == -1
       || nbd_set_opt_mode (nb->nbd, true) == -1) {
     error_set (nbd_backend_errno (), "nbd: %s", nbd_get_error ());
     return -1;
@@ -193,9 +198,9 @@ nbd_backend_negotiate (struct nbd_backend *nb, const struct transfer *t)
     return -1;
   }
 
-  if (t->export_bitmap != NULL) {
+  if (loc->export_bitmap != NULL) {
     if (asprintf (&bitmap_context, "%s%s", CONTEXT_BITMAP_PREFIX,
-                  t->export_bitmap) == -1) {
+                  loc->export_bitmap) == -1) {
       error_set (ENOMEM, "nbd: asprintf");
       return -1;
     }
@@ -228,7 +233,7 @@ nbd_backend_negotiate (struct nbd_backend *nb, const struct transfer *t)
       if (e == ENOENT || e == ECONNREFUSED)
         e = EIO;
       error_set (e, "NBD server at %s refused export \"%s\": %s", location,
-                 t->export_name ? t->export_name : "", nbd_get_error ());
+                 loc->export_name ? loc->export_name : "", nbd_get_error ());
     }
     free (bitmap_context);
     return -1;

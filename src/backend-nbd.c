@@ -214,7 +214,6 @@ nbd_backend_flush (struct backend *b)
 }
 
 const struct backend_ops backend_nbd_ops = {
-  .name = "nbd",
   .open = nbd_backend_open,
   .close = nbd_backend_close,
   .can_write = nbd_backend_can_write,

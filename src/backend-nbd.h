@@ -30,6 +30,18 @@
 /* The qemu:dirty-bitmap context has a single flag. */
 #define NBD_STATE_DIRTY 1u
 
+#define NBD_DEFAULT_PORT "10809"
+
+/* Where the export is, as the descriptor says (backend-nbd-descriptor.c):
+ * a unix socket, or host and port. */
+struct nbd_location {
+  char *socket;                 /* absolute path, or NULL */
+  char *host;                   /* or NULL */
+  char *port;                   /* with host: NBD_DEFAULT_PORT by default */
+  char *export_name;            /* "" by default */
+  char *export_bitmap;          /* dirty bitmap name, or NULL */
+};
+
 struct bitmap_listing {
   char *name;                   /* the first bitmap listed */
   unsigned count;

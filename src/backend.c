@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "backend.h"
+#include "backend-registry.h"
 #include "config-file.h"
 #include "checked.h"
 #include "error.h"
@@ -36,21 +37,8 @@ backend_timeout (void)
 struct backend *
 backend_open (const struct transfer *t, bool writable)
 {
-  const struct backend_ops *ops;
+  const struct backend_ops *ops = t->type->ops;
   struct backend *b;
-
-  switch (t->backend) {
-  case BACKEND_TYPE_FILE:
-    ops = &backend_file_ops;
-    break;
-  case BACKEND_TYPE_NBD:
-    ops = &backend_nbd_ops;
-    break;
-  default:
-    error_set (EINVAL, "transfer %s: unknown backend type %d", t->id,
-               (int) t->backend);
-    return NULL;
-  }
 
   b = ops->open (t, writable);
   if (b == NULL)
@@ -65,7 +53,7 @@ backend_open (const struct transfer *t, bool writable)
   if (t->has_size) {
     if (t->size > b->size) {
       error_set (EINVAL, "transfer %s: size %" PRIu64 " is larger than the "
-                 "%s backend's size %" PRIu64, t->id, t->size, ops->name,
+                 "%s backend's size %" PRIu64, t->id, t->size, t->type->name,
                  b->size);
       ops->close (b);
       return NULL;
@@ -310,7 +298,7 @@ backend_extents_loop (struct backend *b, enum extents_context context,
         || extent_list_end (&step) <= offset
         || extent_list_end (&step) > offset + n) {
       error_set (EIO, "extents: the %s backend answered [%" PRIu64 ", %"
-                 PRIu64 ") for [%" PRIu64 ", %" PRIu64 ")", b->ops->name,
+                 PRIu64 ") for [%" PRIu64 ", %" PRIu64 ")", b->transfer->type->name,
                  step.count ? step.items[0].start : 0, extent_list_end (&step),
                  offset, offset + n);
       goto out;
@@ -342,7 +330,7 @@ backend_extents (struct backend *b, enum extents_context context,
   if (context == EXTENTS_CONTEXT_DIRTY) {
     if (b->ops->can_dirty == NULL) {
       error_set (ENOTSUP, "extents: transfer %s: the %s backend has no "
-                 "dirty bitmaps", b->transfer->id, b->ops->name);
+                 "dirty bitmaps", b->transfer->id, b->transfer->type->name);
       return -1;
     }
     r = backend_can_dirty (b);
@@ -376,4 +364,12 @@ backend_data_fd (struct backend *b, uint64_t *base_offset)
   if (b->ops->data_fd == NULL)
     return -1;
   return b->ops->data_fd (b, base_offset);
+}
+
+const char *
+backend_data_path (struct backend *b)
+{
+  if (b->ops->data_path == NULL)
+    return NULL;
+  return b->ops->data_path (b);
 }

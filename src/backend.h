@@ -1,6 +1,7 @@
 /* The backend abstraction: where a transfer's bytes live.
  *
- * A backend is a const ops table (one per kind: file, nbd).  The concrete
+ * A backend is a const ops table (one per kind, found through the
+ * registry, backend-registry.h).  The concrete
  * backend struct embeds struct backend as its first member, as nbdkit's
  * plugins and nbdcopy's rw do.  Offsets given to the ops are relative to
  * the transfer (the file backend adds its window offset itself) and have
@@ -25,8 +26,6 @@
 struct backend;
 
 struct backend_ops {
-  const char *name;             /* "file", "nbd" */
-
   /* Open the transfer's location.  writable: the request may write.
    * Returns a new backend (allocated by the op, freed by close) with
    * size set to the backend's own size, or NULL with error_set:
@@ -60,6 +59,9 @@ struct backend_ops {
   /* Optional: an fd and base offset for zero-copy downloads (sendfile),
    * or -1 when the backend has none. */
   int (*data_fd) (struct backend *b, uint64_t *base_offset);
+  /* Optional: the path of the regular file data_fd reads, for handing a
+   * range to the web server (X-Sendfile), or NULL. */
+  const char *(*data_path) (struct backend *b);
 };
 
 struct backend {
@@ -113,5 +115,6 @@ int backend_extents (struct backend *b, enum extents_context context,
                      struct extent_list *list);
 
 int backend_data_fd (struct backend *b, uint64_t *base_offset);
+const char *backend_data_path (struct backend *b);
 
 #endif

@@ -4,9 +4,14 @@ noinst_LIBRARIES += src/libimagexfer.a
 src_libimagexfer_a_SOURCES = \
 	src/backend.c \
 	src/backend.h \
+	src/backend-registry.c \
+	src/backend-registry.h \
 	src/backend-file.c \
+	src/backend-file.h \
+	src/backend-file-descriptor.c \
 	src/backend-nbd.c \
 	src/backend-nbd.h \
+	src/backend-nbd-descriptor.c \
 	src/backend-nbd-extents.c \
 	src/backend-nbd-open.c \
 	src/backend-nbd-wait.c \
@@ -17,6 +22,8 @@ src_libimagexfer_a_SOURCES = \
 	src/cleanup.h \
 	src/config.c \
 	src/config-file.h \
+	src/descriptor-field.c \
+	src/descriptor-field.h \
 	src/error.c \
 	src/error.h \
 	src/events.c \
@@ -51,7 +58,8 @@ src_libimagexfer_a_SOURCES = \
 	src/transfer-load.c \
 	src/transfer-status.c \
 	src/transfer-status.h \
-	src/transfer-url.c \
+	src/transfer-schema.c \
+	src/transfer-schema.h \
 	src/transfer-time.c \
 	$(NULL)
 src_libimagexfer_a_CFLAGS = $(AM_CFLAGS) $(LIBNBD_CFLAGS) $(SODIUM_CFLAGS)

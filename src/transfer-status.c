@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "backend-registry.h"
 #include "cleanup.h"
 #include "error.h"
 #include "json-field.h"
@@ -197,10 +198,8 @@ transfer_status_to_json (const struct transfer_status *st, bool descriptor)
       goto nomem;
     err |= json_add (obj, "id", json_object_new_string (st->id));
     if (st->valid) {
-      bool file = st->t.backend == BACKEND_TYPE_FILE;
-
-      err |= json_add (obj, "backend", json_object_new_string (file ? "file"
-                                                                : "nbd"));
+      err |= json_add (obj, "backend",
+                       json_object_new_string (st->t.type->name));
       if (st->t.has_size)
         err |= json_add (obj, "size", json_object_new_uint64 (st->t.size));
     }

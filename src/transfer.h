@@ -21,10 +21,7 @@
  * attack on a shared spool) and is never read into memory. */
 #define TRANSFER_DESCRIPTOR_MAX (1024 * 1024)
 
-enum backend_type {
-  BACKEND_TYPE_FILE,
-  BACKEND_TYPE_NBD,
-};
+struct backend_type;
 
 enum transfer_op {
   TRANSFER_OP_READ = 1,
@@ -33,20 +30,13 @@ enum transfer_op {
 
 struct transfer {
   char id[TRANSFER_ID_MAX + 1];
-  enum backend_type backend;
+  /* Where the image is: the backend's row in the registry, and its
+   * location fields in a struct of that backend's own (see
+   * backend-registry.h); nothing outside the backend looks inside. */
+  const struct backend_type *type;
+  void *location;
 
-  /* file backend */
-  char *path;                 /* absolute path of a raw file or block device */
-  uint64_t offset;            /* window start inside the file */
-
-  /* nbd backend: either unix socket or TCP */
-  char *socket;               /* unix socket path, or NULL */
-  char *host;                 /* TCP host, or NULL */
-  char *port;                 /* TCP port (string, default "10809") */
-  char *export_name;          /* "" when not given */
-  char *export_bitmap;        /* dirty bitmap name, or NULL */
   bool dirty;                 /* ImageIO: use the server's single bitmap */
-
   bool has_size;
   uint64_t size;              /* when has_size: the transfer's size */
   unsigned ops;               /* TRANSFER_OP_* bits; WRITE implies READ */
@@ -55,6 +45,7 @@ struct transfer {
   int64_t timeout;            /* ImageIO sliding timeout, seconds; 0 none */
   int64_t inactivity_timeout; /* CloudStack idle timeout, seconds; 0 none */
   bool sparse;                /* zeroing may deallocate; default true */
+  bool read_only;             /* CloudStack's read_only, folded into ops */
   char *filename;             /* Content-Disposition, or NULL */
   char *transfer_id;          /* free text for logs, or NULL */
 
@@ -64,9 +55,6 @@ struct transfer {
   time_t spool_mtime;
   long spool_mtime_nsec;      /* st_mtim: which version is the newer */
 };
-
-/* "file", "nbd". */
-const char *backend_type_name (enum backend_type type);
 
 /* Ids are 1-128 characters of [A-Za-z0-9._-], not starting with '.'. */
 bool transfer_id_valid (const char *id);
@@ -116,11 +104,10 @@ void transfer_free (struct transfer *t);
  * Returns 0 and stores Unix seconds, or -1. */
 int transfer_parse_rfc3339 (const char *text, int64_t *seconds);
 
-/* Parse a "url" field into t's location fields (backend, path, socket,
- * host, port, export_name).  Forms: file:///abs/path,
- * nbd+unix:///EXPORT?socket=/path, nbd://HOST[:PORT]/EXPORT,
- * nbd:unix:/path[:exportname=NAME], nbd:HOST:PORT[:exportname=NAME].
- * Returns 0, or -1 with error_set (EINVAL, ...). */
-int transfer_parse_url (const char *url, struct transfer *t);
+/* A location field of t by name ("path", "socket", ...): the stored
+ * string, or NULL when t's backend has no such string field or it is
+ * absent.  For imagexferctl and tests; backends use their own struct. */
+const char *transfer_location_string (const struct transfer *t,
+                                      const char *name);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "backend-registry.h"
 #include "cleanup.h"
 #include "ctl.h"
 #include "error.h"
@@ -61,7 +62,7 @@ print_row (const struct transfer_status *st)
   const char *backend = "-";
 
   if (st->valid) {
-    backend = st->t.backend == BACKEND_TYPE_FILE ? "file" : "nbd";
+    backend = st->t.type->name;
     if (st->t.has_size)
       ctl_format_size (size, sizeof size, st->t.size);
     ctl_format_duration (idle, sizeof idle, st->idle_time);
@@ -153,16 +154,8 @@ run_show (const struct config *cfg, int argc, char **argv)
   if (st.valid) {
     const struct transfer *t = &st.t;
 
-    printf ("%-14s %s\n", "backend",
-            t->backend == BACKEND_TYPE_FILE ? "file" : "nbd");
-    if (t->path)
-      printf ("%-14s %s\n", "path", t->path);
-    if (t->socket)
-      printf ("%-14s %s\n", "socket", t->socket);
-    if (t->host)
-      printf ("%-14s %s:%s\n", "host", t->host, t->port ? t->port : "");
-    if (t->export_name && (t->socket || t->host))
-      printf ("%-14s %s\n", "export", t->export_name);
+    printf ("%-14s %s\n", "backend", t->type->name);
+    descriptor_print (stdout, t->type->fields, t->location, 14, false);
     if (t->has_size) {
       ctl_format_size (buf, sizeof buf, t->size);
       printf ("%-14s %llu (%s)\n", "size", (unsigned long long) t->size, buf);

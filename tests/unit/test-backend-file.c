@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "backend-file.h"
+#include "backend-registry.h"
 #include "error.h"
 #include "extents.h"
 #include "tap.h"
@@ -130,16 +132,22 @@ file_size_of (const char *path)
   return stat (path, &st) == 0 ? (uint64_t) st.st_size : UINT64_MAX;
 }
 
+/* A transfer made by hand, its location in a small pool (a test keeps a
+ * few transfers alive at once; none is ever freed). */
 static struct transfer
 make_transfer (const char *path, uint64_t offset, bool writable)
 {
+  static struct file_location pool[8];
+  static unsigned next;
+  struct file_location *loc = &pool[next++ % 8];
   struct transfer t;
 
   memset (&t, 0, sizeof t);
   strcpy (t.id, "test-transfer");
-  t.backend = BACKEND_TYPE_FILE;
-  t.path = (char *) path;
-  t.offset = offset;
+  loc->path = (char *) path;
+  loc->offset = offset;
+  t.type = &backend_type_file;
+  t.location = loc;
   t.ops = TRANSFER_OP_READ | (writable ? TRANSFER_OP_WRITE : 0);
   t.sparse = true;
   return t;
@@ -362,7 +370,7 @@ test_window (void)
   backend_close (b);
 
   /* Window at exactly the end: an empty transfer. */
-  t.offset = file_size;
+  ((struct file_location *) t.location)->offset = file_size;
   b = backend_open (&t, false);
   tap_ok (b != NULL && b->size == 0, "window: offset at end: size 0");
   backend_close (b);
@@ -392,7 +400,7 @@ test_open_errors (void)
           && strstr (error_message (), "10000") != NULL,
           "open: message names both sizes: %s", error_message ());
 
-  t.offset = 100;
+  ((struct file_location *) t.location)->offset = 100;
   t.size = 9901;
   b = backend_open (&t, true);
   tap_ok (b == NULL && fails_with (-1, EINVAL),
@@ -409,7 +417,7 @@ test_open_errors (void)
   backend_close (b);
 
   t.has_size = false;
-  t.offset = 10001;
+  ((struct file_location *) t.location)->offset = 10001;
   b = backend_open (&t, false);
   tap_ok (b == NULL && fails_with (-1, EINVAL),
           "open: offset beyond the end of file is EINVAL");

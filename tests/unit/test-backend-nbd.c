@@ -27,6 +27,9 @@
 #include <sodium.h>
 
 #include "backend.h"
+#include "backend-file.h"
+#include "backend-nbd.h"
+#include "backend-registry.h"
 #include "checksum.h"
 #include "error.h"
 #include "extents.h"
@@ -196,14 +199,25 @@ start_server (const char *const *argv)
   return true;
 }
 
+static struct nbd_location *
+nbd_location (struct transfer *t)
+{
+  return t->location;
+}
+
 static void
 nbd_transfer (struct transfer *t, const char *socket_path)
 {
+  /* One NBD transfer at a time: its location lives here. */
+  static struct nbd_location location;
+
   memset (t, 0, sizeof *t);
+  memset (&location, 0, sizeof location);
   strcpy (t->id, "nbd-test");
-  t->backend = BACKEND_TYPE_NBD;
-  t->socket = (char *) socket_path;
-  t->export_name = (char *) "";
+  t->type = &backend_type_nbd;
+  t->location = &location;
+  location.socket = (char *) socket_path;
+  location.export_name = (char *) "";
   t->ops = TRANSFER_OP_READ | TRANSFER_OP_WRITE;
   t->sparse = true;
 }
@@ -600,7 +614,7 @@ test_dirty_bitmap (void)
 
     nbd_transfer (&t, server_socket);
     if (mode == 0)
-      t.export_bitmap = (char *) "b0";
+      nbd_location (&t)->export_bitmap = (char *) "b0";
     else
       t.dirty = true;
     b = backend_open (&t, false);
@@ -625,7 +639,7 @@ test_dirty_bitmap (void)
 
   /* A bitmap the server does not have: no bitmap, everything dirty. */
   nbd_transfer (&t, server_socket);
-  t.export_bitmap = (char *) "nope";
+  nbd_location (&t)->export_bitmap = (char *) "nope";
   b = backend_open (&t, false);
   tap_ok (b != NULL && backend_can_dirty (b) == 0
           && all_extents (b, EXTENTS_CONTEXT_DIRTY, &got) == 0
@@ -810,9 +824,9 @@ test_unreachable (void)
     close (fd);
     fd = -1;
     nbd_transfer (&t, NULL);
-    t.socket = NULL;
-    t.host = (char *) "127.0.0.1";
-    t.port = port;
+    nbd_location (&t)->socket = NULL;
+    nbd_location (&t)->host = (char *) "127.0.0.1";
+    nbd_location (&t)->port = port;
     b = backend_open (&t, false);
     tap_ok (b == NULL && errno == ECONNREFUSED
             && strstr (error_message (), "127.0.0.1:"),
@@ -842,14 +856,14 @@ test_wrong_export (void)
     return;
   }
   nbd_transfer (&t, server_socket);
-  t.export_name = (char *) "other";
+  nbd_location (&t)->export_name = (char *) "other";
   b = backend_open (&t, false);
   tap_ok (b == NULL && errno != ECONNREFUSED && errno != ENOENT
           && strstr (error_message (), "refused export \"other\""),
           "wrong export name fails, not as unreachable: %s (errno %d)",
           error_message (), errno);
   backend_close (b);
-  t.export_name = (char *) "disk";
+  nbd_location (&t)->export_name = (char *) "disk";
   b = backend_open (&t, false);
   tap_ok (b != NULL && b->size == MiB, "the right export name opens");
   backend_close (b);
@@ -1042,6 +1056,7 @@ test_checksum (void)
                               "SOCK", "memory", "20M", NULL };
   char path[300], nbd_hex[CHECKSUM_HEX_SIZE], file_hex[CHECKSUM_HEX_SIZE];
   char *buf = malloc (3 * MiB);
+  struct file_location file_location = { 0 };
   struct transfer t, ft;
   struct backend *b, *fb;
   int fd, r;
@@ -1049,8 +1064,9 @@ test_checksum (void)
   snprintf (path, sizeof path, "%s/zero.raw", tmpdir);
   memset (&ft, 0, sizeof ft);
   strcpy (ft.id, "file");
-  ft.backend = BACKEND_TYPE_FILE;
-  ft.path = path;
+  ft.type = &backend_type_file;
+  ft.location = &file_location;
+  file_location.path = path;
   ft.ops = TRANSFER_OP_READ;
 
   if (start_server (noread_argv) && (b = open_server (&t, false)) != NULL) {

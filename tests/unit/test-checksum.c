@@ -25,6 +25,8 @@
 #include <sodium.h>
 
 #include "backend.h"
+#include "backend-file.h"
+#include "backend-registry.h"
 #include "checksum.h"
 #include "error.h"
 #include "tap.h"
@@ -233,8 +235,11 @@ file_transfer (struct transfer *t, char *path)
 {
   memset (t, 0, sizeof *t);
   strcpy (t->id, "checksum-test");
-  t->backend = BACKEND_TYPE_FILE;
-  t->path = path;
+  static struct file_location location;
+
+  location.path = path;
+  t->type = &backend_type_file;
+  t->location = &location;
   t->ops = TRANSFER_OP_READ;
   t->sparse = true;
 }

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backend-file.h"
+#include "backend-registry.h"
 #include "error.h"
 #include "transfer.h"
 #include "tap.h"
@@ -86,38 +88,38 @@ static const struct {
 static const struct {
   const char *url;
   bool ok;
-  enum backend_type backend;
+  const char *backend;
   const char *path, *socket, *host, *port, *export_name;
 } url_tests[] = {
-  { "file:///var/tmp/disk.raw", true, BACKEND_TYPE_FILE,
+  { "file:///var/tmp/disk.raw", true, "file",
     "/var/tmp/disk.raw", NULL, NULL, NULL, NULL },
-  { "file://localhost/dev/sdb", true, BACKEND_TYPE_FILE,
+  { "file://localhost/dev/sdb", true, "file",
     "/dev/sdb", NULL, NULL, NULL, NULL },
-  { "file:///images/a%20b.raw", true, BACKEND_TYPE_FILE,
+  { "file:///images/a%20b.raw", true, "file",
     "/images/a b.raw", NULL, NULL, NULL, NULL },
-  { "nbd+unix:///sda?socket=/run/nbd.sock", true, BACKEND_TYPE_NBD,
+  { "nbd+unix:///sda?socket=/run/nbd.sock", true, "nbd",
     NULL, "/run/nbd.sock", NULL, NULL, "sda" },
-  { "nbd+unix:///?socket=/run/nbd.sock", true, BACKEND_TYPE_NBD,
+  { "nbd+unix:///?socket=/run/nbd.sock", true, "nbd",
     NULL, "/run/nbd.sock", NULL, NULL, "" },
-  { "nbd+unix://?socket=/run/nbd.sock", true, BACKEND_TYPE_NBD,
+  { "nbd+unix://?socket=/run/nbd.sock", true, "nbd",
     NULL, "/run/nbd.sock", NULL, NULL, "" },
-  { "nbd+unix:///a%2Fb?socket=/run/x%20y.sock", true, BACKEND_TYPE_NBD,
+  { "nbd+unix:///a%2Fb?socket=/run/x%20y.sock", true, "nbd",
     NULL, "/run/x y.sock", NULL, NULL, "a/b" },
-  { "nbd://example.com:10810/disk", true, BACKEND_TYPE_NBD,
+  { "nbd://example.com:10810/disk", true, "nbd",
     NULL, NULL, "example.com", "10810", "disk" },
-  { "nbd://example.com", true, BACKEND_TYPE_NBD,
+  { "nbd://example.com", true, "nbd",
     NULL, NULL, "example.com", "10809", "" },
-  { "nbd://127.0.0.1/", true, BACKEND_TYPE_NBD,
+  { "nbd://127.0.0.1/", true, "nbd",
     NULL, NULL, "127.0.0.1", "10809", "" },
-  { "nbd://[::1]:10811/e", true, BACKEND_TYPE_NBD,
+  { "nbd://[::1]:10811/e", true, "nbd",
     NULL, NULL, "::1", "10811", "e" },
-  { "nbd:unix:/run/vdsm/nbd/x.sock", true, BACKEND_TYPE_NBD,
+  { "nbd:unix:/run/vdsm/nbd/x.sock", true, "nbd",
     NULL, "/run/vdsm/nbd/x.sock", NULL, NULL, "" },
-  { "nbd:unix:/run/vdsm/nbd/x.sock:exportname=sda", true, BACKEND_TYPE_NBD,
+  { "nbd:unix:/run/vdsm/nbd/x.sock:exportname=sda", true, "nbd",
     NULL, "/run/vdsm/nbd/x.sock", NULL, NULL, "sda" },
-  { "nbd:localhost:10809", true, BACKEND_TYPE_NBD,
+  { "nbd:localhost:10809", true, "nbd",
     NULL, NULL, "localhost", "10809", "" },
-  { "nbd:10.0.0.5:10812:exportname=vda", true, BACKEND_TYPE_NBD,
+  { "nbd:10.0.0.5:10812:exportname=vda", true, "nbd",
     NULL, NULL, "10.0.0.5", "10812", "vda" },
   { .url = "" },
   { .url = "http://example.com/disk" },
@@ -326,6 +328,39 @@ parse_string (const char *json, struct transfer *t)
   return transfer_parse ("test", json, strlen (json), t);
 }
 
+/* A descriptor that is only {"url": url}. */
+static int
+parse_url (const char *url, struct transfer *t)
+{
+  json_object *obj = json_object_new_object ();
+  int r;
+
+  json_object_object_add (obj, "url", json_object_new_string (url));
+  r = transfer_from_json ("t", obj, t);
+  json_object_put (obj);
+  return r;
+}
+
+static bool
+is_backend (const struct transfer *t, const char *name)
+{
+  return t->type != NULL && strcmp (t->type->name, name) == 0;
+}
+
+/* A location field of t, NULL when absent or when t holds nothing (a
+ * failed parse leaves t freed). */
+static const char *
+location (const struct transfer *t, const char *name)
+{
+  return t->location ? transfer_location_string (t, name) : NULL;
+}
+
+static uint64_t
+file_offset (const struct transfer *t)
+{
+  return ((const struct file_location *) t->location)->offset;
+}
+
 static void
 test_ids (void)
 {
@@ -370,19 +405,18 @@ test_urls (void)
     int r;
     bool pass;
 
-    memset (&t, 0, sizeof t);
-    r = transfer_parse_url (url_tests[i].url, &t);
+    r = parse_url (url_tests[i].url, &t);
     if (url_tests[i].ok)
-      pass = r == 0 && t.backend == url_tests[i].backend
-             && streq_null (t.path, url_tests[i].path)
-             && streq_null (t.socket, url_tests[i].socket)
-             && streq_null (t.host, url_tests[i].host)
-             && streq_null (t.port, url_tests[i].port)
-             && streq_null (t.export_name, url_tests[i].export_name);
+      pass = r == 0 && is_backend (&t, url_tests[i].backend)
+             && streq_null (location (&t, "path"), url_tests[i].path)
+             && streq_null (location (&t, "socket"), url_tests[i].socket)
+             && streq_null (location (&t, "host"), url_tests[i].host)
+             && streq_null (location (&t, "port"), url_tests[i].port)
+             && streq_null (location (&t, "export"), url_tests[i].export_name);
     else
-      pass = r == -1 && errno == EINVAL && t.path == NULL && t.socket == NULL
-             && t.host == NULL && strncmp (error_message (), "url: ", 5) == 0;
-    tap_ok (pass, "transfer_parse_url \"%s\" -> %s (%s)",
+      pass = r == -1 && errno == EINVAL && location (&t, "path") == NULL && location (&t, "socket") == NULL
+             && location (&t, "host") == NULL && strncmp (error_message (), "url: ", 5) == 0;
+    tap_ok (pass, "url \"%s\" -> %s (%s)",
             show (url_tests[i].url), url_tests[i].ok ? "ok" : "invalid",
             r == -1 ? error_message () : "parsed");
     transfer_free (&t);
@@ -410,7 +444,7 @@ test_descriptors (void)
     else
       tap_ok (r == -1 && errno == EINVAL
               && strstr (error_message (), want) != NULL
-              && t.path == NULL && t.socket == NULL,
+              && location (&t, "path") == NULL && location (&t, "socket") == NULL,
               "transfer_parse %s -> invalid \"%s\" (got %d \"%s\")",
               show (descriptor_tests[i].json), want, r, error_message ());
   }
@@ -421,7 +455,7 @@ test_descriptors (void)
     struct transfer t;
 
     tap_ok (transfer_parse ("test", text, 14, &t) == 0
-            && strcmp (t.path, "/a") == 0,
+            && strcmp (location (&t, "path"), "/a") == 0,
             "transfer_parse honours the length of unterminated text");
     transfer_free (&t);
   }
@@ -434,11 +468,11 @@ test_dialects (void)
   struct transfer t;
 
   tap_ok (parse_string ("{\"path\": \"/a\"}", &t) == 0
-          && t.backend == BACKEND_TYPE_FILE && strcmp (t.path, "/a") == 0
-          && t.offset == 0 && !t.has_size && !t.has_expires
+          && is_backend (&t, "file") && strcmp (location (&t, "path"), "/a") == 0
+          && file_offset (&t) == 0 && !t.has_size && !t.has_expires
           && t.ops == (TRANSFER_OP_READ | TRANSFER_OP_WRITE) && t.sparse
           && !t.dirty && t.timeout == 0 && t.inactivity_timeout == 0
-          && t.socket == NULL && t.export_name == NULL && t.port == NULL
+          && location (&t, "socket") == NULL && location (&t, "export") == NULL && location (&t, "port") == NULL
           && t.filename == NULL && strcmp (t.id, "test") == 0,
           "canonical minimal file descriptor has the defaults");
   transfer_free (&t);
@@ -449,7 +483,7 @@ test_dialects (void)
                         "\"inactivity_timeout\": 60, \"sparse\": false, "
                         "\"filename\": \"x.raw\", \"transfer_id\": \"tid\"}",
                         &t) == 0
-          && t.offset == 1048576 && t.has_size && t.size == 4096
+          && file_offset (&t) == 1048576 && t.has_size && t.size == 4096
           && t.ops == TRANSFER_OP_READ && t.has_expires
           && t.expires == 1893456000 && t.inactivity_timeout == 60
           && !t.sparse && strcmp (t.filename, "x.raw") == 0
@@ -463,58 +497,58 @@ test_dialects (void)
                         "\"ops\": [\"write\"], \"dirty\": true, "
                         "\"sparse\": true, \"filename\": \"f\", "
                         "\"transfer_id\": \"t\"}", &t) == 0
-          && t.backend == BACKEND_TYPE_NBD
-          && strcmp (t.socket, "/run/x.sock") == 0
-          && strcmp (t.export_name, "sda") == 0 && t.host == NULL
-          && t.port == NULL && t.size == 1024 && t.timeout == 300
+          && is_backend (&t, "nbd")
+          && strcmp (location (&t, "socket"), "/run/x.sock") == 0
+          && strcmp (location (&t, "export"), "sda") == 0 && location (&t, "host") == NULL
+          && location (&t, "port") == NULL && t.size == 1024 && t.timeout == 300
           && t.inactivity_timeout == 20
           && t.ops == (TRANSFER_OP_READ | TRANSFER_OP_WRITE) && t.dirty
-          && t.path == NULL,
+          && location (&t, "path") == NULL,
           "ImageIO nbd ticket; write implies read");
   transfer_free (&t);
 
   tap_ok (parse_string ("{\"uuid\": \"u\", \"size\": 1024, "
                         "\"url\": \"file:///var/tmp/d.raw\", \"timeout\": 300,"
                         " \"ops\": [\"read\"], \"sparse\": false}", &t) == 0
-          && t.backend == BACKEND_TYPE_FILE
-          && strcmp (t.path, "/var/tmp/d.raw") == 0
+          && is_backend (&t, "file")
+          && strcmp (location (&t, "path"), "/var/tmp/d.raw") == 0
           && t.ops == TRANSFER_OP_READ && !t.sparse,
           "ImageIO file ticket");
   transfer_free (&t);
 
   tap_ok (parse_string ("{\"url\": \"nbd:h.example:10810:exportname=e\"}", &t)
           == 0
-          && strcmp (t.host, "h.example") == 0 && strcmp (t.port, "10810") == 0
-          && strcmp (t.export_name, "e") == 0 && t.socket == NULL,
+          && strcmp (location (&t, "host"), "h.example") == 0 && strcmp (location (&t, "port"), "10810") == 0
+          && strcmp (location (&t, "export"), "e") == 0 && location (&t, "socket") == NULL,
           "ImageIO nbd ticket over TCP");
   transfer_free (&t);
 
   tap_ok (parse_string ("{\"socket\": \"/run/cs.sock\", \"export\": \"vda\", "
                         "\"export_bitmap\": \"bm\", \"read_only\": true, "
                         "\"idle_timeout_seconds\": 900}", &t) == 0
-          && t.backend == BACKEND_TYPE_NBD
-          && strcmp (t.socket, "/run/cs.sock") == 0
-          && strcmp (t.export_name, "vda") == 0
-          && strcmp (t.export_bitmap, "bm") == 0 && t.ops == TRANSFER_OP_READ
-          && t.inactivity_timeout == 900 && t.port == NULL,
+          && is_backend (&t, "nbd")
+          && strcmp (location (&t, "socket"), "/run/cs.sock") == 0
+          && strcmp (location (&t, "export"), "vda") == 0
+          && strcmp (location (&t, "export_bitmap"), "bm") == 0 && t.ops == TRANSFER_OP_READ
+          && t.inactivity_timeout == 900 && location (&t, "port") == NULL,
           "CloudStack nbd descriptor: socket implies nbd");
   transfer_free (&t);
 
   tap_ok (parse_string ("{\"file\": \"/var/lib/x.raw\", \"read_only\": false}",
                         &t) == 0
-          && t.backend == BACKEND_TYPE_FILE
-          && strcmp (t.path, "/var/lib/x.raw") == 0
+          && is_backend (&t, "file")
+          && strcmp (location (&t, "path"), "/var/lib/x.raw") == 0
           && t.ops == (TRANSFER_OP_READ | TRANSFER_OP_WRITE),
           "CloudStack file descriptor: file is an alias of path");
   transfer_free (&t);
 
   tap_ok (parse_string ("{\"backend\": \"nbd\", \"socket\": \"/s\"}", &t) == 0
-          && strcmp (t.export_name, "") == 0,
+          && strcmp (location (&t, "export"), "") == 0,
           "export defaults to the empty string");
   transfer_free (&t);
 
   tap_ok (parse_string ("{\"host\": \"h\"}", &t) == 0
-          && t.backend == BACKEND_TYPE_NBD && strcmp (t.port, "10809") == 0,
+          && is_backend (&t, "nbd") && strcmp (location (&t, "port"), "10809") == 0,
           "port defaults to 10809");
   transfer_free (&t);
 
@@ -546,12 +580,12 @@ check_round_trip (const char *name, const char *json)
       j2 = transfer_to_json (&t2);
       pass = j2 && strcmp (s1, json_object_to_json_string_ext (
                                    j2, JSON_C_TO_STRING_PLAIN)) == 0
-             && t2.backend == t1.backend && t2.ops == t1.ops
+             && t2.type == t1.type && t2.ops == t1.ops
              && t2.has_size == t1.has_size && t2.size == t1.size
              && t2.expires == t1.expires && t2.sparse == t1.sparse
-             && streq_null (t2.path, t1.path)
-             && streq_null (t2.socket, t1.socket)
-             && streq_null (t2.export_name, t1.export_name);
+             && streq_null (location (&t2, "path"), location (&t1, "path"))
+             && streq_null (location (&t2, "socket"), location (&t1, "socket"))
+             && streq_null (location (&t2, "export"), location (&t1, "export"));
       transfer_free (&t2);
     }
   }
@@ -703,7 +737,7 @@ test_load (void)
   snprintf (path, sizeof path, "%s/good.json", dir);
   stat (path, &st);
   r = transfer_load (dir, "good", &t);
-  tap_ok (r == 0 && strcmp (t.path, "/var/tmp/disk.raw") == 0
+  tap_ok (r == 0 && strcmp (location (&t, "path"), "/var/tmp/disk.raw") == 0
           && strcmp (t.id, "good") == 0 && t.spool_ino == st.st_ino
           && t.spool_dev == st.st_dev && t.spool_mtime == st.st_mtime,
           "transfer_load valid file records its identity");

@@ -1,59 +1,27 @@
-/* The "url" field of a descriptor: where the image lives.
+/* The NBD backend in the registry: its descriptor fields (CloudStack's
+ * socket/export/export_bitmap, host and port), its url forms and its
+ * checks.
  *
- * Two families of syntax reach us: RFC 3986 style URIs (file://,
- * nbd://, nbd+unix:// as in the NBD URI specification) and the older
- * qemu style strings oVirt ImageIO puts in its tickets
- * (nbd:unix:/path:exportname=NAME, nbd:HOST:PORT:exportname=NAME).
- * Percent-escapes are decoded in the URI forms only; the qemu forms are
- * taken literally, as qemu does.
+ * Two families of url syntax reach us: RFC 3986 style URIs (nbd://,
+ * nbd+unix:// as in the NBD URI specification) and the older qemu style
+ * strings oVirt ImageIO puts in its tickets (nbd:unix:/path:exportname=
+ * NAME, nbd:HOST:PORT:exportname=NAME).  Percent-escapes are decoded in
+ * the URI forms only; the qemu forms are taken literally, as qemu does.
  */
 #include <config.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
+#include "backend-nbd.h"
+#include "backend-registry.h"
 #include "error.h"
-#include "text-parse.h"
-#include "transfer.h"
-
-#define DEFAULT_NBD_PORT "10809"
-
-/* The location fields a url sets, filled in before touching t so that
- * a bad url leaves t as it was. */
-struct location {
-  enum backend_type backend;
-  char *path;
-  char *socket;
-  char *host;
-  char *port;
-  char *export_name;
-};
-
-static void
-location_free (struct location *loc)
-{
-  free (loc->path);
-  free (loc->socket);
-  free (loc->host);
-  free (loc->port);
-  free (loc->export_name);
-}
-
-/* percent_decode, with the error a descriptor's author can act on. */
-static char *
-url_decode (const char *url, const char *s, size_t len)
-{
-  char *out = percent_decode (s, len);
-
-  if (out == NULL && errno == ENOMEM)
-    error_set (ENOMEM, "out of memory");
-  else if (out == NULL)
-    error_set (EINVAL, "url: bad percent-escape in \"%s\"", url);
-  return out;
-}
+#include "json-field.h"
 
 static char *
 copy_n (const char *s, size_t len)
@@ -102,7 +70,7 @@ valid_host (const char *s, size_t len, bool ipv6)
 /* HOST or [IPV6] followed by an optional :PORT, from s[0..len). */
 static int
 parse_host_port (const char *url, const char *s, size_t len, bool port_required,
-                 struct location *loc)
+                 struct nbd_location *loc)
 {
   const char *host = s, *port = NULL;
   size_t host_len, port_len = 0;
@@ -150,7 +118,7 @@ parse_host_port (const char *url, const char *s, size_t len, bool port_required,
     return -1;
   }
   loc->host = copy_n (host, host_len);
-  loc->port = port ? copy_n (port, port_len) : strdup (DEFAULT_NBD_PORT);
+  loc->port = port ? copy_n (port, port_len) : strdup (NBD_DEFAULT_PORT);
   if (loc->host == NULL || loc->port == NULL) {
     error_set (ENOMEM, "strdup");
     return -1;
@@ -158,34 +126,13 @@ parse_host_port (const char *url, const char *s, size_t len, bool port_required,
   return 0;
 }
 
-/* file:///abs/path (an empty or "localhost" authority). */
-static int
-parse_file_url (const char *url, const char *rest, struct location *loc)
-{
-  if (strncmp (rest, "localhost/", 10) == 0)
-    rest += 9;
-  if (rest[0] != '/') {
-    error_set (EINVAL, "url: file URL must be file:///absolute/path: \"%s\"",
-               url);
-    return -1;
-  }
-  if (strpbrk (rest, "?#")) {
-    error_set (EINVAL, "url: file URL must not have a query: \"%s\"", url);
-    return -1;
-  }
-  loc->backend = BACKEND_TYPE_FILE;
-  loc->path = url_decode (url, rest, strlen (rest));
-  return loc->path ? 0 : -1;
-}
-
 /* nbd+unix:///EXPORT?socket=/path */
 static int
-parse_nbd_unix_url (const char *url, const char *rest, struct location *loc)
+parse_nbd_unix_url (const char *url, const char *rest, struct nbd_location *loc)
 {
   const char *query = strchr (rest, '?');
   const char *p;
 
-  loc->backend = BACKEND_TYPE_NBD;
   if (query == NULL) {
     error_set (EINVAL, "url: nbd+unix URL needs ?socket=PATH: \"%s\"", url);
     return -1;
@@ -196,7 +143,7 @@ parse_nbd_unix_url (const char *url, const char *rest, struct location *loc)
     return -1;
   }
   p = rest == query ? rest : rest + 1;
-  loc->export_name = url_decode (url, p, (size_t) (query - p));
+  loc->export_name = descriptor_url_decode (url, p, (size_t) (query - p));
   if (loc->export_name == NULL)
     return -1;
 
@@ -205,7 +152,7 @@ parse_nbd_unix_url (const char *url, const char *rest, struct location *loc)
 
     if (strncmp (p, "socket=", 7) == 0 && len > 7) {
       free (loc->socket);
-      loc->socket = url_decode (url, p + 7, len - 7);
+      loc->socket = descriptor_url_decode (url, p + 7, len - 7);
       if (loc->socket == NULL)
         return -1;
     }
@@ -228,11 +175,10 @@ parse_nbd_unix_url (const char *url, const char *rest, struct location *loc)
 
 /* nbd://HOST[:PORT][/EXPORT] */
 static int
-parse_nbd_tcp_url (const char *url, const char *rest, struct location *loc)
+parse_nbd_tcp_url (const char *url, const char *rest, struct nbd_location *loc)
 {
   size_t authority_len = strcspn (rest, "/?#");
 
-  loc->backend = BACKEND_TYPE_NBD;
   if (strpbrk (rest, "?#")) {
     error_set (EINVAL, "url: nbd URL must not have a query: \"%s\"", url);
     return -1;
@@ -242,7 +188,7 @@ parse_nbd_tcp_url (const char *url, const char *rest, struct location *loc)
   if (rest[authority_len] == '/') {
     const char *export = rest + authority_len + 1;
 
-    loc->export_name = url_decode (url, export, strlen (export));
+    loc->export_name = descriptor_url_decode (url, export, strlen (export));
   }
   else
     loc->export_name = strdup ("");
@@ -252,12 +198,11 @@ parse_nbd_tcp_url (const char *url, const char *rest, struct location *loc)
 /* The qemu forms: nbd:unix:/path[:exportname=NAME] and
  * nbd:HOST:PORT[:exportname=NAME]. */
 static int
-parse_nbd_qemu (const char *url, const char *rest, struct location *loc)
+parse_nbd_qemu (const char *url, const char *rest, struct nbd_location *loc)
 {
   const char *export = strstr (rest, ":exportname=");
   size_t len = export ? (size_t) (export - rest) : strlen (rest);
 
-  loc->backend = BACKEND_TYPE_NBD;
   loc->export_name = strdup (export ? export + 12 : "");
   if (loc->export_name == NULL) {
     error_set (ENOMEM, "strdup");
@@ -275,40 +220,105 @@ parse_nbd_qemu (const char *url, const char *rest, struct location *loc)
   return parse_host_port (url, rest, len, true, loc);
 }
 
-int
-transfer_parse_url (const char *url, struct transfer *t)
+static int
+nbd_parse_url (const char *url, void *location)
 {
-  struct location loc = { .backend = BACKEND_TYPE_FILE };
   int r;
 
-  if (strncmp (url, "file://", 7) == 0)
-    r = parse_file_url (url, url + 7, &loc);
-  else if (strncmp (url, "nbd+unix://", 11) == 0)
-    r = parse_nbd_unix_url (url, url + 11, &loc);
+  if (strncmp (url, "nbd+unix://", 11) == 0)
+    r = parse_nbd_unix_url (url, url + 11, location);
   else if (strncmp (url, "nbd://", 6) == 0)
-    r = parse_nbd_tcp_url (url, url + 6, &loc);
+    r = parse_nbd_tcp_url (url, url + 6, location);
   else if (strncmp (url, "nbd:", 4) == 0)
-    r = parse_nbd_qemu (url, url + 4, &loc);
-  else {
-    error_set (EINVAL, "url: unsupported scheme in \"%s\" "
-               "(file://, nbd://, nbd+unix:// or nbd:)", url);
-    r = -1;
+    r = parse_nbd_qemu (url, url + 4, location);
+  else
+    return 0;
+  return r == -1 ? -1 : 1;
+}
+
+/* "port": a string of digits or an integer, 1-65535; kept as a string,
+ * which is what libnbd takes. */
+static int
+parse_port (json_object *v, const char *name, void *out)
+{
+  char buf[24];
+  const char *s;
+
+  if (json_object_is_type (v, json_type_int)) {
+    snprintf (buf, sizeof buf, "%" PRId64, json_object_get_int64 (v));
+    s = buf;
   }
-  if (r == -1) {
-    location_free (&loc);
+  else if (json_object_is_type (v, json_type_string)) {
+    if ((s = json_string_value (v, name)) == NULL)
+      return -1;
+  }
+  else {
+    error_set (EINVAL, "%s: must be a port number", name);
     return -1;
   }
+  if (!valid_port (s, strlen (s))) {
+    error_set (EINVAL, "%s: must be a port number 1-65535, not \"%s\"", name,
+               s);
+    return -1;
+  }
+  return descriptor_store_string (s, out);
+}
 
-  free (t->path);
-  free (t->socket);
-  free (t->host);
-  free (t->port);
-  free (t->export_name);
-  t->backend = loc.backend;
-  t->path = loc.path;
-  t->socket = loc.socket;
-  t->host = loc.host;
-  t->port = loc.port;
-  t->export_name = loc.export_name;
+static const struct descriptor_type descriptor_port = {
+  parse_port, descriptor_string_to_json, descriptor_string_format,
+  descriptor_string_release,
+};
+
+#define LOCATION(field) offsetof (struct nbd_location, field)
+#define ALWAYS DESCRIPTOR_ALWAYS
+
+static const struct descriptor_field nbd_fields[] = {
+  { "socket", NULL, &descriptor_absolute_path, LOCATION (socket), ALWAYS,
+    DESCRIPTOR_LOCATION | DESCRIPTOR_SELECTS_BACKEND },
+  { "host", NULL, &descriptor_nonempty_string, LOCATION (host), ALWAYS,
+    DESCRIPTOR_LOCATION | DESCRIPTOR_SELECTS_BACKEND },
+  { "port", NULL, &descriptor_port, LOCATION (port), ALWAYS,
+    DESCRIPTOR_LOCATION },
+  { "export", NULL, &descriptor_string, LOCATION (export_name), ALWAYS,
+    DESCRIPTOR_LOCATION },
+  { "export_bitmap", NULL, &descriptor_nonempty_string,
+    LOCATION (export_bitmap), ALWAYS, 0 },
+  { NULL },
+};
+
+static int
+nbd_check (void *location)
+{
+  struct nbd_location *loc = location;
+
+  if (loc->socket && loc->host) {
+    error_set (EINVAL, "socket and host: give only one");
+    return -1;
+  }
+  if (loc->socket == NULL && loc->host == NULL) {
+    error_set (EINVAL, "socket: required for the nbd backend (or a url)");
+    return -1;
+  }
+  if (loc->socket && loc->port) {
+    error_set (EINVAL, "port: only valid with host");
+    return -1;
+  }
+  if ((loc->host && loc->port == NULL
+       && (loc->port = strdup (NBD_DEFAULT_PORT)) == NULL)
+      || (loc->export_name == NULL
+          && (loc->export_name = strdup ("")) == NULL)) {
+    error_set (ENOMEM, "strdup");
+    return -1;
+  }
   return 0;
 }
+
+const struct backend_type backend_type_nbd = {
+  .name = "nbd",
+  .ops = &backend_nbd_ops,
+  .location_size = sizeof (struct nbd_location),
+  .fields = nbd_fields,
+  .url_forms = "nbd://, nbd+unix:// or nbd:",
+  .parse_url = nbd_parse_url,
+  .check = nbd_check,
+};

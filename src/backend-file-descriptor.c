@@ -1,0 +1,70 @@
+/* The file backend in the registry: its descriptor fields ("path", alias
+ * CloudStack's "file", and "offset"), its url form (file:///abs/path)
+ * and its checks. */
+#include <config.h>
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "backend.h"
+#include "backend-file.h"
+#include "backend-registry.h"
+#include "error.h"
+
+#define LOCATION(field) offsetof (struct file_location, field)
+
+static const struct descriptor_field file_fields[] = {
+  { "path", "file", &descriptor_absolute_path, LOCATION (path),
+    DESCRIPTOR_ALWAYS, DESCRIPTOR_LOCATION },
+  { "offset", NULL, &descriptor_uint64, LOCATION (offset), DESCRIPTOR_ALWAYS,
+    0 },
+  { NULL },
+};
+
+/* file:///abs/path (an empty or "localhost" authority); percent-escapes
+ * are decoded. */
+static int
+file_parse_url (const char *url, void *location)
+{
+  struct file_location *loc = location;
+  const char *rest = url + 7;
+
+  if (strncmp (url, "file://", 7) != 0)
+    return 0;
+  if (strncmp (rest, "localhost/", 10) == 0)
+    rest += 9;
+  if (rest[0] != '/') {
+    error_set (EINVAL, "url: file URL must be file:///absolute/path: \"%s\"",
+               url);
+    return -1;
+  }
+  if (strpbrk (rest, "?#")) {
+    error_set (EINVAL, "url: file URL must not have a query: \"%s\"", url);
+    return -1;
+  }
+  loc->path = descriptor_url_decode (url, rest, strlen (rest));
+  return loc->path ? 1 : -1;
+}
+
+static int
+file_check (void *location)
+{
+  const struct file_location *loc = location;
+
+  if (loc->path == NULL) {
+    error_set (EINVAL, "path: required for the file backend");
+    return -1;
+  }
+  return 0;
+}
+
+const struct backend_type backend_type_file = {
+  .name = "file",
+  .ops = &backend_file_ops,
+  .location_size = sizeof (struct file_location),
+  .fields = file_fields,
+  .url_forms = "file://",
+  .parse_url = file_parse_url,
+  .check = file_check,
+};

@@ -117,7 +117,12 @@ file_open (const struct transfer *t, bool writable)
 
   /* No fallback to read-only: a writable open means the client asked to
    * write, and a silent downgrade would only fail later. */
-  fb->fd = open (fb->path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO (or a device that waits for a peer) named as an
+   * image must be refused by the type check below, not hold the worker
+   * in open() forever.  Cleared again once the file is known to be a
+   * regular file or a block device. */
+  fb->fd = open (fb->path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC
+                 | O_NONBLOCK | O_NOCTTY);
   if (fb->fd == -1) {
     error_set (errno, "open %s%s", fb->path, writable ? " for writing" : "");
     goto error;
@@ -128,6 +133,10 @@ file_open (const struct transfer *t, bool writable)
   }
   if (file_size (fb, &st, &size) == -1)
     goto error;
+  if (fcntl (fb->fd, F_SETFL, fcntl (fb->fd, F_GETFL) & ~O_NONBLOCK) == -1) {
+    error_set (errno, "fcntl %s", fb->path);
+    goto error;
+  }
   if (fb->window > size) {
     error_set (EINVAL, "transfer %s: offset %" PRIu64 " is beyond the end "
                "of %s (size %" PRIu64 ")", t->id, fb->window, fb->path, size);

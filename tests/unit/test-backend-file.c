@@ -377,6 +377,42 @@ test_window (void)
 }
 
 /* Descriptors that do not fit the file. */
+/* A FIFO, a directory or a character device named as the image: refused
+ * at once with a reason, for reading and for writing (a blocking open of
+ * a FIFO would hold the worker until some writer came along). */
+static void
+test_open_not_an_image (void)
+{
+  char fifo[PATH_MAX];
+  const struct {
+    const char *what, *path;
+  } cases[] = {
+    { "a FIFO", fifo },
+    { "a directory", "/" },
+    { "a character device", "/dev/null" },
+  };
+
+  tmp_path (fifo, "image.fifo");
+  if (mkfifo (fifo, 0600) == -1) {
+    tap_ok (false, "mkfifo %s: %s", fifo, strerror (errno));
+    return;
+  }
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (int writable = 0; writable < 2; writable++) {
+      struct transfer t = make_transfer (cases[i].path, 0, writable);
+      struct backend *b = backend_open (&t, writable);
+
+      tap_ok (b == NULL && errno != 0
+              && (strstr (error_message (), "not a regular file") != NULL
+                  || (i == 1 && errno == EISDIR)),
+              "open %s (%s) is refused without blocking: %s", cases[i].what,
+              writable ? "writable" : "read-only", error_message ());
+      backend_close (b);
+    }
+  }
+  unlink (fifo);
+}
+
 static void
 test_open_errors (void)
 {
@@ -1043,6 +1079,7 @@ main (void)
   test_ranges ();
   test_window ();
   test_open_errors ();
+  test_open_not_an_image ();
   test_split ();
   test_zero (tmpdir, "tmp", seek_hole);
   test_zero_tmpfs ();

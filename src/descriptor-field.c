@@ -300,6 +300,47 @@ descriptor_release (const struct descriptor_field *table, void *base)
   }
 }
 
+/* Optimal string alignment distance, capped: 0, 1, or 2 meaning "two
+ * or more".  A swap of two neighbours counts as one edit (read_onyl). */
+static unsigned
+edit_distance_capped (const char *a, const char *b)
+{
+  size_t la = strlen (a), lb = strlen (b);
+
+  if (strcmp (a, b) == 0)
+    return 0;
+  if (la > lb + 1 || lb > la + 1)
+    return 2;
+  for (size_t i = 0; i < la && i < lb; i++) {
+    if (a[i] == b[i])
+      continue;
+    /* First difference: the rest must then match after one edit. */
+    if (strcmp (a + i + 1, b + i + 1) == 0          /* substitution */
+        || strcmp (a + i, b + i + 1) == 0           /* insertion */
+        || strcmp (a + i + 1, b + i) == 0           /* deletion */
+        || (a[i + 1] && b[i + 1] && a[i] == b[i + 1] && a[i + 1] == b[i]
+            && strcmp (a + i + 2, b + i + 2) == 0)) /* swap */
+      return 1;
+    return 2;
+  }
+  return 1;                     /* one is the other plus a last character */
+}
+
+const char *
+descriptor_field_near (const struct descriptor_field *table, const char *key)
+{
+  for (; table && table->name; table++) {
+    /* A typo of a field that is ignored anyway loses nothing. */
+    if (table->flags & DESCRIPTOR_IGNORED)
+      continue;
+    if (edit_distance_capped (key, table->name) == 1)
+      return table->name;
+    if (table->alias && edit_distance_capped (key, table->alias) == 1)
+      return table->alias;
+  }
+  return NULL;
+}
+
 char *
 descriptor_url_decode (const char *url, const char *s, size_t len)
 {

@@ -83,6 +83,11 @@ struct descriptor_field {
 const struct descriptor_field *
 descriptor_field_find (const struct descriptor_field *table, const char *key);
 
+/* The name or alias in table one edit away from key (a typo: a letter
+ * wrong, missing, extra, or two swapped), or NULL. */
+const char *descriptor_field_near (const struct descriptor_field *table,
+                                   const char *key);
+
 /* The key obj uses for field (its name or alias), or NULL when absent.
  * Both at once is an error: -1 with error_set. */
 int descriptor_field_key (json_object *obj,

@@ -10,22 +10,17 @@
 #include <config.h>
 
 #include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stddef.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "backend-registry.h"
 #include "cleanup.h"
+#include "descriptor-field.h"
 #include "error.h"
 #include "json-field.h"
 #include "log.h"
-#include "backend-registry.h"
-#include "descriptor-field.h"
 #include "transfer-schema.h"
 #include "transfer.h"
 
@@ -53,6 +48,22 @@ transfer_free (struct transfer *t)
   t->location = NULL;
 }
 
+/* The known field a key is a typo of, or NULL. */
+static const char *
+field_near (const char *key)
+{
+  static const struct descriptor_field selectors[] = {
+    { .name = "backend" }, { .name = "url" }, { .name = NULL },
+  };
+  const char *near = descriptor_field_near (selectors, key);
+
+  if (near == NULL)
+    near = descriptor_field_near (transfer_fields, key);
+  for (size_t i = 0; near == NULL && backend_types[i]; i++)
+    near = descriptor_field_near (backend_types[i]->fields, key);
+  return near;
+}
+
 static bool
 known_field (const char *key)
 {
@@ -63,6 +74,29 @@ known_field (const char *key)
     if (descriptor_field_find (backend_types[i]->fields, key))
       return true;
   return false;
+}
+
+/* Unknown fields are ignored, so that newer writers can add fields
+ * without breaking older servers; but one a typo away from a known
+ * field ("read_onyl": true) would silently drop what its writer meant,
+ * a read-only transfer becoming writable, so it is refused. */
+static int
+check_unknown_fields (const char *id, json_object *obj)
+{
+  json_object_object_foreach (obj, key, value) {
+    const char *near;
+
+    (void) value;
+    if (known_field (key))
+      continue;
+    if ((near = field_near (key)) != NULL) {
+      error_set (EINVAL, "%s: unknown field, did you mean \"%s\"?", key,
+                 near);
+      return -1;
+    }
+    log_debug ("transfer %s: ignoring unknown field \"%s\"", id, key);
+  }
+  return 0;
 }
 
 /* Any location field of any backend given beside a url. */
@@ -217,13 +251,8 @@ transfer_from_json (const char *id, json_object *obj, struct transfer *t)
     error_set (EINVAL, "top level: must be a JSON object");
     return -1;
   }
-  json_object_object_foreach (obj, key, value) {
-    (void) value;
-    if (!known_field (key))
-      log_debug ("transfer %s: ignoring unknown field \"%s\"", id, key);
-  }
-
-  if (select_backend (obj, t) == -1
+  if (check_unknown_fields (id, obj) == -1
+      || select_backend (obj, t) == -1
       || check_foreign_fields (obj, t->type) == -1
       || descriptor_parse (obj, t->type->fields, t->location) == -1
       || (t->type->check && t->type->check (t->location) == -1)

@@ -159,6 +159,19 @@ static const struct {
   const char *error;
 } descriptor_tests[] = {
   /* Valid, one per dialect and option. */
+  { "{\"path\": \"/a\", \"comment\": \"unknown fields are ignored\", "
+    "\"vm\": 42, \"disk_uuid\": \"u\"}", NULL },
+  /* A typo of a known field is refused, not ignored. */
+  { "{\"path\": \"/a\", \"read_onyl\": true}",
+    "read_onyl: unknown field, did you mean \"read_only\"?" },
+  { "{\"path\": \"/a\", \"opss\": [\"read\"]}", "did you mean \"ops\"?" },
+  { "{\"path\": \"/a\", \"sprase\": false}", "did you mean \"sparse\"?" },
+  { "{\"path\": \"/a\", \"expire\": 5}", "did you mean \"expires\"?" },
+  { "{\"socket\": \"/s\", \"exportt\": \"e\"}", "did you mean \"export\"?" },
+  { "{\"path\": \"/a\", \"idle_timeout_second\": 5}",
+    "did you mean \"idle_timeout_seconds\"?" },
+  { "{\"pth\": \"/a\"}", "did you mean \"path\"?" },
+  { "{\"path\": \"/a\", \"backnd\": \"file\"}", "did you mean \"backend\"?" },
   { "{\"path\": \"/a\"}", NULL },
   { "{\"path\": \"/a\"}\n\n", NULL },
   { "{\"backend\": \"file\", \"path\": \"/a\", \"offset\": 512}", NULL },

@@ -1,4 +1,4 @@
-# Deployment: lighttpd snippets, an Apache example, the systemd unit,
+# Deployment: lighttpd and nginx snippets, an Apache example, the systemd unit,
 # and the scripts that install, start and test the whole thing.
 # Installed as examples under $(datadir)/imagexfer/; operators include the
 # lighttpd snippets from there (see README.md).
@@ -11,6 +11,23 @@ dist_imagexferlighttpd_DATA = \
 
 imagexferapachedir = $(datadir)/imagexfer/apache
 dist_imagexferapache_DATA = deploy/apache/imagexfer.conf
+
+# nginx: the snippets name each other by their installed paths, so they
+# are made at build time from deploy/nginx/*.conf.in.
+imagexfernginxdir = $(datadir)/imagexfer/nginx
+NGINX_CONFS = \
+	deploy/nginx/imagexfer.conf \
+	deploy/nginx/imagexfer-fastcgi.conf \
+	deploy/nginx/imagexfer-https.conf \
+	deploy/nginx/nginx.conf \
+	$(NULL)
+imagexfernginx_DATA = $(NGINX_CONFS)
+CLEANFILES += $(NGINX_CONFS)
+EXTRA_DIST += $(NGINX_CONFS:=.in)
+$(NGINX_CONFS): $(NGINX_CONFS:=.in) Makefile
+	$(AM_V_GEN)$(MKDIR_P) deploy/nginx && \
+	sed -e 's|@pkgdatadir[@]|$(datadir)/imagexfer|g' $(srcdir)/$@.in > $@-t \
+	  && mv $@-t $@
 
 # The unit names the installed binary, so it is made at build time.
 imagexfersystemddir = $(datadir)/imagexfer/systemd

@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "stats-map.h"
-#include "stats.h"
+#include "stats-ranges.h"
 
 #define LOCK_WAIT_NS (20 * 1000 * 1000)
 

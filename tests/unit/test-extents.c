@@ -154,8 +154,16 @@ test_growth (void)
   extent_list_free (&list);
   tap_ok (list.items == NULL && list.count == 0 && list.capacity == 0,
           "free resets the list");
+  /* A second free must see the reset list, not free items again (a
+   * double free would show under make check-valgrind), and leave it
+   * usable. */
   extent_list_free (&list);
-  tap_ok (true, "free twice is harmless");
+  tap_ok (list.items == NULL && list.count == 0 && list.capacity == 0,
+          "free twice: still reset");
+  tap_ok (extent_list_append (&list, 0, 7, D) == 0 && list.count == 1
+          && extent_list_end (&list) == 7,
+          "free twice: the list can be used again");
+  extent_list_free (&list);
 }
 
 struct merge_case {

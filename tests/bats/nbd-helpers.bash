@@ -186,16 +186,6 @@ transfer_json () {
   transfer_put "$id" "$(jq -nc "$@")"
 }
 
-# slice FILE OFFSET COUNT: bytes of FILE on stdout.
-slice () {
-  tail -c "+$(( $2 + 1 ))" "$1" | head -c "$3"
-}
-
-# patch_file FILE OFFSET SRC: write SRC into FILE at OFFSET (no truncation).
-patch_file () {
-  dd if="$3" of="$1" bs=1M oflag=seek_bytes seek="$2" conv=notrunc status=none
-}
-
 # nbd_read_back URI FILE: the export's bytes, through libnbd, not the stack.
 nbd_read_back () {
   rm -f "$2"
@@ -232,26 +222,4 @@ nbd_expected_extents () {
     | reduce .[] as $e ([];
         if length > 0 and .[-1].zero == $e.zero and .[-1].hole == $e.hole
         then .[-1].length += $e.length else . + [$e] end)'
-}
-
-# expect_extents_cover SIZE KEYS: the last body is an extent list with
-# exactly KEYS (a jq array, sorted) in each item, covering [0, SIZE)
-# without gaps or overlaps, adjacent items differing.
-expect_extents_cover () {
-  expect_status 200
-  expect_header Content-Type application/json
-  expect_length
-  expect_json --argjson size "$1" --argjson keys "$2" '
-    type == "array"
-    and all(.[]; (keys == $keys)
-                 and (.start | type == "number" and . >= 0 and floor == .)
-                 and (.length | type == "number" and . > 0 and floor == .))
-    and (if length == 0 then $size == 0 else
-           .[0].start == 0
-           and (.[-1].start + .[-1].length) == $size
-           and ([range(1; length) as $i
-                 | .[$i].start == .[$i - 1].start + .[$i - 1].length
-                   and (.[$i] | del(.start, .length))
-                       != (.[$i - 1] | del(.start, .length))] | all)
-         end)'
 }

@@ -28,6 +28,7 @@ TESTS += $(check_PROGRAMS)
 EXTRA_DIST += \
 	tests/include-cycles \
 	tests/run-bats \
+	tests/unit/extents-check.h \
 	tests/unit/tap.h \
 	$(NULL)
 

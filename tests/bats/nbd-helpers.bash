@@ -20,14 +20,22 @@
 # qemu-nbd always gets --persistent (it would exit after its first
 # client) and --shared=8 unless the caller passes --shared.
 
+# The pid of server NAME, forgotten: the caller stops it.  Fails when
+# there is none.
+_nbd_take_pid ()
+{
+  local pidfile=$STACK_DIR/$1.nbdpid pid
+  [ -f "$pidfile" ] || return 1
+  pid=$(cat "$pidfile")
+  rm -f "$pidfile"
+  [ -n "$pid" ] && echo "$pid"
+}
+
 # Stopping a server: SIGTERM, bounded wait, SIGKILL.
 nbd_stop ()
 {
-  local pidfile=$STACK_DIR/$1.nbdpid pid
-  [ -f "$pidfile" ] || return 0
-  pid=$(cat "$pidfile")
-  rm -f "$pidfile"
-  [ -n "$pid" ] || return 0
+  local pid
+  pid=$(_nbd_take_pid "$1") || return 0
   kill -TERM "$pid" 2>/dev/null || return 0
   _stack_wait_gone "$pid" 50 || kill -KILL "$pid" 2>/dev/null || true
   _stack_wait_gone "$pid" 50 || true
@@ -38,10 +46,8 @@ nbd_stop ()
 # The server dies at once, as a crash would: no clean disconnect.
 nbd_kill9 ()
 {
-  local pidfile=$STACK_DIR/$1.nbdpid pid
-  [ -f "$pidfile" ] || return 0
-  pid=$(cat "$pidfile")
-  rm -f "$pidfile"
+  local pid
+  pid=$(_nbd_take_pid "$1") || return 0
   kill -KILL "$pid" 2>/dev/null || true
   _stack_wait_gone "$pid" 50 || true
   wait "$pid" 2>/dev/null || true

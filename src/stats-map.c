@@ -6,6 +6,7 @@
  */
 #include <config.h>
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -178,7 +179,11 @@ void
 stats_copy_string (char *dst, size_t dstsize, const char *src,
                    size_t srcsize)
 {
-  size_t n = dstsize - 1 < srcsize ? dstsize - 1 : srcsize;
+  size_t n;
+
+  /* Every caller passes a sizeof: there is always room for the '\0'. */
+  assert (dstsize > 0);
+  n = dstsize - 1 < srcsize ? dstsize - 1 : srcsize;
 
   memcpy (dst, src, n);
   dst[n] = '\0';

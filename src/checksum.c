@@ -9,6 +9,7 @@
  */
 #include <config.h>
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -227,6 +228,10 @@ checksum_walk (struct checksum_walk *w)
     if (backend_extents (w->b, EXTENTS_CONTEXT_ZERO, window_end - pos, pos,
                          &extents) == -1)
       goto out;
+    /* backend_extents describes the whole window or fails; blocks are
+     * judged zero by it (range_is_zero), so a gap would be misread. */
+    assert (extents.count > 0 && extents.items[0].start == pos
+            && extent_list_end (&extents) == window_end);
     for (offset = pos; offset < window_end; offset += w->block_size) {
       uint64_t len = window_end - offset < w->block_size
         ? window_end - offset : w->block_size;

@@ -14,6 +14,7 @@
 
 #include "events.h"
 #include "log.h"
+#include "stats-clock.h"
 #include "stats-map.h"
 
 const char *

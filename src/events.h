@@ -12,10 +12,8 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "stats-limits.h"            /* EVENTS_RING, EVENTS_MESSAGE_MAX */
 #include "transfer.h"
-
-#define EVENTS_RING 256
-#define EVENTS_MESSAGE_MAX 200
 
 struct event_info {
   uint64_t seq;                           /* 1, 2, ... per table */

@@ -1,5 +1,6 @@
 #include <config.h>
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -169,10 +170,13 @@ extent_list_merge (const struct extent_list *a, const struct extent_list *b,
   pos = a->items[0].start;
   end = extent_list_end (a);
   while (pos < end) {
-    /* Both lists are contiguous with the same start and end, so
-     * neither runs out before pos reaches end. */
-    const struct extent *ea = &a->items[i];
-    const struct extent *eb = &b->items[j];
+    /* Both lists are contiguous with the same start and end (checked
+     * above), so neither runs out before pos reaches end. */
+    const struct extent *ea, *eb;
+
+    assert (i < a->count && j < b->count);
+    ea = &a->items[i];
+    eb = &b->items[j];
 
     a_end = ea->start + ea->length;
     b_end = eb->start + eb->length;

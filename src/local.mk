@@ -44,14 +44,21 @@ src_libimagexfer_a_SOURCES = \
 	src/spool-admin.h \
 	src/stats.c \
 	src/stats.h \
-	src/text-parse.c \
-	src/text-parse.h \
+	src/stats-clock.c \
+	src/stats-clock.h \
 	src/stats-entry.c \
+	src/stats-entry.h \
+	src/stats-limits.h \
 	src/stats-map.c \
 	src/stats-map.h \
 	src/stats-ranges.c \
+	src/stats-ranges.h \
 	src/stats-read.c \
+	src/stats-read.h \
 	src/stats-slots.c \
+	src/stats-slots.h \
+	src/text-parse.c \
+	src/text-parse.h \
 	src/transfer.c \
 	src/transfer.h \
 	src/transfer-json.c \

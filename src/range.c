@@ -7,6 +7,7 @@
  */
 #include <config.h>
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <strings.h>
@@ -95,6 +96,8 @@ range_resolve (const struct range_spec *spec, uint64_t size,
 {
   uint64_t last;
 
+  /* range_spec_parse refuses first > last; the length below would wrap. */
+  assert (!spec->has_first || !spec->has_last || spec->first <= spec->last);
   if (size == 0)
     return RANGE_UNSATISFIABLE;
 

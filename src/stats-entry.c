@@ -1,5 +1,6 @@
 /* The shared table's transfer entries: finding and claiming them, and
- * the management updates (cancelled, installed, expired, renewed).
+ * the management updates (cancelled, installed, expired).  Renewing an
+ * entry is in stats.c: it depends on this process's request.
  *
  * Open addressing with linear probing, keyed by id.  An entry is
  * claimed by a CAS of its state (EMPTY -> CLAIMING), its key written,
@@ -14,8 +15,10 @@
 
 #include "events.h"
 #include "log.h"
+#include "stats-clock.h"
+#include "stats-entry.h"
 #include "stats-map.h"
-#include "stats.h"
+#include "stats-ranges.h"
 
 static uint32_t
 hash_id (const char *id)
@@ -195,32 +198,4 @@ stats_transfer_note_expired (const char *transfer_id)
     return true;
   return !(SET_FLAGS (e->flags, ENTRY_FLAG_EXPIRED_REPORTED)
            & ENTRY_FLAG_EXPIRED_REPORTED);
-}
-
-bool
-stats_transfer_renew (const char *transfer_id, int64_t descriptor_mtime_ns)
-{
-  struct stats_entry *e = stats_entry_find (transfer_id, false, NULL);
-  int64_t since;
-  uint32_t others;
-  bool mine;
-
-  if (e == NULL)
-    return true;
-  since = LOAD (e->since_ns);
-  if (since >= descriptor_mtime_ns)
-    return true;
-  if (!stats_writable)
-    return false;
-  /* One process restarts the entry; the others see it done. */
-  if (!CAS (e->since_ns, &since, stats_now_ns ()))
-    return true;
-  mine = stats_request_in_flight_for (transfer_id);
-  others = LOAD (e->in_flight) - (mine ? 1 : 0);
-  if (others != 0 && others < STATS_SLOTS)
-    return true;               /* requests carry on: the same transfer */
-  stats_entry_reset (e);
-  if (mine)
-    stats_request_first (e);
-  return true;
 }

@@ -1,10 +1,12 @@
 /* The shared state table: mapping it, and building it afresh when it is
- * missing or not ours.  The table's parts are in stats-entry.c
- * (transfers), stats-slots.c (workers), stats.c (the data path's
- * hooks), stats-ranges.c, stats-read.c and events.c.
+ * missing or not ours.  The modules on top use the table's parts:
+ * stats-entry.c (transfers), stats-slots.c (workers), stats.c (the data
+ * path's hooks, attaching and detaching), stats-ranges.c, stats-read.c
+ * and events.c.
  */
 #include <config.h>
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,25 +21,9 @@
 #include "cleanup.h"
 #include "log.h"
 #include "stats-map.h"
-#include "stats.h"
 
 struct stats_map *stats_map;
 bool stats_writable;
-
-int64_t
-stats_now_ns (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_REALTIME, &ts);
-  return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int64_t
-stats_now_ms (void)
-{
-  return stats_now_ns () / 1000000;
-}
 
 /* Mapping. */
 
@@ -139,8 +125,8 @@ map_file (const char *path, bool *writable)
   return m;
 }
 
-static int
-attach (const char *state_dir, bool create)
+int
+stats_map_attach (const char *state_dir, bool create)
 {
   char path[PATH_MAX];
   bool writable = false;
@@ -180,32 +166,11 @@ attach (const char *state_dir, bool create)
   return -1;
 }
 
-int
-stats_attach (const char *state_dir)
-{
-  return attach (state_dir, true);
-}
-
-int
-stats_attach_existing (const char *state_dir)
-{
-  return attach (state_dir, false);
-}
-
-bool
-stats_attached (void)
-{
-  return stats_map != NULL;
-}
-
 void
-stats_detach (void)
+stats_map_unmap (void)
 {
   if (stats_map == NULL)
     return;
-  if (stats_writable)
-    stats_request_end (0);     /* a request that never ended */
-  stats_slot_release_mine ();
   munmap (stats_map, sizeof *stats_map);
   stats_map = NULL;
 }
@@ -214,7 +179,11 @@ void
 stats_copy_string (char *dst, size_t dstsize, const char *src,
                    size_t srcsize)
 {
-  size_t n = dstsize - 1 < srcsize ? dstsize - 1 : srcsize;
+  size_t n;
+
+  /* Every caller passes a sizeof: there is always room for the '\0'. */
+  assert (dstsize > 0);
+  n = dstsize - 1 < srcsize ? dstsize - 1 : srcsize;
 
   memcpy (dst, src, n);
   dst[n] = '\0';

@@ -1,6 +1,8 @@
-/* The layout of the shared state file <state_dir>/stats.  Private to
- * stats*.c and events.c: everything else goes through stats.h and
- * events.h.
+/* The bottom layer of the shared state: the layout of the file
+ * <state_dir>/stats and its mapping.  Private to stats*.c and events.c:
+ * everything else goes through stats.h and events.h.  It knows nothing
+ * of the modules built on it (stats.c, stats-*.c, events.c), so it
+ * includes neither stats.h nor events.h and never calls them.
  *
  * Fixed size; every field is naturally aligned and only touched with
  * __atomic builtins (strings under a per-record sequence number). A
@@ -9,14 +11,19 @@
 #ifndef IMAGEXFER_STATS_MAP_H
 #define IMAGEXFER_STATS_MAP_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "events.h"
-#include "stats.h"
+#include "stats-limits.h"
+#include "transfer.h"
 
 #define STATS_MAGIC 0x31535441545358ULL   /* "XSTATS1" little-endian-ish */
 #define STATS_VERSION 2
 #define STATS_TRANSFERS 4096               /* power of two */
+/* stats-entry.c probes its hash chain with & (STATS_TRANSFERS - 1). */
+_Static_assert ((STATS_TRANSFERS & (STATS_TRANSFERS - 1)) == 0,
+                "STATS_TRANSFERS must be a power of two");
 
 struct stats_header {
   uint64_t magic;
@@ -122,43 +129,14 @@ struct stats_map {
 extern struct stats_map *stats_map;
 extern bool stats_writable;
 
-/* Nanoseconds since the epoch (CLOCK_REALTIME), like st_mtim. */
-int64_t stats_now_ns (void);
-
-/* stats-slots.c: this process's slot (NULL when it has none: never
- * registered, or forked from the process that did); and giving it back
- * before unmapping. */
-struct stats_slot *stats_slot_mine (void);
-void stats_slot_release_mine (void);
-
-/* Find the entry for id by its hash chain; with create (and a writable
- * table) make it when absent, *created then true.  NULL when absent or
- * when the table is full. */
-struct stats_entry *stats_entry_find (const char *id, bool create,
-                                      bool *created);
-/* Start the entry's counters and marks afresh (not in_flight, which
- * counts live requests). */
-void stats_entry_reset (struct stats_entry *e);
-
-/* stats.c: the request this process is serving is the first of e's
- * transfer (after a reset): note when, and record "transfer opened". */
-void stats_request_first (struct stats_entry *e);
-
-/* stats-ranges.c.  Count [start, end) as touched. */
-void stats_ranges_add (struct stats_entry *e, uint64_t start, uint64_t end);
-/* Forget every range (part of stats_entry_reset). */
-void stats_ranges_clear (struct stats_entry *e);
-/* Free the lock when a dead process held it (the supervisor, reaping
- * pid). */
-void stats_ranges_unlock_dead (struct stats_entry *e, int32_t pid);
-/* The merge itself, on a plain array (unit-tested): add [start, end) to
- * ranges[0..*n), sorted, disjoint and not touching, at most STATS_RANGES.
- * Returns false when the set was full and two neighbours were joined
- * over the gap between them (the sum is then more than the distinct
- * bytes). */
-bool stats_ranges_merge (struct stats_range *ranges, uint32_t *n,
-                         uint64_t start, uint64_t end);
-uint64_t stats_ranges_sum (const struct stats_range *ranges, uint32_t n);
+/* Map the table in state_dir: with create, build it afresh when it is
+ * missing or not valid; without, only an existing valid one (read-only
+ * when we may not write it).  Returns 0 (also when already mapped), or
+ * -1: logged, but for a table that is not there without create. */
+int stats_map_attach (const char *state_dir, bool create);
+/* Unmap.  Whatever this process holds in the table (its slot, its
+ * request in flight) must have been given back before. */
+void stats_map_unmap (void);
 
 /* Copy a string field written by another process: bounded, always
  * terminated. */

@@ -19,6 +19,7 @@
  */
 #include <config.h>
 
+#include <assert.h>
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
@@ -27,7 +28,7 @@
 #include <unistd.h>
 
 #include "stats-map.h"
-#include "stats.h"
+#include "stats-ranges.h"
 
 #define LOCK_WAIT_NS (20 * 1000 * 1000)
 
@@ -68,6 +69,9 @@ stats_ranges_merge (struct stats_range *ranges, uint32_t *n, uint64_t start,
     count--;
     exact = false;
   }
+  /* At most len + 1 ranges were made and one joined when over: the set
+   * fits, whatever another process left in it. */
+  assert (count <= STATS_RANGES);
   memcpy (ranges, r, count * sizeof r[0]);
   *n = count;
   return exact;

@@ -6,8 +6,9 @@
 #include <sched.h>
 #include <string.h>
 
+#include "stats-entry.h"
 #include "stats-map.h"
-#include "stats.h"
+#include "stats-read.h"
 
 const uint64_t stats_latency_bounds_us[STATS_LATENCY_BUCKETS - 1] = {
   1000, 5000, 10000, 25000, 50000, 100000, 250000, 500000,

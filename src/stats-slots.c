@@ -14,8 +14,10 @@
 
 #include "events.h"
 #include "log.h"
+#include "stats-clock.h"
 #include "stats-map.h"
-#include "stats.h"
+#include "stats-ranges.h"
+#include "stats-slots.h"
 
 static struct stats_slot *my_slot;
 

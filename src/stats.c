@@ -1,7 +1,8 @@
 /* The data path's hooks: the worker serving a request tells the shared
- * table when it begins, as bytes move, and when it ends.  Mapping the
- * table is in stats-map.c, the transfer entries in stats-entry.c, the
- * worker slots in stats-slots.c, reading in stats-read.c.
+ * table when it begins, as bytes move, and when it ends; and attaching
+ * to the table and detaching, which ends such a request first.  Mapping
+ * the table is in stats-map.c, the transfer entries in stats-entry.c,
+ * the worker slots in stats-slots.c, reading in stats-read.c.
  */
 #include <config.h>
 
@@ -11,6 +12,7 @@
 
 #include "events.h"
 #include "stats-map.h"
+#include "stats-ranges.h"
 #include "stats.h"
 
 /* This process's request in flight. */
@@ -40,8 +42,10 @@ scope_index (const char *backend)
   return STATS_SCOPE_OTHER;
 }
 
-void
-stats_request_first (struct stats_entry *e)
+/* The request this process is serving is the first of e's transfer
+ * (after a reset): note when, and record "transfer opened". */
+static void
+request_first (struct stats_entry *e)
 {
   int64_t zero = 0;
   char id[TRANSFER_ID_MAX + 1];
@@ -107,7 +111,7 @@ stats_request_begin (const char *transfer_id, const char *backend,
   /* The first request of this transfer (or of a new descriptor under
    * the same id, after a reset). */
   if (my_entry)
-    stats_request_first (my_entry);
+    request_first (my_entry);
 }
 
 void
@@ -231,4 +235,68 @@ stats_request_in_flight_for (const char *transfer_id)
 {
   return stats_map && my_entry && transfer_id
     && strncmp (my_entry->id, transfer_id, sizeof my_entry->id) == 0;
+}
+
+/* Whether e counted an earlier transfer is the entry's business, but
+ * what to do about it depends on this process's request in flight, so
+ * the decision is here. */
+bool
+stats_transfer_renew (const char *transfer_id, int64_t descriptor_mtime_ns)
+{
+  struct stats_entry *e = stats_entry_find (transfer_id, false, NULL);
+  int64_t since;
+  uint32_t others;
+  bool mine;
+
+  if (e == NULL)
+    return true;
+  since = LOAD (e->since_ns);
+  if (since >= descriptor_mtime_ns)
+    return true;
+  if (!stats_writable)
+    return false;
+  /* One process restarts the entry; the others see it done. */
+  if (!CAS (e->since_ns, &since, stats_now_ns ()))
+    return true;
+  mine = stats_request_in_flight_for (transfer_id);
+  others = LOAD (e->in_flight) - (mine ? 1 : 0);
+  if (others != 0 && others < STATS_SLOTS)
+    return true;               /* requests carry on: the same transfer */
+  stats_entry_reset (e);
+  if (mine)
+    request_first (e);
+  return true;
+}
+
+/* Attaching and detaching. */
+
+int
+stats_attach (const char *state_dir)
+{
+  return stats_map_attach (state_dir, true);
+}
+
+int
+stats_attach_existing (const char *state_dir)
+{
+  return stats_map_attach (state_dir, false);
+}
+
+bool
+stats_attached (void)
+{
+  return stats_map != NULL;
+}
+
+/* What this process holds in the table goes back before the mapping
+ * does: a request that never ended, then its slot. */
+void
+stats_detach (void)
+{
+  if (stats_map == NULL)
+    return;
+  if (stats_writable)
+    stats_request_end (0);
+  stats_slot_release_mine ();
+  stats_map_unmap ();
 }

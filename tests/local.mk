@@ -26,7 +26,9 @@ check_PROGRAMS += \
 TESTS += $(check_PROGRAMS)
 
 EXTRA_DIST += \
+	tests/include-cycles \
 	tests/run-bats \
+	tests/unit/extents-check.h \
 	tests/unit/tap.h \
 	$(NULL)
 
@@ -37,3 +39,9 @@ check-valgrind:
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(check_PROGRAMS)" \
 	  LOG_COMPILER="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
 .PHONY: check-valgrind
+
+# No two modules of the product may include each other's headers, even
+# through others.
+check-include-cycles:
+	$(top_srcdir)/tests/include-cycles $(top_srcdir)
+.PHONY: check-include-cycles

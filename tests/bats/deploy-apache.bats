@@ -3,6 +3,7 @@
 # httpd + mod_fcgid spawning imagexfer-fcgi, a download and an upload.
 
 load helpers
+load expect
 
 APACHE2=${APACHE2:-/usr/sbin/apache2}
 APACHE_MODULES=${APACHE_MODULES:-/usr/lib/apache2/modules}
@@ -71,18 +72,10 @@ EOF
     APACHE_PID=$!
     export APACHE_PID
     BASE_URL=http://127.0.0.1:$port
-    local code="" n=100
-    while [ $n -gt 0 ] && kill -0 "$APACHE_PID" 2>/dev/null; do
-      code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
-               -X OPTIONS "$BASE_URL/images/*") || true
-      if [ "$code" = 200 ]; then
-        started=yes
-        break
-      fi
-      sleep 0.1
-      n=$((n - 1))
-    done
-    [ -n "$started" ] && break
+    if stack_wait_ready "$BASE_URL" "$APACHE_PID"; then
+      started=yes
+      break
+    fi
     kill -0 "$APACHE_PID" 2>/dev/null && break
     grep -qi 'address already in use' "$STACK_DIR/apache-error.log" \
       "$STACK_DIR/apache.out" 2>/dev/null || break
@@ -126,7 +119,7 @@ teardown_file ()
   http -H 'Range: bytes=5-65540' "$BASE_URL/images/dl"
   [ "$status_code" = 206 ]
   [ "$(header Content-Range)" = "bytes 5-65540/2097155" ]
-  cmp "$STACK_DIR/body" <(tail -c +6 "$IMAGES/disk.raw" | head -c 65536)
+  cmp "$STACK_DIR/body" <(extract "$IMAGES/disk.raw" 5 65536)
 }
 
 @test "apache: PUT upload through mod_fcgid lands byte-exact, then downloads the same" {

@@ -4,6 +4,7 @@
 # of imagexfer.conf.
 
 load helpers
+load expect
 
 setup_file ()
 {
@@ -43,7 +44,7 @@ teardown_file ()
     "$HTTPS_URL/images/dl"
   [ "$status_code" = 206 ]
   [ "$(header Content-Range)" = "bytes 1048575-2097152/3145733" ]
-  cmp "$STACK_DIR/body" <(tail -c +1048576 "$IMAGES/disk.raw" | head -c 1048578)
+  cmp "$STACK_DIR/body" <(extract "$IMAGES/disk.raw" 1048575 1048578)
 }
 
 @test "https: PUT upload with --cacert lands byte-exact" {

@@ -32,6 +32,47 @@ expect_error () {
 expect_body_is () {  # FILE: the last response body equals FILE byte for byte
   cmp "$STACK_DIR/body" "$1" || { show; fail "body differs from $1"; }
 }
+# ranged_get ID FILE FIRST LAST [RANGE-VALUE]: GET with Range (default
+# bytes=FIRST-LAST) answers 206 with bytes FIRST-LAST of FILE.
+ranged_get () {
+  local size
+  size=$(stat -c %s "$2")
+  http -H "Range: ${5:-bytes=$3-$4}" "$BASE_URL/images/$1"
+  expect_status 206
+  expect_header Content-Range "bytes $3-$4/$size"
+  expect_header Content-Length "$(( $4 - $3 + 1 ))"
+  extract "$2" "$3" "$(( $4 - $3 + 1 ))" > "$BATS_TEST_TMPDIR/expected"
+  expect_body_is "$BATS_TEST_TMPDIR/expected"
+}
+# expect_disposition NAME: Content-Disposition names NAME, quoted or not
+# (the same value, API.md).
+expect_disposition () {
+  local cd
+  cd=$(header Content-Disposition)
+  [ "$cd" = "attachment; filename=$1" ] || [ "$cd" = "attachment; filename=\"$1\"" ] ||
+    { show; fail "Content-Disposition: got '$cd'"; }
+}
+# expect_extents_cover SIZE KEYS: the last body is an extent list with
+# exactly KEYS (a jq array, sorted) in each item, covering [0, SIZE)
+# without gaps or overlaps, adjacent items differing.
+expect_extents_cover () {
+  expect_status 200
+  expect_header Content-Type application/json
+  expect_length
+  expect_json --argjson size "$1" --argjson keys "$2" '
+    type == "array"
+    and all(.[]; (keys == $keys)
+                 and (.start | type == "number" and . >= 0 and floor == .)
+                 and (.length | type == "number" and . > 0 and floor == .))
+    and (if length == 0 then $size == 0 else
+           .[0].start == 0
+           and (.[-1].start + .[-1].length) == $size
+           and ([range(1; length) as $i
+                 | .[$i].start == .[$i - 1].start + .[$i - 1].length
+                   and (.[$i] | del(.start, .length))
+                       != (.[$i - 1] | del(.start, .length))] | all)
+         end)'
+}
 # expect_written N [FLUSHED]: the exact success body of a PUT.
 expect_written () {
   expect_status 200
@@ -63,8 +104,9 @@ new_image () {       # ID SIZE [JSON object merged in]
 extract () {         # FILE OFFSET COUNT: those bytes of FILE on stdout
   dd if="$1" bs=1M iflag=skip_bytes,count_bytes skip="$2" count="$3" status=none
 }
-overlay () {         # FILE PIECE OFFSET: write PIECE into FILE at OFFSET
-  dd if="$2" of="$1" bs=1M oflag=seek_bytes seek="$3" conv=notrunc status=none
+write_at () {        # FILE OFFSET [PIECE]: PIECE (else stdin) into FILE at OFFSET
+  dd if="${3:-/dev/stdin}" of="$1" bs=1M oflag=seek_bytes seek="$2" \
+    conv=notrunc status=none
 }
 same_file () {       # A B
   cmp "$1" "$2" || { show; fail "$1 and $2 differ"; }

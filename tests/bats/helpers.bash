@@ -7,6 +7,7 @@
 #               [--conf-extra "key = value"]... [--lighttpd-extra 'lines']...
 #               [--https PEMFILE KEYFILE]
 #   stack_stop
+#   stack_wait_ready URL PID...
 #   fcgi_supervisor_pid / fcgi_worker_pids
 #   transfer_put ID JSON / transfer_rm ID
 #   image_random PATH SIZE / image_sparse PATH SIZE
@@ -314,24 +315,35 @@ stack_start ()
     export HTTPS_PORT HTTPS_URL
   fi
 
-  # Ready when imagexfer answers OPTIONS /images/* (not lighttpd alone).
-  local code="" n=100
+  # Ready when imagexfer answers (not lighttpd alone).
+  stack_wait_ready "$BASE_URL" "$LIGHTTPD_PID" \
+    ${FCGI_DAEMON_PID:+"$FCGI_DAEMON_PID"} && return 0
+  echo "stack_start: OPTIONS $BASE_URL/images/* answered" \
+       "'$STACK_READY_CODE', not 200" >&2
+  _stack_dump_logs
+  stack_stop
+  return 1
+}
+
+# stack_wait_ready URL PID...: the bounded start-up wait of every server
+# in front of imagexfer.  Succeeds once OPTIONS URL/images/* answers 200;
+# fails after 10 s, or as soon as one of the PIDs is gone.  The last
+# answer is in STACK_READY_CODE ("000": none).
+stack_wait_ready ()
+{
+  local url=$1 pid n=100
+  shift
+  STACK_READY_CODE=""
   while [ $n -gt 0 ]; do
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
-             -X OPTIONS "$BASE_URL/images/*" 2>/dev/null) || true
-    [ "$code" = 200 ] && return 0
-    if ! _stack_alive "$LIGHTTPD_PID"; then
-      break
-    fi
-    if [ -n "$FCGI_DAEMON_PID" ] && ! _stack_alive "$FCGI_DAEMON_PID"; then
-      break
-    fi
+    STACK_READY_CODE=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
+                         -X OPTIONS "$url/images/*" 2>/dev/null) || true
+    [ "$STACK_READY_CODE" = 200 ] && return 0
+    for pid in "$@"; do
+      _stack_alive "$pid" || return 1
+    done
     sleep 0.1
     n=$((n - 1))
   done
-  echo "stack_start: OPTIONS $BASE_URL/images/* answered '$code', not 200" >&2
-  _stack_dump_logs
-  stack_stop
   return 1
 }
 

@@ -7,10 +7,6 @@ bats_require_minimum_version 1.5.0
 load helpers
 load expect
 
-expect_written () {  # N
-  expect_status 200
-  expect_json --argjson n "$1" '. == {"ok": true, "bytes_written": $n, "flushed": true}'
-}
 expect_options () {  # ID rw|ro
   http -X OPTIONS "$BASE_URL/images/$1"
   expect_status 200
@@ -21,12 +17,6 @@ expect_options () {  # ID rw|ro
     expect_json '(.features | sort) == ["checksum", "extents"] and .max_writers == 0'
     expect_header Allow 'OPTIONS, GET, HEAD'
   fi
-}
-content_disposition_is () {   # NAME: unquoted or quoted
-  local cd
-  cd=$(header Content-Disposition)
-  [ "$cd" = "attachment; filename=$1" ] || [ "$cd" = "attachment; filename=\"$1\"" ] ||
-    { show; fail "Content-Disposition: got '$cd'"; }
 }
 
 setup_file () {
@@ -78,7 +68,7 @@ setup () {
   expect_status 200
   expect_header Content-Length 131073
   expect_header Content-Type application/octet-stream
-  content_disposition_is vm-disk.raw
+  expect_disposition vm-disk.raw
   same_file "$STACK_DIR/body" "$T/orig"
   expect_options "$id" rw
   image_random "$T/new" 131073
@@ -181,7 +171,7 @@ setup () {
     -H 'Range: bytes=5000-5999' --data-binary @"$T/piece" "$BASE_URL/images/cs-rw"
   expect_status 200
   expect_json '.ok == true'
-  dd if="$T/piece" of="$T/expected" bs=1000 seek=5 conv=notrunc status=none
+  write_at "$T/expected" 5000 "$T/piece"
   same_file "$IMAGES/cs-rw.raw" "$T/expected"
 }
 

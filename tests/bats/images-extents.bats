@@ -6,40 +6,20 @@ bats_require_minimum_version 1.5.0
 load helpers
 load expect
 
-# write_at FILE OFFSET COUNT: random data at OFFSET, file not truncated.
-write_at () {
-  head -c "$3" /dev/urandom |
-    dd of="$1" bs=1M oflag=seek_bytes seek="$2" conv=notrunc status=none
-}
 
 # expect_extents SIZE: the last body is a valid zero-context extent list
-# for a file backend covering [0, SIZE).
+# for a file backend covering [0, SIZE): never a hole.
 expect_extents () {
-  expect_status 200
-  expect_header Content-Type application/json
-  expect_length
-  expect_json --argjson size "$1" '
-    type == "array"
-    and all(.[]; (keys == ["hole", "length", "start", "zero"])
-                 and (.start | type == "number" and . >= 0 and floor == .)
-                 and (.length | type == "number" and . > 0 and floor == .)
-                 and (.zero | type == "boolean")
-                 and .hole == false)
-    and (if length == 0 then $size == 0 else
-           .[0].start == 0
-           and (.[-1].start + .[-1].length) == $size
-           and ([range(1; length) as $i
-                 | .[$i].start == .[$i - 1].start + .[$i - 1].length
-                   and .[$i].zero != .[$i - 1].zero] | all)
-         end)'
+  expect_extents_cover "$1" '["hole", "length", "start", "zero"]'
+  expect_json 'all(.[]; (.zero | type == "boolean") and .hole == false)'
 }
 
 setup_file () {
   stack_start --workers 2
   # 8 MiB + 123: data at [1M, 1M+64K) and [5M, 6M), holes elsewhere.
   image_sparse "$IMAGES/sparse.raw" 8388731
-  write_at "$IMAGES/sparse.raw" 1048576 65536
-  write_at "$IMAGES/sparse.raw" 5242880 1048576
+  head -c 65536 /dev/urandom | write_at "$IMAGES/sparse.raw" 1048576
+  head -c 1048576 /dev/urandom | write_at "$IMAGES/sparse.raw" 5242880
   file_transfer sparse "$IMAGES/sparse.raw"
   file_transfer win "$IMAGES/sparse.raw" '{"offset": 524288, "size": 5767168}'
   image_random "$IMAGES/full.raw" 1048577

@@ -22,6 +22,16 @@ teardown_file () {
 RW_METHODS="OPTIONS, GET, HEAD, PUT, PATCH, POST"
 RO_METHODS="OPTIONS, GET, HEAD"
 
+# expect_preflight METHODS [CONTEXT]: the last response is a successful
+# CORS preflight answer allowing METHODS.
+expect_preflight () {
+  expect_status 200 "${2:-}"
+  expect_header Access-Control-Allow-Origin '*'
+  expect_header Access-Control-Allow-Methods "$1"
+  expect_header Access-Control-Allow-Headers '*'
+  expect_header Access-Control-Max-Age 86400
+}
+
 @test "OPTIONS /images/* lists every feature without a transfer" {
   http -X OPTIONS "$BASE_URL/images/*"
   expect_status 200
@@ -95,21 +105,13 @@ RO_METHODS="OPTIONS, GET, HEAD"
     -H 'Access-Control-Request-Method: PUT' \
     -H 'Access-Control-Request-Headers: content-type, content-range' \
     "$BASE_URL/images/rw"
-  expect_status 200
-  expect_header Access-Control-Allow-Origin '*'
-  expect_header Access-Control-Allow-Methods "$RW_METHODS"
-  expect_header Access-Control-Allow-Headers '*'
-  expect_header Access-Control-Max-Age 86400
+  expect_preflight "$RW_METHODS"
 }
 
 @test "CORS preflight on a read-only transfer: read methods only" {
   http -X OPTIONS -H 'Origin: https://example.org' \
     -H 'Access-Control-Request-Method: GET' "$BASE_URL/images/ro"
-  expect_status 200
-  expect_header Access-Control-Allow-Origin '*'
-  expect_header Access-Control-Allow-Methods "$RO_METHODS"
-  expect_header Access-Control-Allow-Headers '*'
-  expect_header Access-Control-Max-Age 86400
+  expect_preflight "$RO_METHODS"
 }
 
 @test "CORS preflight on sub-resources: their own methods, no transfer check" {
@@ -119,12 +121,8 @@ RO_METHODS="OPTIONS, GET, HEAD"
     http -X OPTIONS -H 'Origin: https://example.org' \
       -H "Access-Control-Request-Method: ${sub#*:}" \
       "$BASE_URL/images/no-such-transfer/${sub%%:*}"
-    expect_status 200 "$sub"
+    expect_preflight "$allow" "$sub"
     expect_header Allow "$allow"
-    expect_header Access-Control-Allow-Methods "$allow"
-    expect_header Access-Control-Allow-Origin '*'
-    expect_header Access-Control-Allow-Headers '*'
-    expect_header Access-Control-Max-Age 86400
   done
 }
 

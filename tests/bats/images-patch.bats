@@ -9,7 +9,7 @@ load expect
 
 zeroes () {          # EXPECTED OFFSET COUNT
   head -c "$3" /dev/zero > "$BATS_TEST_TMPDIR/z"
-  overlay "$1" "$BATS_TEST_TMPDIR/z" "$2"
+  write_at "$1" "$2" "$BATS_TEST_TMPDIR/z"
 }
 patch_json () {      # ID JSON
   http -X PATCH -H 'Content-Type: application/json' --data-binary "$2" \
@@ -206,12 +206,12 @@ teardown_file () {
     -H 'Range: bytes=12345-16441' --data-binary @"$T/p1" "$BASE_URL/images/rb"
   expect_ok
   expect_json '(has("bytes_written") | not) or .bytes_written == 4097'
-  overlay "$T/expected" "$T/p1" 12345
+  write_at "$T/expected" 12345 "$T/p1"
   image_random "$T/p2" 1
   http -X PATCH -H 'Content-Type: application/octet-stream' \
     -H 'Range: bytes=1048576-1048576' --data-binary @"$T/p2" "$BASE_URL/images/rb"
   expect_ok
-  overlay "$T/expected" "$T/p2" 1048576
+  write_at "$T/expected" 1048576 "$T/p2"
   same_file "$IMAGES/rb.raw" "$T/expected"
 }
 

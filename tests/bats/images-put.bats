@@ -60,7 +60,7 @@ teardown_file () {
   http -T "$T/src" "$BASE_URL/images/short"
   expect_written 1000
   cp "$T/short.orig" "$T/expected"
-  overlay "$T/expected" "$T/src" 0
+  write_at "$T/expected" 0 "$T/src"
   same_file "$IMAGES/short.raw" "$T/expected"
 }
 
@@ -72,22 +72,22 @@ teardown_file () {
   image_random "$T/a" 4097
   http -T "$T/a" -H 'Content-Range: bytes 12345-16441/*' "$BASE_URL/images/cr"
   expect_written 4097
-  overlay "$T/expected" "$T/a" 12345
+  write_at "$T/expected" 12345 "$T/a"
 
   image_random "$T/b" 777
   http -T "$T/b" -H 'Content-Range: bytes 999999-*/*' "$BASE_URL/images/cr"
   expect_written 777
-  overlay "$T/expected" "$T/b" 999999
+  write_at "$T/expected" 999999 "$T/b"
 
   image_random "$T/c" 1
   http -T "$T/c" -H "Content-Range: bytes 1048576-1048576/$size" "$BASE_URL/images/cr"
   expect_written 1
-  overlay "$T/expected" "$T/c" 1048576
+  write_at "$T/expected" 1048576 "$T/c"
 
   image_random "$T/d" 65537
   http -T "$T/d" -H 'Content-Range: bytes 1-65537/*' "$BASE_URL/images/cr"
   expect_written 65537
-  overlay "$T/expected" "$T/d" 1
+  write_at "$T/expected" 1 "$T/d"
 
   same_file "$IMAGES/cr.raw" "$T/expected"
   http "$BASE_URL/images/cr"
@@ -159,7 +159,7 @@ teardown_file () {
   http -T "$T/ten" -H 'Content-Range: bytes 9990-9999/*' "$BASE_URL/images/edge"
   expect_written 10
   cp "$T/edge.orig" "$T/expected"
-  overlay "$T/expected" "$T/ten" 9990
+  write_at "$T/expected" 9990 "$T/ten"
   same_file "$IMAGES/edge.raw" "$T/expected"
 }
 
@@ -206,7 +206,7 @@ teardown_file () {
     200)
       expect_written 1000
       cp "$T/chunk.orig" "$T/expected"
-      overlay "$T/expected" "$T/src" 0
+      write_at "$T/expected" 0 "$T/src"
       same_file "$IMAGES/chunk.raw" "$T/expected"
       ;;
     400|411)
@@ -255,12 +255,12 @@ teardown_file () {
   image_random "$T/full" 500001
   http -T "$T/full" "$BASE_URL/images/w"
   expect_written 500001
-  overlay "$T/expected" "$T/full" 1000003
+  write_at "$T/expected" 1000003 "$T/full"
 
   image_random "$T/piece" 333
   http -T "$T/piece" -H 'Content-Range: bytes 499668-500000/*' "$BASE_URL/images/w"
   expect_written 333
-  overlay "$T/expected" "$T/piece" $(( 1000003 + 499668 ))
+  write_at "$T/expected" $(( 1000003 + 499668 )) "$T/piece"
 
   # Past the window (though inside the file): 416.
   http -T "$T/piece" -H 'Content-Range: bytes 499669-*/*' "$BASE_URL/images/w"

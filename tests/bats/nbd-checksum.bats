@@ -34,8 +34,8 @@ setup_file () {
 
   image_sparse "$I/sparse.img" "$SPARSE_SIZE"
   image_random "$I/piece" 300000
-  patch_file "$I/sparse.img" 4194304 "$I/piece"
-  patch_file "$I/sparse.img" 50000000 "$I/piece"
+  write_at "$I/sparse.img" 4194304 "$I/piece"
+  write_at "$I/sparse.img" 50000000 "$I/piece"
   nbd_qemu sparse -f raw "$I/sparse.img"
 
   # nbdkit memory: the same bytes as sparse.img, written through NBD.
@@ -44,7 +44,7 @@ setup_file () {
 
   image_random "$I/file.img" 3145851    # 3 MiB + 123
   image_sparse "$I/fsparse.img" 20M
-  patch_file "$I/fsparse.img" 9000000 "$I/piece"
+  write_at "$I/fsparse.img" 9000000 "$I/piece"
 
   transfer_json raw --arg u "$(nbd_uri raw disk)" '{url: $u}'
   transfer_json raw-cs --arg s "$(nbd_sock raw)" '{socket: $s, export: "disk"}'
@@ -148,7 +148,7 @@ expect_checksum () {
   transfer_json mem2 --arg s "$(nbd_sock mem)" '{socket: $s}'
   image_random "$BATS_TEST_TMPDIR/p" 4096
   cp "$IMAGES/sparse.img" "$BATS_TEST_TMPDIR/want"
-  patch_file "$BATS_TEST_TMPDIR/want" 20000768 "$BATS_TEST_TMPDIR/p"
+  write_at "$BATS_TEST_TMPDIR/want" 20000768 "$BATS_TEST_TMPDIR/p"
   http -T "$BATS_TEST_TMPDIR/p" -H "Content-Range: bytes 20000768-20004863/*" \
     "$BASE_URL/images/mem2"
   expect_status 200

@@ -102,8 +102,8 @@ dirty_ranges_body () {
   http -H "Range: bytes=1048576-3145727" "$BASE_URL/images/mem"
   expect_status 206
   head -c 2097152 /dev/zero > "$BATS_TEST_TMPDIR/want"
-  patch_file "$BATS_TEST_TMPDIR/want" 0 <(head -c 524288 "$BATS_TEST_TMPDIR/a")
-  patch_file "$BATS_TEST_TMPDIR/want" 1048576 <(tail -c 1048576 "$BATS_TEST_TMPDIR/a")
+  write_at "$BATS_TEST_TMPDIR/want" 0 <(head -c 524288 "$BATS_TEST_TMPDIR/a")
+  write_at "$BATS_TEST_TMPDIR/want" 1048576 <(tail -c 1048576 "$BATS_TEST_TMPDIR/a")
   expect_body_is "$BATS_TEST_TMPDIR/want"
 }
 
@@ -221,7 +221,7 @@ DIRTY_EXPECTED='. == [
 @test "no bitmap: context=dirty answers the allocation extents, all dirty" {
   I=$BATS_TEST_TMPDIR
   image_sparse "$I/d.raw" "$SIZE"
-  head -c "$MiB" /dev/urandom | patch_file "$I/d.raw" "$MiB" /dev/stdin
+  head -c "$MiB" /dev/urandom | write_at "$I/d.raw" "$MiB" /dev/stdin
   nbd_qemu plain -f raw "$I/d.raw"
   transfer_json plain --arg s "$(nbd_sock plain)" '{socket: $s}'
   transfer_json plain-dirty --arg u "$(nbd_uri plain)" '{url: $u, dirty: true}'

@@ -143,7 +143,7 @@ expect_error_mentions () {
   nbd_qemu dl -f raw "$I/big"
   http -H "Range: bytes=$((100 * MiB))-$((104 * MiB - 1))" "$BASE_URL/images/dl"
   expect_status 206
-  slice "$I/big" $((100 * MiB)) $((4 * MiB)) > "$I/want"
+  extract "$I/big" $((100 * MiB)) $((4 * MiB)) > "$I/want"
   expect_body_is "$I/want"
   curl -sS -o "$I/all" "$BASE_URL/images/dl"
   cmp "$I/all" "$I/big"
@@ -319,7 +319,7 @@ parallel_writers () {
   I=$BATS_TEST_TMPDIR
   image_random "$I/want" $((64 * MiB))
   for i in 0 1 2 3 4 5 6 7; do
-    slice "$I/want" $((i * 8 * MiB)) $((8 * MiB)) > "$I/part$i"
+    extract "$I/want" $((i * 8 * MiB)) $((8 * MiB)) > "$I/part$i"
   done
   for i in 0 1 2 3 4 5 6 7; do
     curl -sS --max-time 120 -T "$I/part$i" -o "$I/out$i" -w '%{http_code}' \

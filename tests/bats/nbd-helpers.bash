@@ -20,14 +20,22 @@
 # qemu-nbd always gets --persistent (it would exit after its first
 # client) and --shared=8 unless the caller passes --shared.
 
+# The pid of server NAME, forgotten: the caller stops it.  Fails when
+# there is none.
+_nbd_take_pid ()
+{
+  local pidfile=$STACK_DIR/$1.nbdpid pid
+  [ -f "$pidfile" ] || return 1
+  pid=$(cat "$pidfile")
+  rm -f "$pidfile"
+  [ -n "$pid" ] && echo "$pid"
+}
+
 # Stopping a server: SIGTERM, bounded wait, SIGKILL.
 nbd_stop ()
 {
-  local pidfile=$STACK_DIR/$1.nbdpid pid
-  [ -f "$pidfile" ] || return 0
-  pid=$(cat "$pidfile")
-  rm -f "$pidfile"
-  [ -n "$pid" ] || return 0
+  local pid
+  pid=$(_nbd_take_pid "$1") || return 0
   kill -TERM "$pid" 2>/dev/null || return 0
   _stack_wait_gone "$pid" 50 || kill -KILL "$pid" 2>/dev/null || true
   _stack_wait_gone "$pid" 50 || true
@@ -38,10 +46,8 @@ nbd_stop ()
 # The server dies at once, as a crash would: no clean disconnect.
 nbd_kill9 ()
 {
-  local pidfile=$STACK_DIR/$1.nbdpid pid
-  [ -f "$pidfile" ] || return 0
-  pid=$(cat "$pidfile")
-  rm -f "$pidfile"
+  local pid
+  pid=$(_nbd_take_pid "$1") || return 0
   kill -KILL "$pid" 2>/dev/null || true
   _stack_wait_gone "$pid" 50 || true
   wait "$pid" 2>/dev/null || true
@@ -186,16 +192,6 @@ transfer_json () {
   transfer_put "$id" "$(jq -nc "$@")"
 }
 
-# slice FILE OFFSET COUNT: bytes of FILE on stdout.
-slice () {
-  tail -c "+$(( $2 + 1 ))" "$1" | head -c "$3"
-}
-
-# patch_file FILE OFFSET SRC: write SRC into FILE at OFFSET (no truncation).
-patch_file () {
-  dd if="$3" of="$1" bs=1M oflag=seek_bytes seek="$2" conv=notrunc status=none
-}
-
 # nbd_read_back URI FILE: the export's bytes, through libnbd, not the stack.
 nbd_read_back () {
   rm -f "$2"
@@ -232,26 +228,4 @@ nbd_expected_extents () {
     | reduce .[] as $e ([];
         if length > 0 and .[-1].zero == $e.zero and .[-1].hole == $e.hole
         then .[-1].length += $e.length else . + [$e] end)'
-}
-
-# expect_extents_cover SIZE KEYS: the last body is an extent list with
-# exactly KEYS (a jq array, sorted) in each item, covering [0, SIZE)
-# without gaps or overlaps, adjacent items differing.
-expect_extents_cover () {
-  expect_status 200
-  expect_header Content-Type application/json
-  expect_length
-  expect_json --argjson size "$1" --argjson keys "$2" '
-    type == "array"
-    and all(.[]; (keys == $keys)
-                 and (.start | type == "number" and . >= 0 and floor == .)
-                 and (.length | type == "number" and . > 0 and floor == .))
-    and (if length == 0 then $size == 0 else
-           .[0].start == 0
-           and (.[-1].start + .[-1].length) == $size
-           and ([range(1; length) as $i
-                 | .[$i].start == .[$i - 1].start + .[$i - 1].length
-                   and (.[$i] | del(.start, .length))
-                       != (.[$i - 1] | del(.start, .length))] | all)
-         end)'
 }

@@ -132,7 +132,7 @@ expect_export () {
       expect_status 206 "$id $spec"
       expect_header Content-Length "$len"
       expect_header Content-Range "bytes $a-$((a + len - 1))/$SIZE"
-      slice "$ref" "$a" "$len" > "$BATS_TEST_TMPDIR/want"
+      extract "$ref" "$a" "$len" > "$BATS_TEST_TMPDIR/want"
       expect_body_is "$BATS_TEST_TMPDIR/want"
     done <<EOF
 0-0 0 1
@@ -169,7 +169,7 @@ EOF
       "$BASE_URL/images/$id"
     expect_status 200 "$id"
     expect_json '. == {"ok": true, "bytes_written": 777777, "flushed": true}'
-    patch_file "$BATS_TEST_TMPDIR/$id.ref" "$a" "$BATS_TEST_TMPDIR/piece"
+    write_at "$BATS_TEST_TMPDIR/$id.ref" "$a" "$BATS_TEST_TMPDIR/piece"
     expect_export "$id"
 
     # The last bytes, B and TOTAL as "*", flush deferred.
@@ -178,7 +178,7 @@ EOF
       "$BASE_URL/images/$id?flush=n"
     expect_status 200 "$id flush=n"
     expect_json '. == {"ok": true, "bytes_written": 4096, "flushed": false}'
-    patch_file "$BATS_TEST_TMPDIR/$id.ref" $((SIZE - 4096)) "$BATS_TEST_TMPDIR/tail"
+    write_at "$BATS_TEST_TMPDIR/$id.ref" $((SIZE - 4096)) "$BATS_TEST_TMPDIR/tail"
     expect_export "$id"
 
     # One byte past the end: 416, nothing written.
@@ -198,7 +198,7 @@ EOF
       -H "Range: bytes=2097152-2162687" "$BASE_URL/images/$id"
     expect_status 200 "$id"
     expect_json '.ok == true'
-    patch_file "$BATS_TEST_TMPDIR/$id.ref" 2097152 "$BATS_TEST_TMPDIR/piece"
+    write_at "$BATS_TEST_TMPDIR/$id.ref" 2097152 "$BATS_TEST_TMPDIR/piece"
     expect_export "$id"
   done
 }
@@ -213,7 +213,7 @@ EOF
     expect_header Content-Type application/json
     expect_json '.ok == true'
     head -c 2097152 /dev/zero > "$BATS_TEST_TMPDIR/zeroes"
-    patch_file "$BATS_TEST_TMPDIR/$id.ref" "$MiB" "$BATS_TEST_TMPDIR/zeroes"
+    write_at "$BATS_TEST_TMPDIR/$id.ref" "$MiB" "$BATS_TEST_TMPDIR/zeroes"
     expect_export "$id"
 
     http -H "Range: bytes=1048576-3145727" "$BASE_URL/images/$id"
@@ -274,13 +274,13 @@ EOF
   http "$BASE_URL/images/clip"
   expect_status 200
   expect_header Content-Length "$CLIP"
-  slice "$ref" 0 "$CLIP" > "$BATS_TEST_TMPDIR/want"
+  extract "$ref" 0 "$CLIP" > "$BATS_TEST_TMPDIR/want"
   expect_body_is "$BATS_TEST_TMPDIR/want"
 
   http -H "Range: bytes=3145700-" "$BASE_URL/images/clip"
   expect_status 206
   expect_header Content-Range "bytes 3145700-$((CLIP - 1))/$CLIP"
-  slice "$ref" 3145700 33 > "$BATS_TEST_TMPDIR/want"
+  extract "$ref" 3145700 33 > "$BATS_TEST_TMPDIR/want"
   expect_body_is "$BATS_TEST_TMPDIR/want"
 
   http -H "Range: bytes=$CLIP-" "$BASE_URL/images/clip"

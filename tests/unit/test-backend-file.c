@@ -18,6 +18,7 @@
 #include "backend-registry.h"
 #include "error.h"
 #include "extents.h"
+#include "extents-check.h"
 #include "tap.h"
 
 #define KiB 1024u
@@ -639,33 +640,6 @@ test_zero_tmpfs (void)
   rmdir (dir);
 }
 
-struct expected_extent {
-  uint64_t start, length;
-  unsigned flags;
-};
-
-static bool
-extents_equal (const struct extent_list *list,
-               const struct expected_extent *expect, size_t n)
-{
-  size_t i;
-
-  if (list->count != n) {
-    printf ("# %zu extents, expected %zu\n", list->count, n);
-    for (i = 0; i < list->count; i++)
-      printf ("#   [%" PRIu64 ", +%" PRIu64 ") flags %u\n",
-              list->items[i].start, list->items[i].length,
-              list->items[i].flags);
-    return false;
-  }
-  for (i = 0; i < n; i++)
-    if (list->items[i].start != expect[i].start
-        || list->items[i].length != expect[i].length
-        || list->items[i].flags != expect[i].flags)
-      return false;
-  return true;
-}
-
 static void
 write_at (const char *path, uint64_t off, size_t n)
 {
@@ -688,7 +662,7 @@ test_extents (bool seek_hole)
     const char *name;
     uint64_t window, offset, count;
     size_t n;
-    struct expected_extent expect[8];
+    struct extent expect[8];
   } cases[] = {
     { "whole file", 0, 0, MiB, 6,
       { { 0, 8192, EXTENT_ZERO }, { 8192, 4096, 0 },
@@ -739,7 +713,8 @@ test_extents (bool seek_hole)
     extent_list_clear (&list);
     tap_ok (backend_extents (b, EXTENTS_CONTEXT_ZERO, cases[i].count,
                              cases[i].offset, &list) == 0
-            && extents_equal (&list, cases[i].expect, cases[i].n),
+            && extents_equal (&list, cases[i].expect, cases[i].n,
+                              cases[i].name),
             "extents: %s", cases[i].name);
     backend_close (b);
   }
@@ -854,7 +829,7 @@ test_generic_defaults (bool seek_hole)
   extent_list_init (&list);
   extent_list_append (&list, 0, 4096, 0);
   {
-    static const struct expected_extent expect[] = {
+    static const struct extent expect[] = {
       { 0, 4096, 0 }, { 4096, 4096, EXTENT_ZERO | EXTENT_DIRTY },
       { 8192, 4096, EXTENT_DIRTY },
       { 12288, MiB - 12288, EXTENT_ZERO | EXTENT_DIRTY },
@@ -865,7 +840,7 @@ test_generic_defaults (bool seek_hole)
     else
       tap_ok (backend_extents (b, EXTENTS_CONTEXT_DIRTY, MiB - 4096, 4096,
                                &list) == 0
-              && extents_equal (&list, expect, 4),
+              && extents_equal (&list, expect, 4, "defaults: can_dirty 0"),
               "defaults: can_dirty 0: zero extents marked dirty");
   }
 

@@ -18,6 +18,7 @@
 #include "events.h"
 #include "log.h"
 #include "stats-map.h"
+#include "stats-ranges.h"
 #include "stats.h"
 #include "tap.h"
 

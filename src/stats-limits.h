@@ -1,0 +1,39 @@
+/* Sizes and enumerations shared by the shared state's interface
+ * (stats.h, events.h) and its file layout (stats-map.h).  Nothing but
+ * constants, so that both sides can include it without including each
+ * other.  Changing one changes the layout: bump STATS_VERSION.
+ */
+#ifndef IMAGEXFER_STATS_LIMITS_H
+#define IMAGEXFER_STATS_LIMITS_H
+
+/* Worker slots: the most processes with a request in flight. */
+#define STATS_SLOTS 512
+
+/* Status codes 100-599 are counted exactly; anything else (0 for a
+ * response that never started) in code 0. */
+#define STATS_STATUS_MIN 100
+#define STATS_STATUS_MAX 599
+
+/* Latency histogram buckets; the last one is +Inf (the bounds are
+ * stats_latency_bounds_us, stats-read.h). */
+#define STATS_LATENCY_BUCKETS 13
+
+/* The event ring: how many events are kept, and how long a message. */
+#define EVENTS_RING 256
+#define EVENTS_MESSAGE_MAX 200
+
+enum stats_method {
+  STATS_METHOD_GET, STATS_METHOD_HEAD, STATS_METHOD_PUT, STATS_METHOD_PATCH,
+  STATS_METHOD_POST, STATS_METHOD_OPTIONS, STATS_METHOD_DELETE,
+  STATS_METHOD_OTHER,
+  STATS_METHOD_COUNT
+};
+
+/* Global counters are kept for all requests and per backend type (the
+ * names are stats_scope_name, stats-read.c). */
+enum stats_scope {
+  STATS_SCOPE_ALL, STATS_SCOPE_FILE, STATS_SCOPE_NBD, STATS_SCOPE_OTHER,
+  STATS_SCOPE_COUNT
+};
+
+#endif

@@ -161,6 +161,8 @@ prom_by_backend (struct prom *p, const char *name, const char *type,
   for (int s = STATS_SCOPE_ALL + 1; s < STATS_SCOPE_COUNT; s++) {
     uint64_t value;
 
+    if (stats_scope_name (s) == NULL)   /* no such backend */
+      continue;
     memcpy (&value, (const char *) &g[s] + field, sizeof value);
     prom_printf (p, "imagexfer_%s{backend=\"%s\"} %" PRIu64 "\n", name,
                  stats_scope_name (s), value);
@@ -268,6 +270,8 @@ api_metrics_backend (struct request *req, const struct config *cfg)
   for (int s = 1; obj && s < STATS_SCOPE_COUNT; s++) {
     struct stats_global_info g;
 
+    if (stats_scope_name (s) == NULL)   /* no such backend */
+      continue;
     stats_global (s, &g);
     json_object_object_add (obj, stats_scope_name (s), counters_json (&g));
   }

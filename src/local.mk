@@ -65,8 +65,7 @@ src_libimagexfer_a_SOURCES = \
 	src/transfer-load.c \
 	src/transfer-status.c \
 	src/transfer-status.h \
-	src/transfer-schema.c \
-	src/transfer-schema.h \
+	src/transfer-fields.c \
 	src/transfer-time.c \
 	$(NULL)
 src_libimagexfer_a_CFLAGS = $(AM_CFLAGS) $(LIBNBD_CFLAGS) $(SODIUM_CFLAGS)

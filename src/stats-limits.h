@@ -29,10 +29,16 @@ enum stats_method {
   STATS_METHOD_COUNT
 };
 
-/* Global counters are kept for all requests and per backend type (the
- * names are stats_scope_name, stats-read.c). */
+/* Global counters are kept for all requests, for each backend of the
+ * registry (the first STATS_BACKEND_SCOPES of it, in its order), and for
+ * requests with no backend (an unknown transfer) or beyond those.  The
+ * names are stats_scope_name (stats-read.c): "all", the backends' names,
+ * "other"; a scope with no backend in the registry has none. */
+#define STATS_BACKEND_SCOPES 8
 enum stats_scope {
-  STATS_SCOPE_ALL, STATS_SCOPE_FILE, STATS_SCOPE_NBD, STATS_SCOPE_OTHER,
+  STATS_SCOPE_ALL = 0,
+  STATS_SCOPE_FIRST_BACKEND = 1,
+  STATS_SCOPE_OTHER = STATS_SCOPE_FIRST_BACKEND + STATS_BACKEND_SCOPES,
   STATS_SCOPE_COUNT
 };
 

@@ -19,7 +19,7 @@
 #include "transfer.h"
 
 #define STATS_MAGIC 0x31535441545358ULL   /* "XSTATS1" little-endian-ish */
-#define STATS_VERSION 2
+#define STATS_VERSION 3
 #define STATS_TRANSFERS 4096               /* power of two */
 /* stats-entry.c probes its hash chain with & (STATS_TRANSFERS - 1). */
 _Static_assert ((STATS_TRANSFERS & (STATS_TRANSFERS - 1)) == 0,

@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <string.h>
 
+#include "backend-registry.h"
 #include "stats-entry.h"
 #include "stats-map.h"
 #include "stats-read.h"
@@ -28,11 +29,14 @@ stats_method_name (enum stats_method m)
 const char *
 stats_scope_name (enum stats_scope s)
 {
-  static const char *const names[STATS_SCOPE_COUNT] = {
-    "all", "file", "nbd", "other",
-  };
+  size_t backend = (size_t) s - STATS_SCOPE_FIRST_BACKEND;
 
-  return (unsigned) s < STATS_SCOPE_COUNT ? names[s] : "other";
+  if (s == STATS_SCOPE_ALL)
+    return "all";
+  if (s >= STATS_SCOPE_OTHER)
+    return "other";
+  return backend < backend_type_count () ? backend_types[backend]->name
+                                         : NULL;
 }
 
 int

@@ -14,6 +14,8 @@
 #include "transfer.h"
 
 const char *stats_method_name (enum stats_method m);
+/* "all", a backend's name, "other"; NULL for a scope no backend of the
+ * registry has. */
 const char *stats_scope_name (enum stats_scope s);
 
 /* Latency histogram: upper bounds in microseconds; the last bucket is

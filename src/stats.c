@@ -36,9 +36,13 @@ method_index (const char *method)
 static unsigned
 scope_index (const char *backend)
 {
-  for (unsigned i = STATS_SCOPE_FILE; backend && i < STATS_SCOPE_OTHER; i++)
-    if (strcmp (backend, stats_scope_name (i)) == 0)
+  for (unsigned i = STATS_SCOPE_FIRST_BACKEND;
+       backend && i < STATS_SCOPE_OTHER; i++) {
+    const char *name = stats_scope_name (i);
+
+    if (name && strcmp (backend, name) == 0)
       return i;
+  }
   return STATS_SCOPE_OTHER;
 }
 

@@ -10,7 +10,6 @@
 #include "error.h"
 #include "json-field.h"
 #include "transfer.h"
-#include "transfer-schema.h"
 
 json_object *
 transfer_to_json (const struct transfer *t)

@@ -21,7 +21,6 @@
 #include "error.h"
 #include "json-field.h"
 #include "log.h"
-#include "transfer-schema.h"
 #include "transfer.h"
 
 bool

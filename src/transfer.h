@@ -16,6 +16,8 @@
 
 #include <json-c/json.h>
 
+#include "descriptor-field.h"
+
 #define TRANSFER_ID_MAX 128
 /* Descriptors are a few hundred bytes; a larger file is a mistake (or an
  * attack on a shared spool) and is never read into memory. */
@@ -103,6 +105,13 @@ void transfer_free (struct transfer *t);
  * ("2026-11-21T10:00:00Z", "...+02:00", fractional seconds allowed).
  * Returns 0 and stores Unix seconds, or -1. */
 int transfer_parse_rfc3339 (const char *text, int64_t *seconds);
+
+/* The descriptor schema (transfer-fields.c): the fields every
+ * descriptor may have, whatever its backend, one row each (name, alias,
+ * type, where in struct transfer; descriptor-field.h), ended by a row
+ * with a NULL name, in the order they are written back.  Each backend's
+ * location fields are a table of its own (backend-registry.h). */
+extern const struct descriptor_field transfer_fields[];
 
 /* A location field of t by name ("path", "socket", ...): the stored
  * string, or NULL when t's backend has no such string field or it is

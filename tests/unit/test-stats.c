@@ -171,8 +171,16 @@ test_counters (void)
   tap_ok (stats_transfer ("disk-3", &t) == -1, "unknown transfer: none");
 
   stats_global (STATS_SCOPE_ALL, &all);
-  stats_global (STATS_SCOPE_FILE, &file);
-  stats_global (STATS_SCOPE_NBD, &nbd);
+  /* Scopes follow the backend registry's order. */
+  tap_ok (strcmp (stats_scope_name (STATS_SCOPE_ALL), "all") == 0
+          && strcmp (stats_scope_name (STATS_SCOPE_FIRST_BACKEND), "file") == 0
+          && strcmp (stats_scope_name (STATS_SCOPE_FIRST_BACKEND + 1), "nbd")
+             == 0
+          && stats_scope_name (STATS_SCOPE_FIRST_BACKEND + 2) == NULL
+          && strcmp (stats_scope_name (STATS_SCOPE_OTHER), "other") == 0,
+          "scope names: all, the registry's backends, other");
+  stats_global (STATS_SCOPE_FIRST_BACKEND, &file);
+  stats_global (STATS_SCOPE_FIRST_BACKEND + 1, &nbd);
   tap_ok (all.requests == 4 && file.requests == 3 && nbd.requests == 1,
           "requests by scope");
   tap_ok (all.by_method[STATS_METHOD_GET] == 3

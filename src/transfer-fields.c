@@ -9,8 +9,8 @@
 
 #include "error.h"
 #include "json-field.h"
+#include "descriptor-field.h"
 #include "transfer.h"
-#include "transfer-schema.h"
 
 /* "ops": a non-empty array of "read" and "write"; write implies read. */
 static int

@@ -1,7 +1,8 @@
-# The FastCGI program.
-bin_PROGRAMS += fcgi/imagexfer-fcgi
+# The FastCGI layer: a library of everything but main.c, so the unit
+# tests link the same objects the program does.
+noinst_LIBRARIES += fcgi/libimagexfer-fcgi.a
 
-fcgi_imagexfer_fcgi_SOURCES = \
+fcgi_libimagexfer_fcgi_a_SOURCES = \
 	fcgi/api.c \
 	fcgi/api.h \
 	fcgi/api-internal.h \
@@ -17,7 +18,6 @@ fcgi_imagexfer_fcgi_SOURCES = \
 	fcgi/images-checksum.c \
 	fcgi/images-extents.c \
 	fcgi/images-ops.c \
-	fcgi/main.c \
 	fcgi/pipeline.c \
 	fcgi/pipeline.h \
 	fcgi/request.c \
@@ -27,5 +27,16 @@ fcgi_imagexfer_fcgi_SOURCES = \
 	fcgi/worker.c \
 	fcgi/worker.h \
 	$(NULL)
+fcgi_libimagexfer_fcgi_a_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS) -pthread
+
+# Everything that links the FastCGI layer needs these (the core library
+# comes after it: the layer calls into it).
+IMAGEXFER_FCGI_LIBS = fcgi/libimagexfer-fcgi.a $(IMAGEXFER_CORE_LIBS) \
+	$(FCGI_LIBS) -lpthread
+
+# The FastCGI program.
+bin_PROGRAMS += fcgi/imagexfer-fcgi
+
+fcgi_imagexfer_fcgi_SOURCES = fcgi/main.c
 fcgi_imagexfer_fcgi_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS) -pthread
-fcgi_imagexfer_fcgi_LDADD = $(IMAGEXFER_CORE_LIBS) $(FCGI_LIBS) -lpthread
+fcgi_imagexfer_fcgi_LDADD = $(IMAGEXFER_FCGI_LIBS)

@@ -17,6 +17,7 @@
 #include "pipeline.h"
 #include "range.h"
 #include "stats.h"
+#include "text-parse.h"
 
 void
 images_unsatisfiable (struct image_request *ir, const char *what)
@@ -123,10 +124,9 @@ hand_to_web_server (struct image_request *ir, int status,
                     const struct byte_range *range)
 {
   const char *path = ir->transfer.path;
-  char encoded[3 * 4096 + 1];
+  CLEANUP_FREE char *encoded = NULL;
   uint64_t base;
   struct stat st;
-  size_t j = 0;
   int fd;
 
   if (!ir->cfg->sendfile || range->length == 0 || !path)
@@ -134,22 +134,9 @@ hand_to_web_server (struct image_request *ir, int status,
   fd = backend_data_fd (ir->backend, &base);
   if (fd == -1 || fstat (fd, &st) == -1 || !S_ISREG (st.st_mode))
     return false;
-  for (const char *p = path; *p; p++) {
-    static const char hex[] = "0123456789ABCDEF";
-    unsigned char c = (unsigned char) *p;
-
-    if (j + 4 > sizeof encoded)
-      return false;
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-        || (c >= '0' && c <= '9') || strchr ("/._-", c))
-      encoded[j++] = (char) c;
-    else {
-      encoded[j++] = '%';
-      encoded[j++] = hex[c >> 4];
-      encoded[j++] = hex[c & 15];
-    }
-  }
-  encoded[j] = '\0';
+  encoded = percent_encode (path);
+  if (!encoded)
+    return false;
   response_header (ir->req, "X-Sendfile2", "%s %" PRIu64 "-%" PRIu64, encoded,
                    base + range->start, base + range->start + range->length - 1);
   if (response_begin (ir->req, status, "application/octet-stream", false, 0)

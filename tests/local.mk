@@ -22,6 +22,7 @@ check_PROGRAMS += \
 	tests/unit/test-lifecycle \
 	tests/unit/test-checksum \
 	tests/unit/test-backend-nbd \
+	tests/unit/test-text-parse \
 	$(NULL)
 TESTS += $(check_PROGRAMS)
 

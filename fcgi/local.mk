@@ -14,10 +14,16 @@ fcgi_libimagexfer_fcgi_a_SOURCES = \
 	fcgi/http-status.h \
 	fcgi/images.c \
 	fcgi/images.h \
-	fcgi/images-data.c \
 	fcgi/images-checksum.c \
+	fcgi/images-data.c \
 	fcgi/images-extents.c \
+	fcgi/images-get.c \
+	fcgi/images-handlers.h \
 	fcgi/images-ops.c \
+	fcgi/images-request.c \
+	fcgi/images-request.h \
+	fcgi/images-routes.c \
+	fcgi/images-routes.h \
 	fcgi/pipeline.c \
 	fcgi/pipeline.h \
 	fcgi/request.c \

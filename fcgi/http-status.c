@@ -54,6 +54,8 @@ http_status_from_errno (int errnum, enum http_failure failure)
   case HTTP_FAILURE_OPEN:
     return status == 503 ? 503 : 500;
   case HTTP_FAILURE_SPOOL:
+    return errnum == EINVAL ? status : 500;
+  case HTTP_FAILURE_SPOOL_DELETE:
     return errnum == EINVAL || errnum == ENOENT ? status : 500;
   }
   return 500;

@@ -9,7 +9,8 @@ enum http_failure {
   HTTP_FAILURE_OPERATION,       /* a data operation: the table */
   HTTP_FAILURE_DESCRIPTOR,      /* loading a transfer's descriptor */
   HTTP_FAILURE_OPEN,            /* opening a transfer's backend */
-  HTTP_FAILURE_SPOOL,           /* /api changing or reading the spool */
+  HTTP_FAILURE_SPOOL,           /* /api reading or writing the spool */
+  HTTP_FAILURE_SPOOL_DELETE,    /* /api deleting a transfer's descriptor */
 };
 
 /* The table (HTTP_FAILURE_OPERATION): ENOENT/ENOTSUP 404 (ENOTSUP: no
@@ -26,9 +27,11 @@ enum http_failure {
  *   HTTP_FAILURE_OPEN: 503 where the table says 503 (NBD server
  *     unreachable, the client may retry), any other errno 500: failing
  *     to open the image is never the client's fault, even EACCES.
- *   HTTP_FAILURE_SPOOL: EINVAL 400 (bad id or descriptor), ENOENT 404,
- *     any other errno 500: the spool is the server's problem (EACCES,
- *     ENOSPC on the spool are not the client's). */
+ *   HTTP_FAILURE_SPOOL: EINVAL 400 (bad id or descriptor), any other
+ *     errno 500: the spool is the server's problem (ENOENT, EACCES,
+ *     ENOSPC on the spool are not the client's).
+ *   HTTP_FAILURE_SPOOL_DELETE: the same, but ENOENT 404: the transfer
+ *     to delete is not there. */
 int http_status_from_errno (int errnum, enum http_failure failure);
 
 /* "OK", "Partial Content", ... for the Status line. */

@@ -94,6 +94,10 @@ send_buffered (struct image_request *ir, int status, uint64_t offset,
       image_request_fail (ir, "read at offset %" PRIu64, failed);
       return -1;
     }
+    if (image_request_chunk_done (ir, n, IMAGE_CHUNK_READ) == -1) {
+      image_request_fail (ir, "read at offset %" PRIu64, offset);
+      goto out;
+    }
     if (first && response_begin (ir->req, status, "application/octet-stream",
                                  true, total) == -1)
       goto out;
@@ -106,10 +110,6 @@ send_buffered (struct image_request *ir, int status, uint64_t offset,
     }
     offset += n;
     buffered -= n;
-    if (image_request_chunk_done (ir, n, IMAGE_CHUNK_READ) == -1) {
-      image_request_fail (ir, "read at offset %" PRIu64, offset);
-      goto out;
-    }
   } while (buffered > 0);
   r = 0;
 out:
@@ -132,6 +132,10 @@ send_by_kernel (struct image_request *ir, int status,
   while (length > 0) {
     size_t n = length < chunk ? (size_t) length : chunk;
 
+    if (image_request_chunk_done (ir, n, IMAGE_CHUNK_READ) == -1) {
+      image_request_fail (ir, "read at offset %" PRIu64, offset);
+      return;
+    }
     if (response_sendfile (ir->req, src->fd, src->base + offset, n) == -1) {
       log_warning ("GET %s: stopped after %" PRIu64 " bytes: %m",
                    ir->transfer.id, ir->req->body_sent);
@@ -140,10 +144,6 @@ send_by_kernel (struct image_request *ir, int status,
     }
     offset += n;
     length -= n;
-    if (image_request_chunk_done (ir, n, IMAGE_CHUNK_READ) == -1) {
-      image_request_fail (ir, "read at offset %" PRIu64, offset);
-      return;
-    }
   }
 }
 

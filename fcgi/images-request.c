@@ -44,12 +44,13 @@ int
 image_request_chunk_done (struct image_request *ir, uint64_t n,
                           enum image_chunk_direction direction)
 {
+  if (!transfer_still_present (ir->cfg->spool_dir, &ir->transfer)) {
+    stats_transfer_cancelled (ir->transfer.id);
+    error_set (ECANCELED, "transfer %s was cancelled", ir->transfer.id);
+    return -1;
+  }
   stats_request_progress (n, direction == IMAGE_CHUNK_WRITE);
-  if (transfer_still_present (ir->cfg->spool_dir, &ir->transfer))
-    return 0;
-  stats_transfer_cancelled (ir->transfer.id);
-  error_set (ECANCELED, "transfer %s was cancelled", ir->transfer.id);
-  return -1;
+  return 0;
 }
 
 void

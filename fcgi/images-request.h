@@ -50,10 +50,12 @@ enum image_chunk_direction {
   IMAGE_CHUNK_WRITE,            /* client to backend */
 };
 
-/* The per-chunk hook of every data loop: count the n bytes the loop
- * just moved in the request's statistics, then check that the transfer
- * was not cancelled (its spool file deleted) meanwhile.  Returns 0 to go
- * on, or -1 with error_set (ECANCELED) when the request must stop. */
+/* The per-chunk hook of every data loop, called before a chunk of n
+ * bytes moves (is sent, or goes to the backend): check that the
+ * transfer was not cancelled (its spool file deleted), then count the
+ * chunk in the request's statistics.  Returns 0 to go on, or -1 with
+ * error_set (ECANCELED) when the request must stop; a chunk refused so
+ * is not counted, as it is never moved. */
 int image_request_chunk_done (struct image_request *ir, uint64_t n,
                               enum image_chunk_direction direction);
 

@@ -7,6 +7,8 @@ fcgi_libimagexfer_fcgi_a_SOURCES = \
 	fcgi/api.h \
 	fcgi/api-internal.h \
 	fcgi/api-metrics.c \
+	fcgi/api-response.c \
+	fcgi/api-response.h \
 	fcgi/api-transfers.c \
 	fcgi/fastcgi-records.c \
 	fcgi/fastcgi-records.h \

@@ -25,6 +25,7 @@ check_PROGRAMS += \
 	tests/unit/test-text-parse \
 	tests/unit/test-http-status \
 	tests/unit/test-request \
+	tests/unit/test-pipeline \
 	$(NULL)
 TESTS += $(check_PROGRAMS)
 
@@ -34,6 +35,8 @@ tests_unit_test_http_status_CFLAGS = $(FCGI_TEST_CFLAGS)
 tests_unit_test_http_status_LDADD = $(IMAGEXFER_FCGI_LIBS)
 tests_unit_test_request_CFLAGS = $(FCGI_TEST_CFLAGS)
 tests_unit_test_request_LDADD = $(IMAGEXFER_FCGI_LIBS)
+tests_unit_test_pipeline_CFLAGS = $(FCGI_TEST_CFLAGS)
+tests_unit_test_pipeline_LDADD = $(IMAGEXFER_FCGI_LIBS)
 
 EXTRA_DIST += \
 	tests/run-bats \

@@ -26,6 +26,7 @@ check_PROGRAMS += \
 	tests/unit/test-http-status \
 	tests/unit/test-request \
 	tests/unit/test-pipeline \
+	tests/unit/test-fastcgi-records \
 	$(NULL)
 TESTS += $(check_PROGRAMS)
 
@@ -37,6 +38,8 @@ tests_unit_test_request_CFLAGS = $(FCGI_TEST_CFLAGS)
 tests_unit_test_request_LDADD = $(IMAGEXFER_FCGI_LIBS)
 tests_unit_test_pipeline_CFLAGS = $(FCGI_TEST_CFLAGS)
 tests_unit_test_pipeline_LDADD = $(IMAGEXFER_FCGI_LIBS)
+tests_unit_test_fastcgi_records_CFLAGS = $(FCGI_TEST_CFLAGS)
+tests_unit_test_fastcgi_records_LDADD = $(IMAGEXFER_FCGI_LIBS)
 
 EXTRA_DIST += \
 	tests/run-bats \

@@ -1,7 +1,8 @@
-/* The management API (API.md section 3): routing, errors, the daemon
- * and its events.  Metrics are in api-metrics.c, transfers in
- * api-transfers.c, the response helpers they share in api-response.c.  The web server keeps /api off the public listener;
- * nothing here trusts that less or more than /images does.
+/* The management API (API.md section 3): routing, the daemon and its
+ * events.  Metrics are in api-metrics.c, transfers in api-transfers.c,
+ * the responses they all share (errors included) in api-response.c.
+ * The web server keeps /api off the public listener; nothing here
+ * trusts that less or more than /images does.
  */
 #include <config.h>
 

@@ -122,6 +122,8 @@ open_backend (struct image_request *ir, const struct images_route *route)
                   || (route->access == IMAGES_ACCESS_DESCRIBE && may_write);
 
   ir->backend = backend_open (&ir->transfer, writable);
+  /* Not a status decision: these say "not writable by us", which
+   * OPTIONS reports rather than fails on. */
   if (!ir->backend && route->access == IMAGES_ACCESS_DESCRIBE && writable
       && (error_errno () == EACCES || error_errno () == EROFS
           || error_errno () == EPERM)) {

@@ -27,6 +27,7 @@ check_PROGRAMS += \
 	tests/unit/test-request \
 	tests/unit/test-pipeline \
 	tests/unit/test-fastcgi-records \
+	tests/unit/test-images-routes \
 	$(NULL)
 TESTS += $(check_PROGRAMS)
 
@@ -40,6 +41,8 @@ tests_unit_test_pipeline_CFLAGS = $(FCGI_TEST_CFLAGS)
 tests_unit_test_pipeline_LDADD = $(IMAGEXFER_FCGI_LIBS)
 tests_unit_test_fastcgi_records_CFLAGS = $(FCGI_TEST_CFLAGS)
 tests_unit_test_fastcgi_records_LDADD = $(IMAGEXFER_FCGI_LIBS)
+tests_unit_test_images_routes_CFLAGS = $(FCGI_TEST_CFLAGS)
+tests_unit_test_images_routes_LDADD = $(IMAGEXFER_FCGI_LIBS)
 
 EXTRA_DIST += \
 	tests/run-bats \

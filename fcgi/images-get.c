@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "error.h"
 #include "images-handlers.h"
 #include "log.h"
 #include "pipeline.h"

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "api-internal.h"
+#include "api-response.h"
 #include "stats.h"
 
 static json_object *

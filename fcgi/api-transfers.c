@@ -3,12 +3,13 @@
  * same code imagexferctl uses. */
 #include <config.h>
 
-#include <errno.h>
 #include <stdlib.h>
 
 #include "api-internal.h"
+#include "api-response.h"
 #include "cleanup.h"
 #include "error.h"
+#include "http-status.h"
 #include "spool-admin.h"
 #include "stats.h"
 #include "transfer-status.h"
@@ -43,8 +44,9 @@ send_status (struct request *req, const struct config *cfg, const char *id,
   struct transfer_status st;
 
   if (transfer_status_get (cfg->spool_dir, id, stats_now_ms (), &st) == -1) {
-    api_error (req, error_errno () == EINVAL ? 400 : 500, "%s",
-               error_message ());
+    api_error (req, http_status_from_errno (error_errno (),
+                                            HTTP_FAILURE_SPOOL),
+               "%s", error_message ());
     return;
   }
   if (st.state == TRANSFER_STATE_ABSENT)
@@ -90,8 +92,9 @@ api_transfer_put (struct request *req, const struct config *cfg,
   }
   body[len] = '\0';
   if (spool_install (cfg->spool_dir, id, body, len, &replaced) == -1) {
-    api_error (req, error_errno () == EINVAL ? 400 : 500, "%s",
-               error_message ());
+    api_error (req, http_status_from_errno (error_errno (),
+                                            HTTP_FAILURE_SPOOL),
+               "%s", error_message ());
     return;
   }
   send_status (req, cfg, id, replaced ? 200 : 201);
@@ -102,10 +105,9 @@ api_transfer_delete (struct request *req, const struct config *cfg,
                      const char *id)
 {
   if (spool_cancel (cfg->spool_dir, id) == -1) {
-    int err = error_errno ();
-
-    api_error (req, err == ENOENT ? 404 : err == EINVAL ? 400 : 500, "%s",
-               error_message ());
+    api_error (req, http_status_from_errno (error_errno (),
+                                            HTTP_FAILURE_SPOOL_DELETE),
+               "%s", error_message ());
     return;
   }
   response_begin (req, 204, NULL, false, 0);

@@ -1,90 +1,23 @@
-/* The management API (API.md section 3): routing, errors, the daemon
- * and its events.  Metrics are in api-metrics.c, transfers in
- * api-transfers.c.  The web server keeps /api off the public listener;
- * nothing here trusts that less or more than /images does.
+/* The management API (API.md section 3): routing, the daemon and its
+ * events.  Metrics are in api-metrics.c, transfers in api-transfers.c,
+ * the responses they all share (errors included) in api-response.c.
+ * The web server keeps /api off the public listener; nothing here
+ * trusts that less or more than /images does.
  */
 #include <config.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "api-internal.h"
+#include "api-response.h"
 #include "api.h"
 #include "backend-registry.h"
 #include "cleanup.h"
 #include "events.h"
 #include "stats.h"
-
-void
-api_json (struct request *req, int status, json_object *body)
-{
-  if (body == NULL) {
-    api_error (req, 500, "out of memory");
-    return;
-  }
-  response_json (req, status, body);
-  json_object_put (body);
-}
-
-void
-api_error (struct request *req, int status, const char *fmt, ...)
-{
-  CLEANUP_JSON_PUT json_object *body = json_object_new_object ();
-  char message[512];
-  const char *code;
-  va_list args;
-
-  va_start (args, fmt);
-  vsnprintf (message, sizeof message, fmt, args);
-  va_end (args);
-  if (status == 404)
-    code = "NOT_FOUND";
-  else if (status == 405)
-    code = "UNSUPPORTED";
-  else if (status >= 500)
-    code = "INTERNAL";
-  else
-    code = "BAD_REQUEST";
-  if (body == NULL
-      || json_object_object_add (body, "code", json_object_new_string (code))
-      || json_object_object_add (body, "message",
-                                 json_object_new_string (message))) {
-    response_begin (req, 500, NULL, true, 0);
-    return;
-  }
-  response_json (req, status, body);
-}
-
-json_object *
-api_list_object (struct request *req, const char *key, json_object **list)
-{
-  json_object *obj = json_object_new_object ();
-
-  *list = json_object_new_array ();
-  if (obj == NULL || *list == NULL
-      || json_object_object_add (obj, key, *list) != 0) {
-    json_object_put (obj);
-    json_object_put (*list);
-    api_error (req, 500, "out of memory");
-    return NULL;
-  }
-  return obj;
-}
-
-json_object *
-api_number (double value, int decimals)
-{
-  char text[64];
-  int n = snprintf (text, sizeof text, "%.*f", decimals, value);
-
-  /* A cut number would be a wrong one: json-c's own form then. */
-  if (n < 0 || (size_t) n >= sizeof text)
-    return json_object_new_double (value);
-  return json_object_new_double_s (value, text);
-}
 
 static json_object *
 string_array (const char *const *items)

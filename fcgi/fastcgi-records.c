@@ -3,12 +3,12 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/sendfile.h>
 #include <sys/uio.h>
 
 #include <fastcgi.h>
 
 #include "fastcgi-records.h"
+#include "fullio.h"
 
 /* The largest record content is 65535 bytes; a multiple of 8 keeps
  * records unpadded. */
@@ -27,30 +27,6 @@ record_header (unsigned char header[FCGI_HEADER_LEN], int request_id,
   header[5] = (unsigned char) (length & 0xff);
   header[6] = 0;                /* padding */
   header[7] = 0;                /* reserved */
-}
-
-/* writev until every iovec is written, advancing over partial writes. */
-static int
-writev_full (int fd, struct iovec *iov, int iovcnt)
-{
-  while (iovcnt > 0) {
-    ssize_t r = writev (fd, iov, iovcnt);
-    if (r == -1) {
-      if (errno == EINTR)
-        continue;
-      return -1;
-    }
-    while (iovcnt > 0 && (size_t) r >= iov->iov_len) {
-      r -= (ssize_t) iov->iov_len;
-      iov++;
-      iovcnt--;
-    }
-    if (iovcnt > 0) {
-      iov->iov_base = (char *) iov->iov_base + r;
-      iov->iov_len -= (size_t) r;
-    }
-  }
-  return 0;
 }
 
 int
@@ -74,7 +50,7 @@ fastcgi_write_stdout (int fd, int request_id, const void *buf, size_t count)
       p += length;
       count -= length;
     }
-    if (writev_full (fd, iov, n) == -1)
+    if (full_writev (fd, iov, n) == -1)
       return -1;
   }
   return 0;
@@ -89,28 +65,14 @@ fastcgi_sendfile_stdout (int fd, int request_id, int file_fd, uint64_t offset,
   while (count > 0) {
     size_t length = count < RECORD_CONTENT_MAX ? (size_t) count
                                                : RECORD_CONTENT_MAX;
-    off_t file_offset = (off_t) offset;
-    size_t left = length;
     struct iovec iov = { .iov_base = header, .iov_len = sizeof header };
 
     record_header (header, request_id, length);
-    if (writev_full (fd, &iov, 1) == -1)
+    /* A file shorter than it was (EIO) leaves the record incomplete and
+     * the stream broken: the caller aborts the response. */
+    if (full_writev (fd, &iov, 1) == -1
+        || full_sendfile (fd, file_fd, offset, length) == -1)
       return -1;
-    while (left > 0) {
-      ssize_t r = sendfile (fd, file_fd, &file_offset, left);
-      if (r == -1) {
-        if (errno == EINTR)
-          continue;
-        return -1;
-      }
-      if (r == 0) {
-        /* The file is shorter than it was: the record cannot be
-         * completed, and the stream is broken. */
-        errno = EIO;
-        return -1;
-      }
-      left -= (size_t) r;
-    }
     offset += length;
     count -= length;
   }

@@ -1,11 +1,12 @@
+/* The errno table and its documented exceptions (http-status.h). */
 #include <config.h>
 
 #include <errno.h>
 
 #include "http-status.h"
 
-int
-http_status_from_errno (int errnum)
+static int
+status_from_table (int errnum)
 {
   switch (errnum) {
   case ENOENT:
@@ -38,6 +39,26 @@ http_status_from_errno (int errnum)
   default:
     return 500;
   }
+}
+
+int
+http_status_from_errno (int errnum, enum http_failure failure)
+{
+  int status = status_from_table (errnum);
+
+  switch (failure) {
+  case HTTP_FAILURE_OPERATION:
+    return status;
+  case HTTP_FAILURE_DESCRIPTOR:
+    return errnum == ENOENT || errnum == ECANCELED ? status : 500;
+  case HTTP_FAILURE_OPEN:
+    return status == 503 ? 503 : 500;
+  case HTTP_FAILURE_SPOOL:
+    return errnum == EINVAL ? status : 500;
+  case HTTP_FAILURE_SPOOL_DELETE:
+    return errnum == EINVAL || errnum == ENOENT ? status : 500;
+  }
+  return 500;
 }
 
 const char *

@@ -10,7 +10,7 @@
 #include "checksum.h"
 #include "cleanup.h"
 #include "error.h"
-#include "images.h"
+#include "images-handlers.h"
 #include "log.h"
 #include "text-parse.h"
 
@@ -18,10 +18,12 @@
  * anyway (request_query truncates them). */
 #define QUERY_VALUE_MAX 64
 
+/* Between blocks.  The hashed bytes never reach the client: nothing to
+ * count, only the check. */
 static bool
 checksum_cancelled (void *opaque)
 {
-  return images_cancelled (opaque);
+  return image_request_chunk_done (opaque, 0, IMAGE_CHUNK_READ) == -1;
 }
 
 void
@@ -57,7 +59,7 @@ images_checksum (struct image_request *ir)
 
   if (checksum_compute (ir->backend, algorithm, block_size, hex,
                                     checksum_cancelled, ir) == -1) {
-    images_fail (ir, "checksum");
+    image_request_fail (ir, "checksum");
     return;
   }
 
@@ -71,7 +73,7 @@ images_checksum (struct image_request *ir)
       || json_object_object_add (body, "checksum",
                                  json_object_new_string (hex)) != 0) {
     error_set (ENOMEM, "checksum: cannot build the response");
-    images_fail (ir, "checksum");
+    image_request_fail (ir, "checksum");
     return;
   }
   log_debug ("checksum: transfer %s: %s block_size %" PRIu64 ": %s",
@@ -90,7 +92,7 @@ images_checksum_algorithms (struct image_request *ir)
       || json_object_object_add (body, "algorithms", list) != 0) {
     json_object_put (list);
     error_set (ENOMEM, "checksum algorithms: cannot build the response");
-    images_fail (ir, "checksum");
+    image_request_fail (ir, "checksum");
     return;
   }
   for (i = 0; checksum_algorithms[i] != NULL; i++) {
@@ -98,7 +100,7 @@ images_checksum_algorithms (struct image_request *ir)
                                json_object_new_string (checksum_algorithms[i]))
         != 0) {
       error_set (ENOMEM, "checksum algorithms: cannot build the response");
-      images_fail (ir, "checksum");
+      image_request_fail (ir, "checksum");
       return;
     }
   }

@@ -9,7 +9,7 @@
 
 #include "backend-registry.h"
 #include "error.h"
-#include "images.h"
+#include "images-handlers.h"
 #include "log.h"
 
 /* Backends are asked for this much at a time: large enough that a
@@ -63,7 +63,8 @@ collect_extents (struct image_request *ir, enum extents_context context,
       count = EXTENTS_STEP;
     if (backend_extents (b, context, count, offset, &list) == -1)
       goto out;
-    if (images_cancelled (ir))
+    /* Extents are no image data: nothing to count, only the check. */
+    if (image_request_chunk_done (ir, 0, IMAGE_CHUNK_READ) == -1)
       goto out;
     for (size_t i = 0; i + 1 < list.count; i++, first = false)
       if (append_extent (out, &list.items[i], context, first) < 0)
@@ -115,11 +116,11 @@ images_extents (struct image_request *ir)
   out = tmpfile ();
   if (!out) {
     error_set (errno, "tmpfile for the extents list");
-    images_fail (ir, "extents");
+    image_request_fail (ir, "extents");
     return;
   }
   if (collect_extents (ir, context, out) == -1)
-    images_fail (ir, "extents");
+    image_request_fail (ir, "extents");
   else {
     uint64_t length = (uint64_t) ftello (out);
 

@@ -1,5 +1,5 @@
-/* The small routes: OPTIONS, PATCH (zero, flush, ranged write), POST
- * flush. */
+/* The small routes: PATCH (zero, flush, ranged write) and POST flush.
+ * OPTIONS describes the routes, and lives with them (images-routes.c). */
 #include <config.h>
 
 #include <errno.h>
@@ -10,46 +10,12 @@
 #include "checked.h"
 #include "cleanup.h"
 #include "error.h"
-#include "images.h"
+#include "images-handlers.h"
 #include "json-field.h"
 #include "log.h"
 #include "range.h"
 
 #define PATCH_JSON_MAX (64 * 1024)
-
-static int
-transfer_writable (struct image_request *ir)
-{
-  return (ir->transfer.ops & TRANSFER_OP_WRITE)
-         && backend_can_write (ir->backend) == 1;
-}
-
-void
-images_options (struct image_request *ir)
-{
-  CLEANUP_JSON_PUT json_object *body = json_object_new_object ();
-  json_object *features = json_object_new_array ();
-  bool writable = transfer_writable (ir);
-  const char *methods = writable ? IMAGES_METHODS_WRITE
-                                 : IMAGES_METHODS_READ;
-
-  json_object_array_add (features, json_object_new_string ("extents"));
-  json_object_array_add (features, json_object_new_string ("checksum"));
-  if (writable) {
-    json_object_array_add (features, json_object_new_string ("zero"));
-    json_object_array_add (features, json_object_new_string ("flush"));
-  }
-  json_object_object_add (body, "features", features);
-  json_object_object_add (body, "max_readers",
-                          json_object_new_int ((int) ir->cfg->workers));
-  json_object_object_add (body, "max_writers",
-                          json_object_new_int (writable
-                                               ? (int) ir->cfg->workers : 0));
-  json_object_object_add (body, "unix_socket", NULL);
-  response_header (ir->req, "Allow", "%s", methods);
-  response_header (ir->req, "Access-Control-Allow-Methods", "%s", methods);
-  response_json (ir->req, 200, body);
-}
 
 static void
 answer_ok (struct request *req)
@@ -64,7 +30,7 @@ static void
 flush_and_answer (struct image_request *ir)
 {
   if (backend_flush (ir->backend) == -1) {
-    images_fail (ir, "flush");
+    image_request_fail (ir, "flush");
     return;
   }
   answer_ok (ir->req);
@@ -92,11 +58,11 @@ patch_zero (struct image_request *ir, json_object *request_body)
     return;
   }
   if (!range_within (offset, size, ir->backend->size)) {
-    images_unsatisfiable (ir, "zero range");
+    image_request_unsatisfiable (ir, "zero range");
     return;
   }
   if (backend_zero (ir->backend, size, offset) == -1) {
-    images_fail (ir, "zero at offset %" PRIu64, offset);
+    image_request_fail (ir, "zero at offset %" PRIu64, offset);
     return;
   }
   if (flush)
@@ -154,21 +120,20 @@ patch_json (struct image_request *ir)
 
 /* CloudStack's extension: PATCH with Range: bytes=A-B and B-A+1 bytes. */
 static void
-patch_ranged_write (struct image_request *ir, const char *range_header)
+patch_ranged_write (struct image_request *ir)
 {
   struct request *req = ir->req;
-  struct range_spec spec;
+  const struct range_spec *spec = &ir->range;
   uint64_t length;
   int flush;
 
-  if (range_spec_parse (range_header, &spec) != RANGE_OK || !spec.has_first
-      || !spec.has_last) {
+  if (ir->range_parsed != RANGE_OK || !spec->has_first || !spec->has_last) {
     response_error (req, 400, "ranged PATCH needs Range: bytes=A-B, got %s",
-                    range_header);
+                    ir->range_header);
     return;
   }
-  if (!range_inclusive_length (spec.first, spec.last, &length)) {
-    images_unsatisfiable (ir, "write");
+  if (!range_inclusive_length (spec->first, spec->last, &length)) {
+    image_request_unsatisfiable (ir, "write");
     return;
   }
   if (!req->has_content_length || req->content_length != length) {
@@ -176,12 +141,12 @@ patch_ranged_write (struct image_request *ir, const char *range_header)
                     "has %" PRIu64, length, req->content_length);
     return;
   }
-  flush = images_query_flush (ir, false);
+  flush = image_request_query_flush (ir, false);
   if (flush == -1) {
     response_error (req, 400, "flush must be y or n");
     return;
   }
-  images_write_body (ir, spec.first, length, flush, false);
+  image_request_write_body (ir, spec->first, length, flush, false);
 }
 
 static bool
@@ -198,12 +163,10 @@ content_type_is_json (const char *content_type)
 void
 images_patch (struct image_request *ir)
 {
-  const char *range_header = request_header (ir->req, "Range");
-
   if (content_type_is_json (request_header (ir->req, "Content-Type")))
     patch_json (ir);
-  else if (range_header)
-    patch_ranged_write (ir, range_header);
+  else if (ir->range_header)
+    patch_ranged_write (ir);
   else
     response_error (ir->req, 415, "PATCH takes a JSON body, or a binary "
                     "body with a Range header");

@@ -223,8 +223,12 @@ read_inline (struct pipeline *p, size_t *length)
   struct slot *slot = &p->slots[0];
   size_t n = p->remaining < p->chunk ? (size_t) p->remaining : p->chunk;
 
-  if (backend_pread (p->backend, slot->buffer, n, p->offset) == -1)
+  if (backend_pread (p->backend, slot->buffer, n, p->offset) == -1) {
+    /* Kept for pipeline_finish, as the thread would: it reports the
+     * failure and its offset the same way for both forms. */
+    record_failure (p);
     return NULL;
+  }
   p->offset += n;
   p->remaining -= n;
   *length = n;

@@ -59,8 +59,9 @@ struct backend_ops {
   /* Optional: an fd and base offset for zero-copy downloads (sendfile),
    * or -1 when the backend has none. */
   int (*data_fd) (struct backend *b, uint64_t *base_offset);
-  /* Optional: the path of the regular file data_fd reads, for handing a
-   * range to the web server (X-Sendfile), or NULL. */
+  /* Optional: the path of the file data_fd reads when it is a regular
+   * file (not a block device), for handing a range to the web server
+   * (X-Sendfile), or NULL. */
   const char *(*data_path) (struct backend *b);
 };
 

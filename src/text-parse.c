@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "text-parse.h"
 
@@ -68,5 +69,40 @@ percent_decode (const char *text, size_t len)
       out[j++] = text[i];
   }
   out[j] = '\0';
+  return out;
+}
+
+static bool
+percent_keeps (unsigned char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+         || (c >= '0' && c <= '9') || (c != '\0' && strchr ("/._-", c));
+}
+
+char *
+percent_encode (const char *text)
+{
+  static const char hex[] = "0123456789ABCDEF";
+  size_t len = strlen (text);
+  char *out, *q;
+
+  /* Each byte takes at most three; a length that big cannot be a path. */
+  if (len > (SIZE_MAX - 1) / 3 || !(out = malloc (3 * len + 1))) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  q = out;
+  for (const char *p = text; *p; p++) {
+    unsigned char c = (unsigned char) *p;
+
+    if (percent_keeps (c))
+      *q++ = (char) c;
+    else {
+      *q++ = '%';
+      *q++ = hex[c >> 4];
+      *q++ = hex[c & 15];
+    }
+  }
+  *q = '\0';
   return out;
 }

@@ -20,4 +20,9 @@ bool parse_decimal (const char *text, uint64_t *value);
  * are refused.  NULL with errno EINVAL or ENOMEM. */
 char *percent_decode (const char *text, size_t len);
 
+/* The reverse, for a file path sent in a URL-encoded header: every byte
+ * but letters, digits and "/._-" becomes %XX (upper-case hex), so the
+ * path stays readable in logs.  A new string; NULL with errno ENOMEM. */
+char *percent_encode (const char *text);
+
 #endif

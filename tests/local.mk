@@ -22,8 +22,27 @@ check_PROGRAMS += \
 	tests/unit/test-lifecycle \
 	tests/unit/test-checksum \
 	tests/unit/test-backend-nbd \
+	tests/unit/test-text-parse \
+	tests/unit/test-http-status \
+	tests/unit/test-request \
+	tests/unit/test-pipeline \
+	tests/unit/test-fastcgi-records \
+	tests/unit/test-images-routes \
 	$(NULL)
 TESTS += $(check_PROGRAMS)
+
+# Unit tests of the FastCGI layer link its library (and so libfcgi).
+FCGI_TEST_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS) -pthread -I$(top_srcdir)/fcgi
+tests_unit_test_http_status_CFLAGS = $(FCGI_TEST_CFLAGS)
+tests_unit_test_http_status_LDADD = $(IMAGEXFER_FCGI_LIBS)
+tests_unit_test_request_CFLAGS = $(FCGI_TEST_CFLAGS)
+tests_unit_test_request_LDADD = $(IMAGEXFER_FCGI_LIBS)
+tests_unit_test_pipeline_CFLAGS = $(FCGI_TEST_CFLAGS)
+tests_unit_test_pipeline_LDADD = $(IMAGEXFER_FCGI_LIBS)
+tests_unit_test_fastcgi_records_CFLAGS = $(FCGI_TEST_CFLAGS)
+tests_unit_test_fastcgi_records_LDADD = $(IMAGEXFER_FCGI_LIBS)
+tests_unit_test_images_routes_CFLAGS = $(FCGI_TEST_CFLAGS)
+tests_unit_test_images_routes_LDADD = $(IMAGEXFER_FCGI_LIBS)
 
 EXTRA_DIST += \
 	tests/include-cycles \

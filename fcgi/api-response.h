@@ -1,0 +1,29 @@
+/* The responses of the management API: its JSON error form and a few
+ * JSON helpers, shared by the router (api.c) and the handlers. */
+#ifndef IMAGEXFER_API_RESPONSE_H
+#define IMAGEXFER_API_RESPONSE_H
+
+#include <json-c/json.h>
+
+#include "request.h"
+
+/* A complete {"code": "...", "message": "..."} response (API.md 3).
+ * The code follows from the status: 404 NOT_FOUND, 405 UNSUPPORTED,
+ * 5xx INTERNAL, any other 4xx BAD_REQUEST. */
+void api_error (struct request *req, int status, const char *fmt, ...)
+  __attribute__ ((format (printf, 3, 4)));
+
+/* A complete JSON response; puts body.  A NULL body (out of memory)
+ * becomes a 500. */
+void api_json (struct request *req, int status, json_object *body);
+
+/* A new object {"<key>": []} for a list answer; *list is its array (the
+ * object owns it).  NULL, after answering 500, when out of memory. */
+json_object *api_list_object (struct request *req, const char *key,
+                              json_object **list);
+
+/* A JSON number with that many decimals (json-c's default shows
+ * 0.005 as 0.0050000000000000001). */
+json_object *api_number (double value, int decimals);
+
+#endif

@@ -1,8 +1,10 @@
 #include <config.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <fastcgi.h>
@@ -77,4 +79,15 @@ fastcgi_sendfile_stdout (int fd, int request_id, int file_fd, uint64_t offset,
     count -= length;
   }
   return 0;
+}
+
+void
+fastcgi_write_broken (int fd, int timeout_ms)
+{
+  static const unsigned char bad_header[8] = { 0 };
+  struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+  if (poll (&pfd, 1, timeout_ms) == 1 && (pfd.revents & POLLOUT))
+    (void) send (fd, bad_header, sizeof bad_header,
+                 MSG_NOSIGNAL | MSG_DONTWAIT);
 }

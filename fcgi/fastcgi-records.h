@@ -16,4 +16,13 @@ int fastcgi_write_stdout (int fd, int request_id, const void *buf,
 int fastcgi_sendfile_stdout (int fd, int request_id, int file_fd,
                              uint64_t offset, uint64_t count);
 
+/* Tell the web server, at a record boundary, that the response is
+ * broken: a record header no web server accepts (version 0).  Closing
+ * the connection alone is not enough: nginx takes a connection closed
+ * after whole records for the end of the response and leaves its client
+ * waiting for the rest; an invalid record makes it (and lighttpd) cut
+ * the client's connection.  Waits at most timeout_ms for room in the
+ * socket; best effort, no error. */
+void fastcgi_write_broken (int fd, int timeout_ms);
+
 #endif

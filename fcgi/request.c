@@ -18,6 +18,11 @@
 #include "request.h"
 #include "text-parse.h"
 
+/* How long an aborted response waits to tell the web server it is
+ * broken (fastcgi_write_broken): a stalled web server must not hold the
+ * worker. */
+#define RESPONSE_ABORT_WAIT_MS 2000
+
 void
 request_reset (struct request *req)
 {
@@ -34,6 +39,7 @@ request_reset (struct request *req)
   req->body_read = 0;
   req->status = 0;
   req->close_connection = false;
+  req->cors = false;
   req->body_sent = 0;
   req->failed = false;
 }
@@ -201,7 +207,7 @@ add_cors_headers (struct request *req)
 {
   const char *preflight;
 
-  if (!request_header (req, "Origin"))
+  if (!req->cors || !request_header (req, "Origin"))
     return;
   response_header (req, "Access-Control-Allow-Origin", "*");
   preflight = request_header (req, "Access-Control-Request-Method");
@@ -325,6 +331,10 @@ response_abort (struct request *req)
    * drop the client's connection too: a short body never looks complete.
    * SHUT_RDWR also spares libfcgi's lingering close from draining an
    * upload we no longer want. */
-  if (req->fcgx.ipcFd >= 0)
+  if (req->fcgx.ipcFd >= 0) {
+    /* Records written so far are whole (response_write, response_sendfile
+     * write whole records or fail), so a marker lands at a boundary. */
+    fastcgi_write_broken (req->fcgx.ipcFd, RESPONSE_ABORT_WAIT_MS);
     shutdown (req->fcgx.ipcFd, SHUT_RDWR);
+  }
 }

@@ -32,6 +32,7 @@ struct request {
   /* Response state. */
   int status;                 /* 0 until response_begin */
   bool close_connection;      /* ask the web server to close (403s) */
+  bool cors;                  /* answer CORS headers (/images only) */
   size_t header_count;
   size_t header_capacity;
   char **headers;             /* "Name: value\r\n" lines */

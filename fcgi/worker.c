@@ -106,8 +106,12 @@ serve (struct request *req, const struct config *cfg)
     response_error (req, 400, "%s", error_message ());
     return;
   }
-  if (path_under (req->path, "/images"))
+  /* CORS is for browsers uploading to /images (ImageIO's web UI); /api
+   * is an administrator's interface that no web page may script. */
+  if (path_under (req->path, "/images")) {
+    req->cors = true;
     images_handle (req, cfg);
+  }
   else if (path_under (req->path, "/api"))
     api_handle (req, cfg);
   else

@@ -3,9 +3,11 @@
 # curl.  Plain bash so bats suites (`load helpers`), tests/bench/run and
 # deploy/quickstart can all source it.
 #
-#   stack_start [--mode spawned|daemon] [--workers N]
-#               [--conf-extra "key = value"]... [--lighttpd-extra 'lines']...
-#               [--https PEMFILE KEYFILE]
+#   stack_start [--front lighttpd|nginx] [--mode spawned|daemon]
+#               [--workers N] [--conf-extra "key = value"]...
+#               [--lighttpd-extra 'lines']... [--https PEMFILE KEYFILE]
+#     --front: the web server in front (default $IMAGEXFER_FRONT, else
+#     lighttpd); nginx implies --mode daemon.
 #   stack_stop
 #   stack_wait_ready URL PID...
 #   fcgi_supervisor_pid / fcgi_worker_pids
@@ -14,7 +16,8 @@
 #   http CURL-ARGS... -> $status_code, $body, header NAME
 #
 # After stack_start: STACK_DIR SPOOL STATE IMAGES BASE_URL STACK_PORT
-# LIGHTTPD_PID FCGI_LOG (and HTTPS_URL HTTPS_PORT with --https).
+# FRONT FRONT_PID (LIGHTTPD_PID or NGINX_PID) FCGI_LOG (and HTTPS_URL
+# HTTPS_PORT with --https).
 
 _helpers_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${top_srcdir:=$(cd "$_helpers_dir/../.." && pwd)}"
@@ -24,6 +27,7 @@ export top_srcdir top_builddir
 IMAGEXFER_FCGI=${IMAGEXFER_FCGI:-$top_builddir/fcgi/imagexfer-fcgi}
 LIGHTTPD=${LIGHTTPD:-$(PATH=$PATH:/usr/sbin:/sbin command -v lighttpd || echo /usr/sbin/lighttpd)}
 IMAGEXFER_SNIPPET_DIR=${IMAGEXFER_SNIPPET_DIR:-$top_srcdir/deploy/lighttpd}
+NGINX=${NGINX:-$(PATH=$PATH:/usr/sbin:/sbin command -v nginx || echo /usr/sbin/nginx)}
 
 # Print a lighttpd config that includes the deploy snippets.  The one
 # place that knows how to put lighttpd in front of imagexfer: the test
@@ -149,7 +153,7 @@ _stack_dump_logs ()
 {
   local f
   for f in "$STACK_DIR/lighttpd.log" "$STACK_DIR/lighttpd.out" \
-           "$STACK_DIR/fcgi.log"; do
+           "$STACK_DIR/nginx-error.log" "$STACK_DIR/fcgi.log"; do
     if [ -s "$f" ]; then
       echo "---- $f (last 40 lines)" >&2
       tail -n 40 "$f" >&2
@@ -160,9 +164,10 @@ _stack_dump_logs ()
 stack_start ()
 {
   local mode=spawned workers=4 conf_extra=() lighttpd_extra=()
-  local pemfile="" privkey=""
+  local pemfile="" privkey="" front=${IMAGEXFER_FRONT:-lighttpd}
   while [ $# -gt 0 ]; do
     case $1 in
+      --front) front=$2; shift 2 ;;
       --mode) mode=$2; shift 2 ;;
       --workers) workers=$2; shift 2 ;;
       --conf-extra) conf_extra+=("$2"); shift 2 ;;
@@ -175,12 +180,22 @@ stack_start ()
     spawned|daemon) ;;
     *) echo "stack_start: --mode must be spawned or daemon" >&2; return 2 ;;
   esac
+  case $front in
+    lighttpd) ;;
+    # nginx never spawns FastCGI programs: it connects to the daemon.
+    nginx) mode=daemon ;;
+    *) echo "stack_start: --front must be lighttpd or nginx" >&2; return 2 ;;
+  esac
   if [ ! -x "$IMAGEXFER_FCGI" ]; then
     echo "stack_start: $IMAGEXFER_FCGI is not built" >&2
     return 1
   fi
-  if [ ! -x "$LIGHTTPD" ]; then
+  if [ "$front" = lighttpd ] && [ ! -x "$LIGHTTPD" ]; then
     echo "stack_start: lighttpd not found" >&2
+    return 1
+  fi
+  if [ "$front" = nginx ] && [ ! -x "$NGINX" ]; then
+    echo "stack_start: nginx not found" >&2
     return 1
   fi
 
@@ -190,8 +205,10 @@ stack_start ()
   IMAGES=$STACK_DIR/images
   mkdir -p "$SPOOL" "$STATE" "$IMAGES" "$STACK_DIR/www"
   LIGHTTPD_PID=""
+  NGINX_PID=""
   FCGI_DAEMON_PID=""
-  export STACK_DIR SPOOL STATE IMAGES
+  FRONT=$front
+  export STACK_DIR SPOOL STATE IMAGES FRONT
 
   # The config: base keys, unless an extra sets the same key.
   local conf=$STACK_DIR/imagexfer.conf key line extra_keys=" "
@@ -245,8 +262,38 @@ stack_start ()
   fi
   export FCGI_LOG FCGI_DAEMON_PID
 
+  if [ "$front" = nginx ]; then
+    _stack_start_nginx "$socket" "$pemfile" "$privkey" || return 1
+  else
+    _stack_start_lighttpd "$mode" "$socket" "$conf" "$pemfile" "$privkey" \
+      "${lighttpd_extra[@]}" || return 1
+  fi
+  BASE_URL=http://127.0.0.1:$STACK_PORT
+  FRONT_PID=${LIGHTTPD_PID:-$NGINX_PID}
+  export BASE_URL FRONT_PID
+  if [ -n "$HTTPS_PORT" ]; then
+    HTTPS_URL=https://127.0.0.1:$HTTPS_PORT
+    export HTTPS_URL
+  fi
+
+  # Ready when imagexfer answers (not the web server alone).
+  stack_wait_ready "$BASE_URL" "$FRONT_PID" \
+    ${FCGI_DAEMON_PID:+"$FCGI_DAEMON_PID"} && return 0
+  echo "stack_start: OPTIONS $BASE_URL/images/* answered" \
+       "'$STACK_READY_CODE', not 200" >&2
+  _stack_dump_logs
+  stack_stop
+  return 1
+}
+
+# lighttpd in front, on a free port (a few tries: ports race).  Sets
+# STACK_PORT, HTTPS_PORT, LIGHTTPD_PID.
+_stack_start_lighttpd ()
+{
+  local mode=$1 socket=$2 conf=$3 pemfile=$4 privkey=$5
+  shift 5
   local extra="" l
-  for l in "${lighttpd_extra[@]}"; do
+  for l in "$@"; do
     extra="$extra$l"$'\n'
   done
 
@@ -307,22 +354,125 @@ stack_start ()
     return 1
   fi
   STACK_PORT=$port
-  BASE_URL=http://127.0.0.1:$port
-  export STACK_PORT BASE_URL LIGHTTPD_PID
-  if [ -n "$https_port" ]; then
-    HTTPS_PORT=$https_port
-    HTTPS_URL=https://127.0.0.1:$https_port
-    export HTTPS_PORT HTTPS_URL
-  fi
+  HTTPS_PORT=$https_port
+  export STACK_PORT HTTPS_PORT LIGHTTPD_PID
+}
 
-  # Ready when imagexfer answers (not lighttpd alone).
-  stack_wait_ready "$BASE_URL" "$LIGHTTPD_PID" \
-    ${FCGI_DAEMON_PID:+"$FCGI_DAEMON_PID"} && return 0
-  echo "stack_start: OPTIONS $BASE_URL/images/* answered" \
-       "'$STACK_READY_CODE', not 200" >&2
-  _stack_dump_logs
-  stack_stop
-  return 1
+# Print an nginx configuration (the http context and all) that includes
+# the deploy snippets, copied into DIR/nginx with their paths and the
+# daemon's socket filled in.
+#   --port P --dir DIR --socket PATH [--https-port P --pemfile F --privkey F]
+imagexfer_nginx_config ()
+{
+  local port="" dir="" socket="" https_port="" pemfile="" privkey="" f
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --port) port=$2 ;;
+      --dir) dir=$2 ;;
+      --socket) socket=$2 ;;
+      --https-port) https_port=$2 ;;
+      --pemfile) pemfile=$2 ;;
+      --privkey) privkey=$2 ;;
+      *) echo "imagexfer_nginx_config: unknown option $1" >&2; return 2 ;;
+    esac
+    shift 2
+  done
+  mkdir -p "$dir/nginx" "$dir/nginx-tmp" || return 1
+  for f in "$top_srcdir"/deploy/nginx/*.conf.in; do
+    sed -e "s|@pkgdatadir@/nginx|$dir/nginx|g" \
+        -e "s|unix:/run/imagexfer/fcgi.sock|unix:$socket|g" \
+        -e "s|listen 54322 ssl;|listen 127.0.0.1:$https_port ssl;|" \
+        -e "s|/etc/imagexfer/tls/server.pem|$pemfile|" \
+        -e "s|/etc/imagexfer/tls/server.key|$privkey|" \
+        "$f" > "$dir/nginx/$(basename "$f" .in)" || return 1
+  done
+  # As root nginx would run its workers as nobody, who may not reach the
+  # daemon's socket or the test's files.
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "user root;"
+  fi
+  printf '%s\n' \
+    "worker_processes 1;" \
+    "daemon off;" \
+    "pid $dir/nginx.pid;" \
+    "error_log $dir/nginx-error.log warn;" \
+    "events { worker_connections 256; }" \
+    "http {" \
+    "    access_log off;" \
+    "    client_body_temp_path $dir/nginx-tmp/body;" \
+    "    fastcgi_temp_path $dir/nginx-tmp/fastcgi;" \
+    "    proxy_temp_path $dir/nginx-tmp/proxy;" \
+    "    uwsgi_temp_path $dir/nginx-tmp/uwsgi;" \
+    "    scgi_temp_path $dir/nginx-tmp/scgi;" \
+    "    server {" \
+    "        listen 127.0.0.1:$port;" \
+    "        include $dir/nginx/imagexfer.conf;" \
+    "    }"
+  if [ -n "$https_port" ]; then
+    echo "    include $dir/nginx/imagexfer-https.conf;"
+  fi
+  echo "}"
+}
+
+# nginx in front of the daemon's socket, on a free port (a few tries:
+# ports race).  Sets STACK_PORT, HTTPS_PORT, NGINX_PID.
+_stack_start_nginx ()
+{
+  local socket=$1 pemfile=$2 privkey=$3 port https_port="" started=""
+  for _ in 1 2 3 4 5; do
+    port=$(_stack_pick_port) || { echo "stack_start: no free port" >&2; return 1; }
+    local https_args=()
+    if [ -n "$pemfile" ]; then
+      https_port=$(_stack_pick_port) || return 1
+      https_args=(--https-port "$https_port" --pemfile "$pemfile" --privkey "$privkey")
+    fi
+    imagexfer_nginx_config --port "$port" --dir "$STACK_DIR" \
+      --socket "$socket" "${https_args[@]}" > "$STACK_DIR/nginx.conf" || return 1
+    : > "$STACK_DIR/nginx-error.log"
+    rm -f "$STACK_DIR/nginx.pid"
+    if ! "$NGINX" -t -q -e "$STACK_DIR/nginx-error.log" \
+         -c "$STACK_DIR/nginx.conf" >"$STACK_DIR/nginx.out" 2>&1; then
+      echo "stack_start: nginx rejects its config" >&2
+      _stack_dump_logs
+      return 1
+    fi
+    "$NGINX" -e "$STACK_DIR/nginx-error.log" -c "$STACK_DIR/nginx.conf" \
+      </dev/null >>"$STACK_DIR/nginx.out" 2>&1 3>&- 4>&- 5>&- &
+    NGINX_PID=$!
+    # nginx writes its pid file once its ports are bound; a bind error
+    # makes it exit at once.
+    local n=50
+    while [ $n -gt 0 ] && _stack_alive "$NGINX_PID"; do
+      if [ -s "$STACK_DIR/nginx.pid" ]; then
+        started=yes
+        break
+      fi
+      sleep 0.1
+      n=$((n - 1))
+    done
+    [ -n "$started" ] && break
+    if _stack_alive "$NGINX_PID"; then
+      echo "stack_start: nginx did not start within 5 s" >&2
+      _stack_dump_logs
+      stack_stop
+      return 1
+    fi
+    if ! grep -qi 'address already in use' "$STACK_DIR/nginx-error.log" \
+                                           "$STACK_DIR/nginx.out"; then
+      echo "stack_start: nginx exited at start-up" >&2
+      _stack_dump_logs
+      stack_stop
+      return 1
+    fi
+  done
+  if [ -z "$started" ]; then
+    echo "stack_start: no port could be bound after 5 attempts" >&2
+    stack_stop
+    return 1
+  fi
+  STACK_PORT=$port
+  HTTPS_PORT=$https_port
+  export STACK_PORT HTTPS_PORT NGINX_PID
 }
 
 # stack_wait_ready URL PID...: the bounded start-up wait of every server
@@ -375,11 +525,16 @@ stack_stop ()
   local sup="" workers=""
   sup=$(fcgi_supervisor_pid 2>/dev/null) || true
   [ -n "$sup" ] && workers=$(pgrep -P "$sup" 2>/dev/null | tr '\n' ' ')
-  # lighttpd first (in spawned mode it sends SIGTERM to imagexfer-fcgi),
-  # then the daemon, then anything of theirs still around.
+  # The web server first (lighttpd in spawned mode sends SIGTERM to
+  # imagexfer-fcgi), then the daemon, then anything of theirs still
+  # around.
   if [ -n "${LIGHTTPD_PID:-}" ]; then
     _stack_kill "$LIGHTTPD_PID"
     wait "$LIGHTTPD_PID" 2>/dev/null || true
+  fi
+  if [ -n "${NGINX_PID:-}" ]; then
+    _stack_kill "$NGINX_PID"
+    wait "$NGINX_PID" 2>/dev/null || true
   fi
   if [ -n "${FCGI_DAEMON_PID:-}" ]; then
     _stack_kill "$FCGI_DAEMON_PID"
@@ -391,6 +546,7 @@ stack_stop ()
     _stack_alive "$pid" && _stack_kill "$pid"
   done
   LIGHTTPD_PID=""
+  NGINX_PID=""
   FCGI_DAEMON_PID=""
   return 0
 }

@@ -5,6 +5,7 @@ BATS_SUITES = \
 	tests/bats/ops-ctl.bats \
 	tests/bats/deploy-https.bats \
 	tests/bats/deploy-apache.bats \
+	tests/bats/deploy-nginx.bats \
 	tests/bats/images-options.bats \
 	tests/bats/images-get.bats \
 	tests/bats/images-put.bats \

@@ -56,6 +56,20 @@ teardown_file () { stack_stop; }
   expect_json --argjson p "$(fcgi_supervisor_pid)" '.pid == $p'
 }
 
+@test "/api never answers with CORS headers; /images does for an Origin" {
+  # A web page must not be able to read or drive the management API.
+  http -H 'Origin: http://example.com' "$BASE_URL/api/v1/daemon"
+  expect_status 200
+  expect_no_header Access-Control-Allow-Origin
+  http -X OPTIONS -H 'Origin: http://example.com' \
+    -H 'Access-Control-Request-Method: PUT' "$BASE_URL/api/v2/transfers/x"
+  expect_no_header Access-Control-Allow-Origin
+  expect_no_header Access-Control-Allow-Methods
+  http -X OPTIONS -H 'Origin: http://example.com' "$BASE_URL/images/*"
+  expect_status 200
+  expect_header Access-Control-Allow-Origin '*'
+}
+
 @test "no route: 404 NOT_FOUND; wrong method: 405 UNSUPPORTED with Allow" {
   api v1/nothing
   expect_api_error 404 NOT_FOUND

@@ -1,0 +1,169 @@
+#!/usr/bin/env bats
+# nginx in front of the imagexfer daemon, with the snippets as shipped
+# (deploy/nginx): byte-exact round trips over HTTP and HTTPS, bodies
+# streamed both ways without nginx's temporary files, /api kept local,
+# and cancellation of a download and an upload in flight.
+
+load helpers
+load expect
+
+setup_file ()
+{
+  [ -x "$NGINX" ] || skip "nginx is not installed (Debian: nginx)"
+  command -v openssl >/dev/null || skip "openssl is not installed"
+  CERT_DIR=$(mktemp -d "${BATS_FILE_TMPDIR:-/tmp}/cert.XXXXXX")
+  export CERT_DIR
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+    -nodes -days 2 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 \
+    -keyout "$CERT_DIR/key.pem" -out "$CERT_DIR/cert.pem" 2>/dev/null
+  stack_start --front nginx --https "$CERT_DIR/cert.pem" "$CERT_DIR/key.pem"
+}
+
+teardown_file ()
+{
+  stack_stop
+}
+
+setup ()
+{
+  T=$BATS_TEST_TMPDIR
+}
+
+# Files in nginx's temporary directories: request bodies (client_body)
+# and responses (fastcgi) it had to buffer.
+nginx_temp_files ()
+{
+  find "$STACK_DIR/nginx-tmp" -type f | wc -l
+}
+
+@test "nginx: full GET and HEAD: 200, exact headers, byte-exact body" {
+  new_image dl 3145733 '{"filename": "dl.raw"}'
+  http "$BASE_URL/images/dl"
+  expect_status 200
+  expect_header Content-Type application/octet-stream
+  expect_header Content-Length 3145733
+  expect_header Accept-Ranges bytes
+  expect_disposition dl.raw
+  expect_body_is "$T/dl.orig"
+  http -I "$BASE_URL/images/dl"
+  expect_status 200
+  expect_header Content-Length 3145733
+}
+
+@test "nginx: ranged GETs: 206 with exactly those bytes; 416 past the end" {
+  new_image rg 3145733
+  ranged_get rg "$T/rg.orig" 0 0
+  ranged_get rg "$T/rg.orig" 1048575 2097152
+  ranged_get rg "$T/rg.orig" 3145732 3145732
+  ranged_get rg "$T/rg.orig" 3145633 3145732 'bytes=-100'
+  http -H 'Range: bytes=3145733-' "$BASE_URL/images/rg"
+  expect_error 416
+  expect_header Content-Range 'bytes */3145733'
+}
+
+@test "nginx: PUT whole and at an offset lands byte-exact" {
+  new_image up 4194304
+  head -c 4194304 /dev/urandom > "$T/src.raw"
+  http -X PUT --data-binary "@$T/src.raw" "$BASE_URL/images/up"
+  expect_written 4194304
+  same_file "$T/src.raw" "$IMAGES/up.raw"
+  head -c 65536 /dev/urandom > "$T/piece.raw"
+  http -X PUT -H 'Content-Range: bytes 1000000-1065535/*' \
+    --data-binary "@$T/piece.raw" "$BASE_URL/images/up?flush=n"
+  expect_written 65536 false
+  write_at "$T/src.raw" 1000000 "$T/piece.raw"
+  same_file "$T/src.raw" "$IMAGES/up.raw"
+}
+
+@test "nginx: PATCH zero, flush and extents" {
+  new_image pz 2097152
+  http -X PATCH -H 'Content-Type: application/json' \
+    -d '{"op": "zero", "offset": 4096, "size": 8192}' "$BASE_URL/images/pz"
+  expect_status 200
+  head -c 8192 /dev/zero | write_at "$T/pz.orig" 4096
+  same_file "$T/pz.orig" "$IMAGES/pz.raw"
+  http -X POST --data-binary '' "$BASE_URL/images/pz/flush"
+  expect_status 200
+  expect_json '. == {"ok": true}'
+  http "$BASE_URL/images/pz/extents"
+  expect_extents_cover 2097152 '["hole", "length", "start", "zero"]'
+}
+
+@test "nginx: 64 MiB up and down stream through without temporary files" {
+  new_image big 67108864
+  head -c 67108864 /dev/urandom > "$T/src.raw"
+  http -X PUT --data-binary "@$T/src.raw" "$BASE_URL/images/big"
+  expect_written 67108864
+  same_file "$T/src.raw" "$IMAGES/big.raw"
+  http "$BASE_URL/images/big"
+  expect_status 200
+  expect_body_is "$T/src.raw"
+  expect_eq "$(nginx_temp_files)" 0 "files nginx buffered to disk"
+}
+
+@test "nginx: HTTPS GET and PUT with the shipped TLS snippet are byte-exact" {
+  new_image tls 1048579
+  http --cacert "$CERT_DIR/cert.pem" "$HTTPS_URL/images/tls"
+  expect_status 200
+  expect_body_is "$T/tls.orig"
+  head -c 1048579 /dev/urandom > "$T/src.raw"
+  http --cacert "$CERT_DIR/cert.pem" -X PUT --data-binary "@$T/src.raw" \
+    "$HTTPS_URL/images/tls"
+  expect_written 1048579
+  same_file "$T/src.raw" "$IMAGES/tls.raw"
+  run curl -sS -o /dev/null "$HTTPS_URL/images/tls"
+  (( status == 60 )) || fail "curl accepted an unknown certificate (rc $status)"
+}
+
+@test "nginx: errors pass through as imagexfer's JSON" {
+  http "$BASE_URL/images/no-such"
+  expect_error 404
+  new_image ro 4096 '{"ops": ["read"]}'
+  http -X PUT --data-binary 'abcd' "$BASE_URL/images/ro"
+  expect_error 403
+  http -X DELETE "$BASE_URL/images/ro"
+  expect_error 405
+  expect_header Allow 'OPTIONS, GET, HEAD'
+}
+
+@test "nginx: /api answers on loopback, without CORS headers" {
+  http -H 'Origin: http://example.com' "$BASE_URL/api/v1/daemon"
+  expect_status 200
+  expect_json '.backends == ["file", "nbd"]'
+  expect_no_header Access-Control-Allow-Origin
+}
+
+@test "nginx: descriptor deleted mid-download: the download stops, never a complete 200" {
+  image_sparse "$IMAGES/long.raw" 256M
+  file_transfer long "$IMAGES/long.raw"
+  curl -sS --limit-rate 2M --max-time 60 -o "$T/out" \
+    -w '%{http_code} %{size_download}\n' "$BASE_URL/images/long" \
+    > "$T/curl.out" 2> "$T/curl.err" &
+  local cpid=$! rc=0
+  sleep 1.5
+  transfer_rm long
+  local t0=$SECONDS
+  wait "$cpid" || rc=$?
+  (( rc != 0 )) || fail "curl succeeded: $(cat "$T/curl.out")"
+  (( rc != 28 )) || fail "the server kept sending until curl gave up (no cancel)"
+  (( $(stat -c %s "$T/out") < 268435456 )) || fail "the whole image arrived"
+  (( SECONDS - t0 <= 20 )) || fail "cancel took $((SECONDS - t0)) s"
+}
+
+@test "nginx: descriptor deleted mid-upload: the upload fails, never a 200" {
+  image_sparse "$IMAGES/slow.raw" 64M
+  file_transfer slow "$IMAGES/slow.raw"
+  head -c 64M /dev/urandom > "$T/src.raw"
+  curl -sS --limit-rate 4M --max-time 60 -o "$T/out" -w '%{http_code}\n' \
+    -X PUT --data-binary "@$T/src.raw" "$BASE_URL/images/slow" \
+    > "$T/curl.out" 2> "$T/curl.err" &
+  local cpid=$! rc=0
+  sleep 1.5
+  transfer_rm slow
+  local t0=$SECONDS
+  wait "$cpid" || rc=$?
+  (( rc != 28 )) || fail "the upload ran on until curl gave up (no cancel)"
+  [ "$(cat "$T/curl.out")" != 200 ] || fail "a cancelled upload answered 200"
+  (( SECONDS - t0 <= 20 )) || fail "cancel took $((SECONDS - t0)) s"
+}

@@ -12,6 +12,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fastcgi.h>
@@ -207,6 +209,54 @@ pattern_file (size_t size)
   return fd;
 }
 
+/* An aborted response ends with a record header no web server accepts
+ * (version 0), after the whole records before it; with no room in the
+ * socket the marker is given up after the timeout instead of blocking. */
+static void
+test_broken (void)
+{
+  static const unsigned char zeroes[8];
+  unsigned char buf[64];
+  int fds[2], flags;
+  ssize_t n;
+  size_t filled = 0, record;
+  struct timespec t0, t1;
+  double waited;
+
+  socket_pair (fds, 0);
+  tap_ok (fastcgi_write_stdout (fds[0], REQUEST_ID, "abc", 3) == 0,
+          "broken: a record first");
+  fastcgi_write_broken (fds[0], 1000);
+  shutdown (fds[0], SHUT_WR);
+  n = read (fds[1], buf, sizeof buf);
+  /* The record (header, content, padding), then the 8-byte marker. */
+  record = 8 + (size_t) (buf[4] << 8 | buf[5]) + buf[6];
+  tap_ok (n >= 8 && buf[0] == 1 && record == (size_t) n - 8
+          && memcmp (buf + record, zeroes, 8) == 0
+          && read (fds[1], buf, sizeof buf) == 0,
+          "broken: a version-0 header after the whole record (%zd bytes)", n);
+  close (fds[0]);
+  close (fds[1]);
+
+  socket_pair (fds, 4096);
+  flags = fcntl (fds[0], F_GETFL);
+  fcntl (fds[0], F_SETFL, flags | O_NONBLOCK);
+  memset (buf, 'x', sizeof buf);
+  while ((n = write (fds[0], buf, sizeof buf)) > 0)
+    filled += (size_t) n;
+  fcntl (fds[0], F_SETFL, flags);
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  fastcgi_write_broken (fds[0], 200);
+  clock_gettime (CLOCK_MONOTONIC, &t1);
+  waited = (double) (t1.tv_sec - t0.tv_sec)
+           + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+  tap_ok (filled > 0 && waited >= 0.15 && waited < 5,
+          "broken: a full socket is waited for at most the timeout (%.2f s)",
+          waited);
+  close (fds[0]);
+  close (fds[1]);
+}
+
 static void
 test_out (void)
 {
@@ -238,6 +288,7 @@ test_out (void)
   close (fds[0]);
   close (fds[1]);
   close (fd);
+  test_broken ();
 }
 
 /* ---- In: a client's records, read by libfcgi and request.c ---- */

@@ -3,29 +3,29 @@
 noinst_LIBRARIES += fcgi/libimagexfer-fcgi.a
 
 fcgi_libimagexfer_fcgi_a_SOURCES = \
-	fcgi/api.c \
-	fcgi/api.h \
-	fcgi/api-internal.h \
-	fcgi/api-metrics.c \
-	fcgi/api-response.c \
-	fcgi/api-response.h \
-	fcgi/api-transfers.c \
+	fcgi/api/api.c \
+	fcgi/api/api.h \
+	fcgi/api/api-internal.h \
+	fcgi/api/api-metrics.c \
+	fcgi/api/api-response.c \
+	fcgi/api/api-response.h \
+	fcgi/api/api-transfers.c \
 	fcgi/fastcgi-records.c \
 	fcgi/fastcgi-records.h \
 	fcgi/http-status.c \
 	fcgi/http-status.h \
-	fcgi/images.c \
-	fcgi/images.h \
-	fcgi/images-checksum.c \
-	fcgi/images-data.c \
-	fcgi/images-extents.c \
-	fcgi/images-get.c \
-	fcgi/images-handlers.h \
-	fcgi/images-ops.c \
-	fcgi/images-request.c \
-	fcgi/images-request.h \
-	fcgi/images-routes.c \
-	fcgi/images-routes.h \
+	fcgi/images/images.c \
+	fcgi/images/images.h \
+	fcgi/images/images-checksum.c \
+	fcgi/images/images-data.c \
+	fcgi/images/images-extents.c \
+	fcgi/images/images-get.c \
+	fcgi/images/images-handlers.h \
+	fcgi/images/images-ops.c \
+	fcgi/images/images-request.c \
+	fcgi/images/images-request.h \
+	fcgi/images/images-routes.c \
+	fcgi/images/images-routes.h \
 	fcgi/pipeline.c \
 	fcgi/pipeline.h \
 	fcgi/request.c \
@@ -35,6 +35,11 @@ fcgi_libimagexfer_fcgi_a_SOURCES = \
 	fcgi/worker.c \
 	fcgi/worker.h \
 	$(NULL)
+# The layer's own folders: the core (router, requests, workers), /images
+# and /api.
+FCGI_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fcgi -I$(top_srcdir)/fcgi/images \
+	-I$(top_srcdir)/fcgi/api
+fcgi_libimagexfer_fcgi_a_CPPFLAGS = $(FCGI_CPPFLAGS)
 fcgi_libimagexfer_fcgi_a_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS) -pthread
 
 # Everything that links the FastCGI layer needs these (the core library
@@ -46,5 +51,6 @@ IMAGEXFER_FCGI_LIBS = fcgi/libimagexfer-fcgi.a $(IMAGEXFER_CORE_LIBS) \
 bin_PROGRAMS += fcgi/imagexfer-fcgi
 
 fcgi_imagexfer_fcgi_SOURCES = fcgi/main.c
+fcgi_imagexfer_fcgi_CPPFLAGS = $(FCGI_CPPFLAGS)
 fcgi_imagexfer_fcgi_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS) -pthread
 fcgi_imagexfer_fcgi_LDADD = $(IMAGEXFER_FCGI_LIBS)

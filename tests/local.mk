@@ -32,7 +32,8 @@ check_PROGRAMS += \
 TESTS += $(check_PROGRAMS)
 
 # Unit tests of the FastCGI layer link its library (and so libfcgi).
-FCGI_TEST_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS) -pthread -I$(top_srcdir)/fcgi
+FCGI_TEST_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS) -pthread -I$(top_srcdir)/fcgi \
+	-I$(top_srcdir)/fcgi/images -I$(top_srcdir)/fcgi/api
 tests_unit_test_http_status_CFLAGS = $(FCGI_TEST_CFLAGS)
 tests_unit_test_http_status_LDADD = $(IMAGEXFER_FCGI_LIBS)
 tests_unit_test_request_CFLAGS = $(FCGI_TEST_CFLAGS)

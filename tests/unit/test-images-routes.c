@@ -1,4 +1,4 @@
-/* The /images routes table (fcgi/images-routes.c): lookups, and the
+/* The /images routes table (fcgi/images/images-routes.c): lookups, and the
  * Allow lists derived from it, exactly as clients see them. */
 #include <config.h>
 

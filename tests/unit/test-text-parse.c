@@ -1,4 +1,4 @@
-/* percent_encode and percent_decode (src/text-parse.c): one table row
+/* percent_encode and percent_decode (src/util/text-parse.c): one table row
  * per string. */
 #include <config.h>
 

@@ -5,6 +5,11 @@
 
 #include <stdint.h>
 
+#include "backend.h"
+
+/* backend-file.c: the ops; backend-file-descriptor.c: the registry row. */
+extern const struct backend_ops backend_file_ops;
+
 struct file_location {
   char *path;                   /* absolute path of the file or device */
   uint64_t offset;              /* the window's start inside it */

@@ -30,6 +30,9 @@
 /* The qemu:dirty-bitmap context has a single flag. */
 #define NBD_STATE_DIRTY 1u
 
+/* backend-nbd.c: the ops; backend-nbd-descriptor.c: the registry row. */
+extern const struct backend_ops backend_nbd_ops;
+
 #define NBD_DEFAULT_PORT "10809"
 
 /* Where the export is, as the descriptor says (backend-nbd-descriptor.c):

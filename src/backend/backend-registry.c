@@ -6,6 +6,10 @@
 
 #include "backend-registry.h"
 
+/* Each defined in its backend's file. */
+extern const struct backend_type backend_type_file;
+extern const struct backend_type backend_type_nbd;
+
 const struct backend_type *const backend_types[] = {
   &backend_type_file,                 /* the default: first */
   &backend_type_nbd,

@@ -8,10 +8,9 @@
  * imagexferctl) walk the table; nothing outside the backends and this
  * table spells a backend's name.
  *
- * Adding a backend: write src/backend-NAME.c defining
+ * Adding a backend: write src/backend/backend-NAME.c defining
  *   const struct backend_type backend_type_NAME = { ... };
- * and add one line to backend_types[] in backend-registry.c (and its
- * extern below).
+ * and add its row to backend-registry.c (and the file to src/local.mk).
  */
 #ifndef IMAGEXFER_BACKEND_REGISTRY_H
 #define IMAGEXFER_BACKEND_REGISTRY_H
@@ -43,9 +42,6 @@ struct backend_type {
    * 0, or -1 with error_set (EINVAL, ...).  NULL: nothing to check. */
   int (*check) (void *location);
 };
-
-extern const struct backend_type backend_type_file;
-extern const struct backend_type backend_type_nbd;
 
 /* Every backend, in order, ended by NULL.  The first is the default of
  * a descriptor that names no backend and has no field selecting one. */

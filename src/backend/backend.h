@@ -81,8 +81,6 @@ struct backend {
 void backend_set_timeout (unsigned seconds);
 unsigned backend_timeout (void);
 
-extern const struct backend_ops backend_file_ops;
-extern const struct backend_ops backend_nbd_ops;
 
 /* Open t's backend.  Sets size: the backend's size clipped to the
  * descriptor's size when it has one (a descriptor size larger than the

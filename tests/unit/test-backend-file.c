@@ -147,7 +147,7 @@ make_transfer (const char *path, uint64_t offset, bool writable)
   strcpy (t.id, "test-transfer");
   loc->path = (char *) path;
   loc->offset = offset;
-  t.type = &backend_type_file;
+  t.type = backend_type_find ("file");
   t.location = loc;
   t.ops = TRANSFER_OP_READ | (writable ? TRANSFER_OP_WRITE : 0);
   t.sparse = true;

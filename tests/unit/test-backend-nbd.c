@@ -1,4 +1,4 @@
-/* The NBD backend (src/backend-nbd.c) against real servers: nbdkit and
+/* The NBD backend (src/backend/backend-nbd*.c) against real servers: nbdkit and
  * qemu-nbd started by this test on unix sockets in a temporary
  * directory, stopped at the end of each case (and at exit whatever
  * happens).  The expected extents come from other tools (qemu-img map)
@@ -215,7 +215,7 @@ nbd_transfer (struct transfer *t, const char *socket_path)
   memset (t, 0, sizeof *t);
   memset (&location, 0, sizeof location);
   strcpy (t->id, "nbd-test");
-  t->type = &backend_type_nbd;
+  t->type = backend_type_find ("nbd");
   t->location = &location;
   location.socket = (char *) socket_path;
   location.export_name = (char *) "";
@@ -1041,7 +1041,7 @@ test_checksum (void)
   snprintf (path, sizeof path, "%s/zero.raw", tmpdir);
   memset (&ft, 0, sizeof ft);
   strcpy (ft.id, "file");
-  ft.type = &backend_type_file;
+  ft.type = backend_type_find ("file");
   ft.location = &file_location;
   file_location.path = path;
   ft.ops = TRANSFER_OP_READ;

@@ -1,4 +1,4 @@
-/* The ImageIO block hash (src/checksum.c) over real file backends.
+/* The ImageIO block hash (src/backend/checksum.c) over real file backends.
  *
  * The reference values are computed here with libsodium directly on the
  * file's bytes, one block at a time, with no zero shortcut; one fixed
@@ -238,7 +238,7 @@ file_transfer (struct transfer *t, char *path)
   static struct file_location location;
 
   location.path = path;
-  t->type = &backend_type_file;
+  t->type = backend_type_find ("file");
   t->location = &location;
   t->ops = TRANSFER_OP_READ;
   t->sparse = true;

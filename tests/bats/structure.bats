@@ -1,0 +1,42 @@
+#!/usr/bin/env bats
+# The shape of the source tree that keeps it easy to change: no include
+# cycles between modules, and backends known only to themselves and the
+# registry.
+
+bats_require_minimum_version 1.5.0
+
+load expect
+
+@test "no two modules of the product include each other's headers" {
+  run -0 "$top_srcdir/tests/include-cycles" "$top_srcdir"
+  [[ ${lines[-1]} == "no include cycles" ]] || fail "$output"
+}
+
+@test "no product file outside the backends spells a backend's name" {
+  # The registry (src/backend/backend-registry.c) lists backends by their
+  # rows; their names live in their own files.
+  run grep -rlE '"nbd"|BACKEND_TYPE_' "$top_srcdir/src" "$top_srcdir/fcgi" \
+    --include='*.[ch]'
+  local f bad=()
+  for f in "${lines[@]}"; do
+    case ${f#"$top_srcdir"/} in
+      src/backend/backend-nbd*.c) ;;
+      *) bad+=("$f") ;;
+    esac
+  done
+  (( ${#bad[@]} == 0 )) || fail "backend names outside the backends: ${bad[*]}"
+}
+
+@test "every backend of the registry is one row naming a backend_type" {
+  local rows
+  rows=$(sed -n '/backend_types\[\] = {/,/};/p' \
+           "$top_srcdir/src/backend/backend-registry.c" | grep -c '&backend_type_')
+  (( rows >= 2 )) || fail "registry rows: $rows"
+  local name
+  for name in $(grep -o '&backend_type_[a-z0-9_]*' \
+                  "$top_srcdir/src/backend/backend-registry.c" | sed 's/&//'); do
+    run grep -l "^const struct backend_type $name = {" \
+      "$top_srcdir"/src/backend/*.c
+    (( ${#lines[@]} == 1 )) || fail "$name is defined in ${#lines[@]} files"
+  done
+}

@@ -46,5 +46,6 @@ EXTRA_DIST += \
 	tests/run-all \
 	tests/bench/run \
 	tests/bench/nbd.bash \
+	tests/bench/nginx.bash \
 	.ci/run \
 	$(NULL)

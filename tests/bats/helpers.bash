@@ -360,7 +360,7 @@ _stack_start_lighttpd ()
 
 # Print an nginx configuration (the http context and all) that includes
 # the deploy snippets, copied into DIR/nginx with their paths and the
-# daemon's socket filled in.
+# daemon's socket filled in; other paths are static files of DIR/www.
 #   --port P --dir DIR --socket PATH [--https-port P --pemfile F --privkey F]
 imagexfer_nginx_config ()
 {
@@ -399,6 +399,7 @@ imagexfer_nginx_config ()
     "events { worker_connections 256; }" \
     "http {" \
     "    access_log off;" \
+    "    sendfile on;" \
     "    client_body_temp_path $dir/nginx-tmp/body;" \
     "    fastcgi_temp_path $dir/nginx-tmp/fastcgi;" \
     "    proxy_temp_path $dir/nginx-tmp/proxy;" \
@@ -406,6 +407,7 @@ imagexfer_nginx_config ()
     "    scgi_temp_path $dir/nginx-tmp/scgi;" \
     "    server {" \
     "        listen 127.0.0.1:$port;" \
+    "        root $dir/www;" \
     "        include $dir/nginx/imagexfer.conf;" \
     "    }"
   if [ -n "$https_port" ]; then

@@ -1,5 +1,5 @@
 # The core library: no FastCGI in it.  One folder per concern: util
-# (small helpers), config, state (the shared statistics table), backend
+# (small helpers, the descriptor schema machinery), config, state (the shared statistics table), backend
 # (the interface, the registry, each kind), transfer (descriptors, the
 # spool, lifecycle).  No two modules include each other's headers
 # (tests/include-cycles checks).
@@ -9,6 +9,8 @@ src_libimagexfer_a_SOURCES = \
 	src/util/checked.h \
 	src/util/cleanup.c \
 	src/util/cleanup.h \
+	src/util/descriptor-field.c \
+	src/util/descriptor-field.h \
 	src/util/error.c \
 	src/util/error.h \
 	src/util/fullio.c \
@@ -57,8 +59,6 @@ src_libimagexfer_a_SOURCES = \
 	src/backend/checksum.h \
 	src/backend/extents.c \
 	src/backend/extents.h \
-	src/transfer/descriptor-field.c \
-	src/transfer/descriptor-field.h \
 	src/transfer/lifecycle.c \
 	src/transfer/lifecycle.h \
 	src/transfer/spool-admin.c \

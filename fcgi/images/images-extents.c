@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend-registry.h"
 #include "error.h"
 #include "images-handlers.h"
 #include "log.h"
@@ -107,11 +106,6 @@ images_extents (struct image_request *ir)
       response_error (req, 400, "unknown extents context: %s", value);
       return;
     }
-  }
-  if (context == EXTENTS_CONTEXT_DIRTY && !ir->backend->ops->can_dirty) {
-    response_error (req, 404, "no dirty extents on a %s backend",
-                    ir->transfer.type->name);
-    return;
   }
   out = tmpfile ();
   if (!out) {

@@ -15,7 +15,7 @@
 #define LOCATION(field) offsetof (struct file_location, field)
 
 static const struct descriptor_field file_fields[] = {
-  { "path", "file", &descriptor_absolute_path, LOCATION (path),
+  { "path", "file", &descriptor_string, LOCATION (path),
     DESCRIPTOR_ALWAYS, DESCRIPTOR_LOCATION },
   { "offset", NULL, &descriptor_uint64, LOCATION (offset), DESCRIPTOR_ALWAYS,
     0 },
@@ -54,6 +54,12 @@ file_check (void *location)
 
   if (loc->path == NULL) {
     error_set (EINVAL, "path: required for the file backend");
+    return -1;
+  }
+  /* Checked here, not by the field's type, so that CloudStack's "file"
+   * is reported under the field's name, as every other path rule. */
+  if (loc->path[0] != '/') {
+    error_set (EINVAL, "path: must be absolute, not \"%s\"", loc->path);
     return -1;
   }
   return 0;

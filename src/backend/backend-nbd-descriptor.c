@@ -242,7 +242,7 @@ static int
 parse_port (json_object *v, const char *name, void *out)
 {
   char buf[24];
-  const char *s;
+  const char *s, *digits;
 
   if (json_object_is_type (v, json_type_int)) {
     snprintf (buf, sizeof buf, "%" PRId64, json_object_get_int64 (v));
@@ -256,12 +256,16 @@ parse_port (json_object *v, const char *name, void *out)
     error_set (EINVAL, "%s: must be a port number", name);
     return -1;
   }
-  if (!valid_port (s, strlen (s))) {
+  /* "080" is port 80, as strtoul reads it; stored as "80". */
+  digits = s;
+  while (digits[0] == '0' && digits[1] >= '0' && digits[1] <= '9')
+    digits++;
+  if (!valid_port (digits, strlen (digits))) {
     error_set (EINVAL, "%s: must be a port number 1-65535, not \"%s\"", name,
                s);
     return -1;
   }
-  return descriptor_store_string (s, out);
+  return descriptor_store_string (digits, out);
 }
 
 static const struct descriptor_type descriptor_port = {

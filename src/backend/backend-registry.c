@@ -26,19 +26,13 @@ backend_type_find (const char *name)
 }
 
 size_t
-backend_type_index (const struct backend_type *type)
-{
-  size_t i;
-
-  for (i = 0; backend_types[i] && backend_types[i] != type; i++)
-    ;
-  return i;
-}
-
-size_t
 backend_type_count (void)
 {
-  return backend_type_index (NULL);
+  size_t n = 0;
+
+  while (backend_types[n])
+    n++;
+  return n;
 }
 
 void

@@ -50,8 +50,7 @@ extern const struct backend_type *const backend_types[];
 /* The row called name, or NULL. */
 const struct backend_type *backend_type_find (const char *name);
 
-/* Position of type in backend_types (0 ...). */
-size_t backend_type_index (const struct backend_type *type);
+/* How many rows backend_types has. */
 size_t backend_type_count (void);
 
 /* The names, for messages: "\"file\" or \"nbd\"". */

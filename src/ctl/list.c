@@ -155,7 +155,7 @@ run_show (const struct config *cfg, int argc, char **argv)
     const struct transfer *t = &st.t;
 
     printf ("%-14s %s\n", "backend", t->type->name);
-    descriptor_print (stdout, t->type->fields, t->location, 14, false);
+    descriptor_print (stdout, t->type->fields, t->location, 14);
     if (t->has_size) {
       ctl_format_size (buf, sizeof buf, t->size);
       printf ("%-14s %llu (%s)\n", "size", (unsigned long long) t->size, buf);

@@ -30,15 +30,3 @@ transfer_to_json (const struct transfer *t)
   obj = NULL;
   return ret;
 }
-
-const char *
-transfer_location_string (const struct transfer *t, const char *name)
-{
-  const struct descriptor_field *f = descriptor_field_find (t->type->fields,
-                                                            name);
-
-  /* Strings are the only fields that own memory. */
-  if (f == NULL || f->type->release == NULL)
-    return NULL;
-  return *(char *const *) ((const char *) t->location + f->offset);
-}

@@ -35,26 +35,37 @@ transfer_id_valid (const char *id)
   return id[len] == '\0' && len <= TRANSFER_ID_MAX;
 }
 
+/* Free the backend's location and forget the backend. */
+static void
+location_free (struct transfer *t)
+{
+  if (t->type != NULL && t->location != NULL)
+    descriptor_release (t->type->fields, t->location);
+  free (t->location);
+  t->location = NULL;
+  t->type = NULL;
+}
+
 void
 transfer_free (struct transfer *t)
 {
   if (t == NULL)
     return;
   descriptor_release (transfer_fields, t);
-  if (t->type != NULL && t->location != NULL)
-    descriptor_release (t->type->fields, t->location);
-  free (t->location);
-  t->location = NULL;
+  location_free (t);
 }
+
+/* The fields that choose the backend (select_backend), known beside the
+ * common table and each backend's. */
+static const struct descriptor_field selector_fields[] = {
+  { .name = "backend" }, { .name = "url" }, { .name = NULL },
+};
 
 /* The known field a key is a typo of, or NULL. */
 static const char *
 field_near (const char *key)
 {
-  static const struct descriptor_field selectors[] = {
-    { .name = "backend" }, { .name = "url" }, { .name = NULL },
-  };
-  const char *near = descriptor_field_near (selectors, key);
+  const char *near = descriptor_field_near (selector_fields, key);
 
   if (near == NULL)
     near = descriptor_field_near (transfer_fields, key);
@@ -66,7 +77,7 @@ field_near (const char *key)
 static bool
 known_field (const char *key)
 {
-  if (strcmp (key, "backend") == 0 || strcmp (key, "url") == 0
+  if (descriptor_field_find (selector_fields, key)
       || descriptor_field_find (transfer_fields, key))
     return true;
   for (size_t i = 0; backend_types[i]; i++)
@@ -105,16 +116,16 @@ check_url_alone (json_object *obj)
   for (size_t i = 0; backend_types[i]; i++) {
     for (const struct descriptor_field *f = backend_types[i]->fields;
          f->name; f++) {
-      const char *keys[] = { f->name, f->alias };
+      const char *key;
 
       if (!(f->flags & DESCRIPTOR_LOCATION))
         continue;
-      for (size_t k = 0; k < 2; k++) {
-        if (keys[k] && json_object_object_get_ex (obj, keys[k], NULL)) {
-          error_set (EINVAL, "url: conflicts with %s (give one location)",
-                     keys[k]);
-          return -1;
-        }
+      /* Both names at once is the alias error, reported as such. */
+      if (descriptor_field_key (obj, f, &key) == -1)
+        return -1;
+      if (key != NULL) {
+        error_set (EINVAL, "url: conflicts with %s (give one location)", key);
+        return -1;
       }
     }
   }
@@ -150,15 +161,11 @@ select_by_url (const char *url, struct transfer *t)
     r = type->parse_url (url, t->location);
     if (r == 1)
       return 0;
-    descriptor_release (type->fields, t->location);
-    free (t->location);
-    t->location = NULL;
-    t->type = NULL;
+    location_free (t);
     if (r == -1)
       return -1;
     if (forms[0])
-      strncat (forms, backend_types[i + 1] ? ", " : " or ",
-               sizeof forms - strlen (forms) - 1);
+      strncat (forms, ", ", sizeof forms - strlen (forms) - 1);
     strncat (forms, type->url_forms, sizeof forms - strlen (forms) - 1);
   }
   error_set (EINVAL, "url: unsupported scheme in \"%s\" (%s)", url, forms);
@@ -175,9 +182,7 @@ select_by_fields (json_object *obj)
     for (const struct descriptor_field *f = backend_types[i]->fields;
          f->name; f++) {
       if (f->flags & DESCRIPTOR_SELECTS_BACKEND
-          && (json_object_object_get_ex (obj, f->name, NULL)
-              || (f->alias && json_object_object_get_ex (obj, f->alias,
-                                                         NULL))))
+          && descriptor_field_present (obj, f))
         return backend_types[i];
     }
   }
@@ -227,8 +232,7 @@ check_foreign_fields (json_object *obj, const struct backend_type *type)
     for (const struct descriptor_field *f = other->fields; f->name; f++) {
       if (descriptor_field_find (type->fields, f->name))
         continue;
-      if (json_object_object_get_ex (obj, f->name, NULL)
-          || (f->alias && json_object_object_get_ex (obj, f->alias, NULL))) {
+      if (descriptor_field_present (obj, f)) {
         error_set (EINVAL, "%s: only valid with the %s backend", f->name,
                    other->name);
         return -1;

@@ -113,10 +113,4 @@ int transfer_parse_rfc3339 (const char *text, int64_t *seconds);
  * location fields are a table of its own (backend-registry.h). */
 extern const struct descriptor_field transfer_fields[];
 
-/* A location field of t by name ("path", "socket", ...): the stored
- * string, or NULL when t's backend has no such string field or it is
- * absent.  For imagexferctl and tests; backends use their own struct. */
-const char *transfer_location_string (const struct transfer *t,
-                                      const char *name);
-
 #endif

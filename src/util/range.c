@@ -117,17 +117,6 @@ range_resolve (const struct range_spec *spec, uint64_t size,
   return RANGE_OK;
 }
 
-enum range_result
-range_parse (const char *value, uint64_t size, struct byte_range *out)
-{
-  struct range_spec spec;
-  enum range_result r = range_spec_parse (value, &spec);
-
-  if (r != RANGE_OK)
-    return r;
-  return range_resolve (&spec, size, out);
-}
-
 /* "*" or a number. */
 static bool
 parse_number_or_star (const char **p, bool *has, uint64_t *value)

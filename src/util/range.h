@@ -48,10 +48,6 @@ range_inclusive_length (uint64_t first, uint64_t last, uint64_t *length)
   return true;
 }
 
-/* range_spec_parse + range_resolve. */
-enum range_result range_parse (const char *value, uint64_t size,
-                               struct byte_range *out);
-
 /* A Content-Range header value on PUT: "bytes A-B/TOTAL" where B and
  * TOTAL may each be a star, in which case only the start is known. */
 struct content_range {

@@ -12,17 +12,34 @@ load expect
   [[ ${lines[-1]} == "no include cycles" ]] || fail "$output"
 }
 
+# The names of the registry's backends: each row's .name.
+backend_names ()
+{
+  sed -n 's/^ *\.name = "\([a-z0-9_]*\)",$/\1/p' \
+    "$top_srcdir"/src/backend/backend-*.c
+}
+
 @test "no product file outside the backends spells a backend's name" {
   # The registry (src/backend/backend-registry.c) lists backends by their
-  # rows; their names live in their own files.
-  run grep -rlE '"nbd"|BACKEND_TYPE_' "$top_srcdir/src" "$top_srcdir/fcgi" \
-    --include='*.[ch]'
-  local f bad=()
-  for f in "${lines[@]}"; do
-    case ${f#"$top_srcdir"/} in
-      src/backend/backend-nbd*.c) ;;
-      *) bad+=("$f") ;;
-    esac
+  # rows; their names live in their own files.  imagexferctl add's
+  # option "--file" is an option, not a backend.
+  local names name f bad=()
+  names=$(backend_names)
+  [ "$(echo "$names" | sort | tr '\n' ' ')" = "file nbd " ] \
+    || fail "backend names found: $names"
+  for name in $names; do
+    run grep -rlE "\"$name\"|BACKEND_TYPE_" "$top_srcdir/src" "$top_srcdir/fcgi" \
+      --include='*.[ch]'
+    for f in "${lines[@]}"; do
+      case ${f#"$top_srcdir"/} in
+        src/backend/backend-"$name"*.c) ;;
+        src/ctl/add.c)
+          [ "$(grep -c "\"$name\"" "$f")" = 1 ] \
+            && grep -q "{ \"file\", required_argument" "$f" \
+            || bad+=("$f") ;;
+        *) bad+=("$f") ;;
+      esac
+    done
   done
   (( ${#bad[@]} == 0 )) || fail "backend names outside the backends: ${bad[*]}"
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "backend-registry.h"
 #include "error.h"
 #include "pipeline.h"
 #include "tap.h"
@@ -78,6 +79,8 @@ fake_init (struct fake_backend *f, bool fill)
 {
   memset (f, 0, sizeof *f);
   f->b.ops = &fake_ops;
+  /* Error paths of backend.c name the transfer's backend. */
+  fake_transfer.type = backend_type_find ("file");
   f->b.transfer = &fake_transfer;
   f->b.size = IMAGE_SIZE;
   /* One backend call per chunk, so "the Nth call" is "the Nth chunk". */

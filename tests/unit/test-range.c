@@ -15,7 +15,8 @@ static const char *const result_names[] = {
   [RANGE_UNSATISFIABLE] = "UNSATISFIABLE",
 };
 
-/* range_parse against a resource of size bytes. */
+/* A Range value against a resource of size bytes, as the GET route
+ * takes it: parsed once, resolved against the size. */
 static const struct {
   const char *value;
   uint64_t size;
@@ -94,6 +95,15 @@ static const struct {
   { "=0-1", 100, RANGE_INVALID, 0, 0 },
   { "bytes=5-3", 0, RANGE_INVALID, 0, 0 },
 };
+
+static enum range_result
+range_parse (const char *value, uint64_t size, struct byte_range *out)
+{
+  struct range_spec spec;
+  enum range_result r = range_spec_parse (value, &spec);
+
+  return r == RANGE_OK ? range_resolve (&spec, size, out) : r;
+}
 
 static const struct {
   const char *value;

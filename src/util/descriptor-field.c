@@ -204,6 +204,15 @@ descriptor_field_find (const struct descriptor_field *table, const char *key)
   return NULL;
 }
 
+bool
+descriptor_field_present (json_object *obj,
+                          const struct descriptor_field *field)
+{
+  return json_object_object_get_ex (obj, field->name, NULL)
+         || (field->alias && json_object_object_get_ex (obj, field->alias,
+                                                        NULL));
+}
+
 int
 descriptor_field_key (json_object *obj, const struct descriptor_field *field,
                       const char **key)
@@ -260,14 +269,12 @@ descriptor_to_json (json_object *obj, const struct descriptor_field *table,
     if (table->present_offset != DESCRIPTOR_ALWAYS
         && !*(const bool *) FIELD (base, table->present_offset))
       continue;
+    /* Strings (the fields that own memory) are absent when NULL. */
+    if (table->type->release != NULL
+        && *(char *const *) FIELD (base, table->offset) == NULL)
+      continue;
     value = table->type->to_json (FIELD (base, table->offset));
-    if (value == NULL) {
-      if (table->type->release != NULL)   /* an absent string */
-        continue;
-      error_set (ENOMEM, "out of memory building JSON");
-      return -1;
-    }
-    if (json_add (obj, table->name, value) == -1)
+    if (json_add (obj, table->name, value) == -1)   /* NULL: ENOMEM */
       return -1;
   }
   return 0;
@@ -275,13 +282,12 @@ descriptor_to_json (json_object *obj, const struct descriptor_field *table,
 
 void
 descriptor_print (FILE *fp, const struct descriptor_field *table,
-                  const void *base, int width, bool location_only)
+                  const void *base, int width)
 {
   char buf[4096];
 
   for (; table->name; table++) {
-    if (table->flags & (DESCRIPTOR_IGNORED | DESCRIPTOR_INPUT_ONLY)
-        || (location_only && !(table->flags & DESCRIPTOR_LOCATION)))
+    if (table->flags & (DESCRIPTOR_IGNORED | DESCRIPTOR_INPUT_ONLY))
       continue;
     if (table->present_offset != DESCRIPTOR_ALWAYS
         && !*(const bool *) FIELD (base, table->present_offset))

@@ -24,7 +24,8 @@ struct descriptor_type {
   /* Store value (the field named name) at out.  0, or -1 with
    * error_set (EINVAL, "<name>: ..."). */
   int (*parse) (json_object *value, const char *name, void *out);
-  /* The stored value as JSON, or NULL when it is absent (not written). */
+  /* The stored value as JSON; NULL only when out of memory.  A string
+   * type (one with release) is not asked when its value is NULL. */
   json_object *(*to_json) (const void *in);
   /* Print the value for people; false when there is nothing to print. */
   bool (*format) (const void *in, char *buf, size_t size);
@@ -88,6 +89,10 @@ descriptor_field_find (const struct descriptor_field *table, const char *key);
 const char *descriptor_field_near (const struct descriptor_field *table,
                                    const char *key);
 
+/* True when obj has field, by its name or its alias. */
+bool descriptor_field_present (json_object *obj,
+                               const struct descriptor_field *field);
+
 /* The key obj uses for field (its name or alias), or NULL when absent.
  * Both at once is an error: -1 with error_set. */
 int descriptor_field_key (json_object *obj,
@@ -105,9 +110,9 @@ int descriptor_to_json (json_object *obj,
                         const void *base);
 
 /* Print "name value" lines (name padded to width) for the fields of
- * table that have a value; location fields only when location_only. */
+ * table that have a value. */
 void descriptor_print (FILE *fp, const struct descriptor_field *table,
-                       const void *base, int width, bool location_only);
+                       const void *base, int width);
 
 /* Free what the fields of table own in base. */
 void descriptor_release (const struct descriptor_field *table, void *base);

@@ -47,5 +47,6 @@ EXTRA_DIST += \
 	tests/bench/run \
 	tests/bench/nbd.bash \
 	tests/bench/nginx.bash \
+	tests/bench/small.bash \
 	.ci/run \
 	$(NULL)

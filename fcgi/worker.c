@@ -75,9 +75,19 @@ static bool
 wait_for_connection (int listen_fd, const sigset_t *waiting)
 {
   struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
+  int idle_ms = backend_kept_idle_ms ();
+  struct timespec timeout = {
+    .tv_sec = idle_ms / 1000, .tv_nsec = (long) (idle_ms % 1000) * 1000000,
+  };
   sigset_t pending;
+  int r;
 
-  if (ppoll (&pfd, 1, NULL, waiting) != 1 || stop_requested)
+  /* A backend kept open for the next request (an NBD connection) is
+   * closed once it has waited long enough. */
+  r = ppoll (&pfd, 1, idle_ms >= 0 ? &timeout : NULL, waiting);
+  if (r == 0)
+    backend_drop_kept ();
+  if (r != 1 || stop_requested)
     return false;
   /* When a connection is already waiting, ppoll returns at once without
    * delivering a pending SIGTERM: ask for it, or a busy worker would
@@ -167,6 +177,7 @@ worker_run (int listen_fd, const struct config *cfg)
   }
   log_set_level (cfg->log_level);
   backend_set_timeout (cfg->backend_timeout);
+  backend_set_keep_seconds (cfg->backend_keep_seconds);
   if (FCGX_Init () != 0) {
     log_error ("worker: FCGX_Init failed");
     return EXIT_FAILURE;
@@ -190,6 +201,7 @@ worker_run (int listen_fd, const struct config *cfg)
    * closed and answers 503 at once instead of queueing. */
   close (listen_fd);
   log_debug ("worker stopping");
+  backend_drop_kept ();
   stats_detach ();
   return EXIT_SUCCESS;
 }

@@ -31,8 +31,11 @@ transfer_was_cancelled (const struct config *cfg, const char *id)
     cancelled = st.state == TRANSFER_STATE_CANCELLED;
     transfer_status_free (&st);
   }
-  if (cancelled)
+  if (cancelled) {
     stats_transfer_cancelled (id);
+    /* A connection kept for this transfer serves no one any more. */
+    backend_drop_kept ();
+  }
   return cancelled;
 }
 
@@ -153,7 +156,12 @@ serve_route (struct image_request *ir, const struct images_route *route)
     return;
   route->handler (ir);
   if (ir->backend) {
-    backend_close (ir->backend);
+    /* A request that went well may leave its backend open for the next
+     * one of the transfer (an NBD connection); any failure closes it. */
+    if (!ir->req->failed && ir->req->status >= 200 && ir->req->status < 300)
+      backend_release (ir->backend);
+    else
+      backend_close (ir->backend);
     ir->backend = NULL;
   }
 }

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,7 +268,7 @@ nbd_backend_open (const struct transfer *t, bool writable)
     error_set (ENOMEM, "open: transfer %s: calloc", t->id);
     return NULL;
   }
-  nb->id = t->id;
+  snprintf (nb->id, sizeof nb->id, "%s", t->id);
   extent_list_init (&nb->allocation);
   extent_list_init (&nb->depth);
   extent_list_init (&nb->bitmap);
@@ -329,4 +330,38 @@ nbd_backend_close (struct backend *b)
   extent_list_free (&nb->depth);
   extent_list_free (&nb->bitmap);
   free (nb);
+}
+
+/* A connection is kept between requests only when the server says it
+ * takes several at once (NBD_FLAG_CAN_MULTI_CONN: qemu-nbd --shared=N
+ * with N > 1, qemu's and nbdkit's servers): a server that takes one
+ * client at a time (qemu-nbd's default) would leave every other worker
+ * waiting while this one idles. */
+bool
+nbd_backend_can_keep (struct backend *b)
+{
+  struct nbd_backend *nb = to_nbd (b);
+
+  return !nb->timed_out && nbd_aio_is_ready (nb->nbd) == 1
+         && nbd_can_multi_conn (nb->nbd) == 1;
+}
+
+/* Still connected?  A server that went away (stopped, restarted) has
+ * closed its end: the socket reads as ready (end of file).  So does one
+ * that sent something nobody asked for.  Either way the connection is
+ * not trusted with the next request. */
+bool
+nbd_backend_reuse (struct backend *b, const struct transfer *t)
+{
+  struct nbd_backend *nb = to_nbd (b);
+  struct pollfd pfd = { .fd = nbd_aio_get_fd (nb->nbd), .events = POLLIN };
+
+  if (nbd_aio_is_ready (nb->nbd) != 1 || pfd.fd == -1
+      || poll (&pfd, 1, 0) != 0) {
+    log_debug ("open: transfer %s: the kept NBD connection is gone, "
+               "connecting again", t->id);
+    return false;
+  }
+  snprintf (nb->id, sizeof nb->id, "%s", t->id);
+  return true;
 }

@@ -226,4 +226,6 @@ const struct backend_ops backend_nbd_ops = {
   .zero = nbd_backend_zero,
   .flush = nbd_backend_flush,
   .extents = nbd_backend_extents,
+  .can_keep = nbd_backend_can_keep,
+  .reuse = nbd_backend_reuse,
 };

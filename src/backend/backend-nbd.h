@@ -65,7 +65,8 @@ struct nbd_piece {
 struct nbd_backend {
   struct backend backend;       /* must be first */
   struct nbd_handle *nbd;
-  const char *id;               /* the transfer's id, for logs */
+  char id[TRANSFER_ID_MAX + 1]; /* the transfer's id, for logs (a copy:
+                                 * a kept backend outlives its request) */
   char *bitmap_context;         /* negotiated bitmap context, or NULL */
   bool has_allocation;
   bool has_depth;
@@ -106,6 +107,8 @@ int nbd_backend_await (struct nbd_backend *nb, int64_t cookie,
 /* backend-nbd-open.c */
 struct backend *nbd_backend_open (const struct transfer *t, bool writable);
 void nbd_backend_close (struct backend *b);
+bool nbd_backend_can_keep (struct backend *b);
+bool nbd_backend_reuse (struct backend *b, const struct transfer *t);
 
 /* backend-nbd-extents.c */
 int nbd_backend_extents (struct backend *b, enum extents_context context,

@@ -2,7 +2,10 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "backend.h"
 #include "backend-registry.h"
@@ -21,6 +24,13 @@
 #define EXTENTS_STEP (UINT64_C (64) * 1024 * 1024 * 1024)
 
 static unsigned timeout_seconds = CONFIG_DEFAULT_BACKEND_TIMEOUT;
+static unsigned keep_seconds = CONFIG_DEFAULT_BACKEND_KEEP_SECONDS;
+
+void
+backend_set_keep_seconds (unsigned seconds)
+{
+  keep_seconds = seconds;
+}
 
 void
 backend_set_timeout (unsigned seconds)
@@ -34,12 +44,69 @@ backend_timeout (void)
   return timeout_seconds;
 }
 
+/* The backend kept open between two requests (backend_release), and
+ * what it was opened for.  A worker serves one request at a time, so one
+ * slot and no lock. */
+static struct {
+  struct backend *b;
+  char id[TRANSFER_ID_MAX + 1];
+  dev_t spool_dev;
+  ino_t spool_ino;
+  time_t spool_mtime;
+  long spool_mtime_nsec;
+  struct timespec since;
+} kept;
+
+/* Clip to the descriptor's size (a descriptor size larger than the
+ * backend is an error). */
+static int
+backend_apply_size (struct backend *b, const struct transfer *t)
+{
+  b->size = b->own_size;
+  if (t->has_size) {
+    if (t->size > b->own_size) {
+      error_set (EINVAL, "transfer %s: size %" PRIu64 " is larger than the "
+                 "%s backend's size %" PRIu64, t->id, t->size, t->type->name,
+                 b->own_size);
+      return -1;
+    }
+    b->size = t->size;
+  }
+  return 0;
+}
+
+/* The kept backend, when it was opened for this very descriptor (the
+ * same spool file, not rewritten since) with this access and still
+ * works; else NULL (and whatever was kept is closed). */
+static struct backend *
+backend_take_kept (const struct transfer *t, bool writable)
+{
+  struct backend *b = kept.b;
+
+  if (b == NULL)
+    return NULL;
+  kept.b = NULL;
+  if (b->ops == t->type->ops && b->writable == writable
+      && strcmp (kept.id, t->id) == 0
+      && kept.spool_dev == t->spool_dev && kept.spool_ino == t->spool_ino
+      && kept.spool_mtime == t->spool_mtime
+      && kept.spool_mtime_nsec == t->spool_mtime_nsec
+      && b->ops->reuse (b, t) && backend_apply_size (b, t) == 0) {
+    b->transfer = t;
+    return b;
+  }
+  b->ops->close (b);
+  return NULL;
+}
+
 struct backend *
 backend_open (const struct transfer *t, bool writable)
 {
   const struct backend_ops *ops = t->type->ops;
-  struct backend *b;
+  struct backend *b = backend_take_kept (t, writable);
 
+  if (b != NULL)
+    return b;
   b = ops->open (t, writable);
   if (b == NULL)
     return NULL;
@@ -47,18 +114,13 @@ backend_open (const struct transfer *t, bool writable)
   b->ops = ops;
   b->transfer = t;
   b->writable = writable;
+  b->failed = false;
   b->cached_can_write = b->cached_can_zero = b->cached_can_flush = -2;
   b->cached_can_extents = b->cached_can_dirty = -2;
-
-  if (t->has_size) {
-    if (t->size > b->size) {
-      error_set (EINVAL, "transfer %s: size %" PRIu64 " is larger than the "
-                 "%s backend's size %" PRIu64, t->id, t->size, t->type->name,
-                 b->size);
-      ops->close (b);
-      return NULL;
-    }
-    b->size = t->size;
+  b->own_size = b->size;
+  if (backend_apply_size (b, t) == -1) {
+    ops->close (b);
+    return NULL;
   }
   if (b->max_request == 0)
     b->max_request = BACKEND_DEFAULT_MAX_REQUEST;
@@ -70,6 +132,66 @@ backend_close (struct backend *b)
 {
   if (b != NULL)
     b->ops->close (b);
+}
+
+void
+backend_release (struct backend *b)
+{
+  const struct transfer *t;
+
+  if (b == NULL)
+    return;
+  if (b->failed || b->ops->can_keep == NULL || b->ops->reuse == NULL
+      || !b->ops->can_keep (b)) {
+    backend_close (b);
+    return;
+  }
+  backend_drop_kept ();
+  t = b->transfer;
+  kept.b = b;
+  snprintf (kept.id, sizeof kept.id, "%s", t->id);
+  kept.spool_dev = t->spool_dev;
+  kept.spool_ino = t->spool_ino;
+  kept.spool_mtime = t->spool_mtime;
+  kept.spool_mtime_nsec = t->spool_mtime_nsec;
+  clock_gettime (CLOCK_MONOTONIC, &kept.since);
+  /* The descriptor is freed after the request: nothing may point there
+   * until the next request hands its own copy to reuse. */
+  b->transfer = NULL;
+}
+
+void
+backend_drop_kept (void)
+{
+  if (kept.b != NULL) {
+    kept.b->ops->close (kept.b);
+    kept.b = NULL;
+  }
+}
+
+int
+backend_kept_idle_ms (void)
+{
+  struct timespec now;
+  int64_t idle_ms;
+
+  if (kept.b == NULL)
+    return -1;
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  idle_ms = (int64_t) (now.tv_sec - kept.since.tv_sec) * 1000
+            + (now.tv_nsec - kept.since.tv_nsec) / 1000000;
+  if (idle_ms >= (int64_t) keep_seconds * 1000)
+    return 0;
+  return (int) ((int64_t) keep_seconds * 1000 - idle_ms);
+}
+
+/* An op failed: the backend is not kept for another request (its
+ * connection may be broken).  Returns -1. */
+static int
+backend_failed (struct backend *b)
+{
+  b->failed = true;
+  return -1;
 }
 
 /* Ask a capability once; errors are not cached so a later call may
@@ -84,7 +206,7 @@ backend_cached (struct backend *b, int *cache, int (*op) (struct backend *),
     return *cache;
   r = op != NULL ? op (b) : default_value;
   if (r == -1)
-    return -1;
+    return backend_failed (b);
   *cache = r > 0;
   return *cache;
 }
@@ -166,7 +288,7 @@ backend_pread (struct backend *b, void *buf, size_t count, uint64_t offset)
     size_t n = (size_t) min_u64 (count, b->max_request);
 
     if (b->ops->pread (b, p, n, offset) == -1)
-      return -1;
+      return backend_failed (b);
     p += n;
     count -= n;
     offset += n;
@@ -187,7 +309,7 @@ backend_pwrite (struct backend *b, const void *buf, size_t count,
     size_t n = (size_t) min_u64 (count, b->max_request);
 
     if (b->ops->pwrite (b, p, n, offset) == -1)
-      return -1;
+      return backend_failed (b);
     p += n;
     count -= n;
     offset += n;
@@ -215,7 +337,7 @@ backend_write_zeroes (struct backend *b, uint64_t count, uint64_t offset)
     size_t n = (size_t) min_u64 (count, step);
 
     if (b->ops->pwrite (b, zero_buffer, n, offset) == -1)
-      return -1;
+      return backend_failed (b);
     count -= n;
     offset += n;
   }
@@ -246,7 +368,7 @@ backend_zero (struct backend *b, uint64_t count, uint64_t offset)
 
     if (b->ops->zero (b, n, offset, may_trim) == -1) {
       if (errno != ENOTSUP && errno != EOPNOTSUPP)
-        return -1;
+        return backend_failed (b);
       if (backend_write_zeroes (b, n, offset) == -1)
         return -1;
     }
@@ -270,7 +392,9 @@ backend_flush (struct backend *b)
   r = backend_can_flush (b);
   if (r <= 0)
     return r;
-  return b->ops->flush (b);
+  if (b->ops->flush (b) == -1)
+    return backend_failed (b);
+  return 0;
 }
 
 /* Call ops->extents until [offset, offset+count) is covered.  Each step
@@ -292,8 +416,10 @@ backend_extents_loop (struct backend *b, enum extents_context context,
     size_t i;
 
     extent_list_clear (&step);
-    if (b->ops->extents (b, context, n, offset, &step) == -1)
+    if (b->ops->extents (b, context, n, offset, &step) == -1) {
+      backend_failed (b);
       goto out;
+    }
     if (step.count == 0 || step.items[0].start != offset
         || extent_list_end (&step) <= offset
         || extent_list_end (&step) > offset + n) {

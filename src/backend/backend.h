@@ -63,6 +63,15 @@ struct backend_ops {
    * file (not a block device), for handing a range to the web server
    * (X-Sendfile), or NULL. */
   const char *(*data_path) (struct backend *b);
+
+  /* Optional, together: keeping a backend open between requests of the
+   * same transfer (backend_release), for backends whose open is costly
+   * (a connection and a handshake).  can_keep: true when b, just used by
+   * a request that went well, may wait for the next one; reuse: true when
+   * the kept b still works and can serve t (the next request's copy of
+   * the same descriptor; the backend takes its pointers from it). */
+  bool (*can_keep) (struct backend *b);
+  bool (*reuse) (struct backend *b, const struct transfer *t);
 };
 
 struct backend {
@@ -71,6 +80,8 @@ struct backend {
   uint64_t size;                    /* the transfer's size (after clipping) */
   uint64_t max_request;             /* largest single pread/pwrite/zero */
   bool writable;                    /* opened for writing */
+  uint64_t own_size;                /* the backend's size, before clipping */
+  bool failed;                      /* an op failed: never kept */
   /* Cached capabilities: -2 = not asked yet. */
   int cached_can_write, cached_can_zero, cached_can_flush;
   int cached_can_extents, cached_can_dirty;
@@ -87,6 +98,21 @@ unsigned backend_timeout (void);
  * backend is an error: EINVAL "size ... larger than ..."). */
 struct backend *backend_open (const struct transfer *t, bool writable);
 void backend_close (struct backend *b);
+
+/* The end of a request that went well: b is kept open for the next
+ * request of the same transfer in this process when its backend can
+ * (ops->can_keep), else closed.  One backend is kept at a time; it is
+ * given back by backend_open for the same descriptor (the same spool
+ * file, unchanged) and the same access, and closed when another is kept,
+ * by backend_drop_kept, or once idle for the keep time (config
+ * backend_keep_seconds; default 30 s). */
+void backend_release (struct backend *b);
+void backend_set_keep_seconds (unsigned seconds);
+/* Close the kept backend now (idle, or the process is stopping). */
+void backend_drop_kept (void);
+/* Milliseconds until the kept backend has been idle for the keep time
+ * (0: now), or -1 when none is kept. */
+int backend_kept_idle_ms (void);
 
 int backend_can_write (struct backend *b);
 int backend_can_zero (struct backend *b);

@@ -21,6 +21,8 @@
 #define CONFIG_MAX_WORKERS 256
 #define CONFIG_DEFAULT_BACKEND_TIMEOUT 60
 #define CONFIG_MAX_BACKEND_TIMEOUT 3600
+#define CONFIG_DEFAULT_BACKEND_KEEP_SECONDS 30
+#define CONFIG_MAX_BACKEND_KEEP_SECONDS 3600
 
 struct config {
   char *path;            /* the file read, or NULL for built-in defaults */
@@ -31,6 +33,7 @@ struct config {
   size_t chunk_size;     /* bytes per backend read/write while streaming */
   bool sendfile;         /* file downloads through X-Sendfile2 */
   unsigned backend_timeout; /* seconds an NBD server may stay silent */
+  unsigned backend_keep_seconds; /* an idle kept NBD connection closes */
 };
 
 /* Fill cfg with the built-in defaults. */

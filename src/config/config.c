@@ -33,6 +33,7 @@ config_defaults (struct config *cfg)
   cfg->chunk_size = CONFIG_DEFAULT_CHUNK_SIZE;
   cfg->sendfile = false;
   cfg->backend_timeout = CONFIG_DEFAULT_BACKEND_TIMEOUT;
+  cfg->backend_keep_seconds = CONFIG_DEFAULT_BACKEND_KEEP_SECONDS;
 }
 
 void
@@ -193,6 +194,9 @@ set_key (const struct position *pos, const char *key, const char *value,
   if (strcmp (key, "backend_timeout") == 0)
     return set_count (pos, key, value, CONFIG_MAX_BACKEND_TIMEOUT,
                       &cfg->backend_timeout);
+  if (strcmp (key, "backend_keep_seconds") == 0)
+    return set_count (pos, key, value, CONFIG_MAX_BACKEND_KEEP_SECONDS,
+                      &cfg->backend_keep_seconds);
 
   log_warning ("%s:%d: ignoring unknown key \"%s\"", pos->path, pos->line,
                key);

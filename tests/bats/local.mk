@@ -19,6 +19,7 @@ BATS_SUITES = \
 	tests/bats/nbd-extents.bats \
 	tests/bats/nbd-checksum.bats \
 	tests/bats/nbd-faults.bats \
+	tests/bats/nbd-reuse.bats \
 	tests/bats/structure.bats \
 	$(NULL)
 TESTS += $(BATS_SUITES)

@@ -71,6 +71,7 @@ section_nbd ()
   fi
   measure nbdcp-put bench_nbdcopy "$source_image" "$(nbd_uri ndst)" --flush
 
+  report_worker_rss
   nbd_stop_all
   rm -f "$target"
   stack_stop

@@ -22,6 +22,7 @@ section_nginx ()
   measure ngx-static bench_curl_get "$BASE_URL/static.raw"
   measure ngx-get bench_curl_get "$BASE_URL/images/src"
   measure ngx-put bench_curl_put "$BASE_URL/images/dst"
+  report_worker_rss
   if cmp "$source_image" "$IMAGES/target.raw"; then
     echo "  ngx-put: uploaded image equals the source (cmp)"
   else

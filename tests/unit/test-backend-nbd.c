@@ -30,6 +30,7 @@
 #include "backend-file.h"
 #include "backend-nbd.h"
 #include "backend-registry.h"
+#include "config-file.h"
 #include "checksum.h"
 #include "error.h"
 #include "extents.h"
@@ -1104,6 +1105,125 @@ cleanup (void)
   }
 }
 
+/* Lines of the log filter's file that start a connection. */
+static int
+count_connects (const char *log)
+{
+  char line[1024];
+  int n = 0;
+  FILE *fp = fopen (log, "r");
+
+  if (fp == NULL)
+    return 0;
+  while (fgets (line, sizeof line, fp))
+    n += strstr (line, " Connect ") != NULL;
+  fclose (fp);
+  return n;
+}
+
+/* One request's worth: open for t, read a block, release.  Returns the
+ * backend it had (compared, never used, after the release). */
+static struct backend *
+request_once (struct transfer *t, bool writable, bool *read_ok)
+{
+  char buf[4096];
+  struct backend *b = backend_open (t, writable);
+
+  *read_ok = b != NULL && backend_pread (b, buf, sizeof buf, 0) == 0;
+  backend_release (b);
+  return b;
+}
+
+/* A connection kept between requests of the same transfer: one NBD
+ * handshake for many requests; a new one when the descriptor changes,
+ * for another access, when the server restarted, after a failed request,
+ * and never with a server that serves one client at a time. */
+static void
+test_keep_connection (void)
+{
+  char log[300], trigger[300], logfile[320], errfile[320];
+  const char *argv[] = { "nbdkit", "-f", "-U", "SOCK", "--filter=log",
+                         "--filter=error", "memory", "1M", logfile,
+                         "error-pread=EIO", "error-pread-rate=1", errfile,
+                         NULL, NULL };
+  struct transfer t;
+  struct backend *b1, *b2;
+  bool ok1, ok2;
+
+  snprintf (log, sizeof log, "%s/connections.log", tmpdir);
+  snprintf (trigger, sizeof trigger, "%s/fail-reads", tmpdir);
+  snprintf (logfile, sizeof logfile, "logfile=%s", log);
+  snprintf (errfile, sizeof errfile, "error-pread-file=%s", trigger);
+  unlink (log);
+  unlink (trigger);
+  if (!start_server (argv)) {
+    tap_ok (false, "keep: start nbdkit");
+    return;
+  }
+  nbd_transfer (&t, server_socket);
+  t.spool_ino = 1;
+  b1 = request_once (&t, false, &ok1);
+  b2 = request_once (&t, false, &ok2);
+  tap_ok (ok1 && ok2 && b1 == b2 && count_connects (log) == 1
+          && backend_kept_idle_ms () > 0
+          && backend_kept_idle_ms ()
+             <= CONFIG_DEFAULT_BACKEND_KEEP_SECONDS * 1000,
+          "keep: two requests, one connection (%d)", count_connects (log));
+
+  t.spool_ino = 2;            /* the descriptor was replaced */
+  request_once (&t, false, &ok1);
+  tap_ok (ok1 && count_connects (log) == 2,
+          "keep: a replaced descriptor connects again (%d)",
+          count_connects (log));
+  request_once (&t, true, &ok1);
+  tap_ok (ok1 && count_connects (log) == 3,
+          "keep: another access connects again (%d)", count_connects (log));
+
+  /* A failed read: the connection is not kept. */
+  if (close (open (trigger, O_WRONLY | O_CREAT, 0600)) == 0) {
+    request_once (&t, true, &ok1);
+    unlink (trigger);
+    request_once (&t, true, &ok2);
+    tap_ok (!ok1 && ok2 && count_connects (log) == 4,
+            "keep: after a failed request, a new connection (%d)",
+            count_connects (log));
+  }
+  else
+    tap_ok (false, "keep: create %s", trigger);
+
+  /* The server restarts: the kept connection is found dead before use. */
+  stop_server ();
+  unlink (log);
+  if (start_server (argv)) {
+    request_once (&t, true, &ok1);
+    tap_ok (ok1 && count_connects (log) == 1,
+            "keep: after the server restarted, a request works on a new "
+            "connection (%d)", count_connects (log));
+  }
+  else
+    tap_ok (false, "keep: restart nbdkit");
+  backend_drop_kept ();
+  tap_ok (backend_kept_idle_ms () == -1, "keep: dropped");
+
+  /* A server that takes one client at a time: never kept. */
+  argv[5] = "--filter=multi-conn";
+  argv[9] = "multi-conn-mode=disable";
+  argv[10] = NULL;
+  unlink (log);
+  if (start_server (argv)) {
+    b1 = request_once (&t, false, &ok1);
+    tap_ok (ok1 && backend_kept_idle_ms () == -1,
+            "keep: no multi-conn, nothing kept");
+    request_once (&t, false, &ok2);
+    tap_ok (ok2 && count_connects (log) == 2,
+            "keep: no multi-conn, a connection per request (%d)",
+            count_connects (log));
+  }
+  else
+    tap_ok (false, "keep: start nbdkit without multi-conn");
+  stop_server ();
+}
+
 int
 main (void)
 {
@@ -1131,5 +1251,6 @@ main (void)
   test_block_size ();
   test_huge ();
   test_checksum ();
+  test_keep_connection ();
   return tap_done ();
 }

@@ -38,6 +38,9 @@ static const struct {
   { "", NULL, " timeout=60 " },
   { "backend_timeout = 5\n", NULL, " timeout=5 " },
   { "backend_timeout = 3600\n", NULL, " timeout=3600 " },
+  { "", NULL, " keep=30 " },
+  { "backend_keep_seconds = 1\n", NULL, " keep=1 " },
+  { "backend_keep_seconds = 3600\n", NULL, " keep=3600 " },
   { "workers = 256\n", NULL, " workers=256 " },
   { "workers = \"4\"\n", NULL, " workers=4 " },
   { "workers = 2\nworkers = 3\n", NULL, " workers=3 " },
@@ -83,6 +86,8 @@ static const struct {
   { "backend_timeout = 0\n", ":1: backend_timeout", NULL },
   { "backend_timeout = 3601\n", ":1: backend_timeout", NULL },
   { "backend_timeout = -1\n", ":1: backend_timeout", NULL },
+  { "backend_keep_seconds = 0\n", ":1: backend_keep_seconds", NULL },
+  { "backend_keep_seconds = 3601\n", ":1: backend_keep_seconds", NULL },
   { "backend_timeout = 1s\n", ":1: backend_timeout", NULL },
   { "workers = 257\n", ":1: workers", NULL },
   { "workers = -1\n", ":1: workers", NULL },
@@ -121,9 +126,9 @@ static void
 summarize (const struct config *cfg, char *buf, size_t size)
 {
   snprintf (buf, size, " spool=%s state=%s level=%s workers=%u chunk=%zu "
-            "sendfile=%d timeout=%u ", cfg->spool_dir, cfg->state_dir,
+            "sendfile=%d timeout=%u keep=%u ", cfg->spool_dir, cfg->state_dir,
             level_digit (cfg->log_level), cfg->workers, cfg->chunk_size,
-            cfg->sendfile, cfg->backend_timeout);
+            cfg->sendfile, cfg->backend_timeout, cfg->backend_keep_seconds);
 }
 
 /* Test names are single TAP lines. */

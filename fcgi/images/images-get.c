@@ -40,8 +40,11 @@ get_choose_way (struct image_request *ir, const struct byte_range *range,
 
   src->fd = backend_data_fd (ir->backend, &src->base);
   src->encoded_path = NULL;
-  if (ir->cfg->sendfile && range->length > 0 && path != NULL && src->fd != -1
-      && (src->encoded_path = percent_encode (path)) != NULL)
+  /* A range handed over cannot be stopped by cancelling the transfer:
+   * only ranges up to sendfile_max are, larger ones stream. */
+  if (ir->cfg->sendfile && range->length > 0
+      && range->length <= ir->cfg->sendfile_max && path != NULL
+      && src->fd != -1 && (src->encoded_path = percent_encode (path)) != NULL)
     return GET_BY_WEB_SERVER;
   if (src->fd == -1 || range->length < ir->cfg->chunk_size)
     return GET_BUFFERED;

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "log.h"
 
@@ -22,6 +23,8 @@
 #define CONFIG_DEFAULT_BACKEND_TIMEOUT 60
 #define CONFIG_MAX_BACKEND_TIMEOUT 3600
 #define CONFIG_DEFAULT_BACKEND_KEEP_SECONDS 30
+#define CONFIG_DEFAULT_SENDFILE_MAX (UINT64_C (64) * 1024 * 1024)
+#define CONFIG_MAX_SENDFILE_MAX (UINT64_C (1) << 50)
 #define CONFIG_MAX_BACKEND_KEEP_SECONDS 3600
 
 struct config {
@@ -32,6 +35,7 @@ struct config {
   unsigned workers;      /* prefork worker processes */
   size_t chunk_size;     /* bytes per backend read/write while streaming */
   bool sendfile;         /* file downloads through X-Sendfile2 */
+  uint64_t sendfile_max; /* larger ranges are streamed (cancellable) */
   unsigned backend_timeout; /* seconds an NBD server may stay silent */
   unsigned backend_keep_seconds; /* an idle kept NBD connection closes */
 };

@@ -9,6 +9,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@ config_defaults (struct config *cfg)
   cfg->workers = CONFIG_DEFAULT_WORKERS;
   cfg->chunk_size = CONFIG_DEFAULT_CHUNK_SIZE;
   cfg->sendfile = false;
+  cfg->sendfile_max = CONFIG_DEFAULT_SENDFILE_MAX;
   cfg->backend_timeout = CONFIG_DEFAULT_BACKEND_TIMEOUT;
   cfg->backend_keep_seconds = CONFIG_DEFAULT_BACKEND_KEEP_SECONDS;
 }
@@ -104,16 +106,18 @@ set_count (const struct position *pos, const char *key, const char *value,
   return 0;
 }
 
-/* Bytes with an optional binary suffix: 1048576, 1024K, 1M, 4MiB. */
+/* Bytes with an optional binary suffix (1048576, 1024K, 1M, 4MiB, 1G),
+ * from min to max and a multiple of multiple. */
 static int
-set_chunk_size (const struct position *pos, const char *value,
-                struct config *cfg)
+set_size (const struct position *pos, const char *key, const char *value,
+          uint64_t min, uint64_t max, uint64_t multiple, uint64_t *out)
 {
   static const struct {
     const char *suffix;
     unsigned shift;
   } suffixes[] = {
     { "", 0 }, { "K", 10 }, { "KiB", 10 }, { "M", 20 }, { "MiB", 20 },
+    { "G", 30 }, { "GiB", 30 },
   };
   uint64_t n;
   const char *end;
@@ -127,23 +131,23 @@ set_chunk_size (const struct position *pos, const char *value,
       break;
   if (i == sizeof suffixes / sizeof suffixes[0])
     goto bad;
-  if (n > (CONFIG_MAX_CHUNK_SIZE >> suffixes[i].shift))
+  if (n > (max >> suffixes[i].shift))
     goto range;
   n <<= suffixes[i].shift;
-  if (n < CONFIG_MIN_CHUNK_SIZE || n % 4096 != 0)
+  if (n < min || n % multiple != 0)
     goto range;
-  cfg->chunk_size = (size_t) n;
+  *out = n;
   return 0;
 
  bad:
-  error_set (EINVAL, "%s:%d: chunk_size: not a size in bytes "
-             "(optional suffix K, KiB, M, MiB): \"%s\"",
-             pos->path, pos->line, value);
+  error_set (EINVAL, "%s:%d: %s: not a size in bytes "
+             "(optional suffix K, KiB, M, MiB, G, GiB): \"%s\"",
+             pos->path, pos->line, key, value);
   return -1;
  range:
-  error_set (EINVAL, "%s:%d: chunk_size: must be %u-%u bytes and a multiple "
-             "of 4096, not \"%s\"", pos->path, pos->line,
-             CONFIG_MIN_CHUNK_SIZE, CONFIG_MAX_CHUNK_SIZE, value);
+  error_set (EINVAL, "%s:%d: %s: must be %" PRIu64 "-%" PRIu64 " bytes and "
+             "a multiple of %" PRIu64 ", not \"%s\"", pos->path, pos->line,
+             key, min, max, multiple, value);
   return -1;
 }
 
@@ -187,8 +191,18 @@ set_key (const struct position *pos, const char *key, const char *value,
   }
   if (strcmp (key, "workers") == 0)
     return set_count (pos, key, value, CONFIG_MAX_WORKERS, &cfg->workers);
-  if (strcmp (key, "chunk_size") == 0)
-    return set_chunk_size (pos, value, cfg);
+  if (strcmp (key, "chunk_size") == 0) {
+    uint64_t n;
+
+    if (set_size (pos, key, value, CONFIG_MIN_CHUNK_SIZE,
+                  CONFIG_MAX_CHUNK_SIZE, 4096, &n) == -1)
+      return -1;
+    cfg->chunk_size = (size_t) n;
+    return 0;
+  }
+  if (strcmp (key, "sendfile_max") == 0)
+    return set_size (pos, key, value, 1, CONFIG_MAX_SENDFILE_MAX, 1,
+                     &cfg->sendfile_max);
   if (strcmp (key, "sendfile") == 0)
     return set_bool (pos, key, value, &cfg->sendfile);
   if (strcmp (key, "backend_timeout") == 0)

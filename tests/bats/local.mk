@@ -14,6 +14,7 @@ BATS_SUITES = \
 	tests/bats/images-dialects.bats \
 	tests/bats/images-lifecycle.bats \
 	tests/bats/images-big.bats \
+	tests/bats/images-sendfile.bats \
 	tests/bats/faults-workers.bats \
 	tests/bats/nbd-routes.bats \
 	tests/bats/nbd-extents.bats \

@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,10 @@ static const struct {
   { "backend_timeout = 5\n", NULL, " timeout=5 " },
   { "backend_timeout = 3600\n", NULL, " timeout=3600 " },
   { "", NULL, " keep=30 " },
+  { "", NULL, " sfmax=67108864 " },
+  { "sendfile_max = 1M\n", NULL, " sfmax=1048576 " },
+  { "sendfile_max = 2G\n", NULL, " sfmax=2147483648 " },
+  { "sendfile_max = 4097\n", NULL, " sfmax=4097 " },
   { "backend_keep_seconds = 1\n", NULL, " keep=1 " },
   { "backend_keep_seconds = 3600\n", NULL, " keep=3600 " },
   { "workers = 256\n", NULL, " workers=256 " },
@@ -87,6 +92,9 @@ static const struct {
   { "backend_timeout = 3601\n", ":1: backend_timeout", NULL },
   { "backend_timeout = -1\n", ":1: backend_timeout", NULL },
   { "backend_keep_seconds = 0\n", ":1: backend_keep_seconds", NULL },
+  { "sendfile_max = 0\n", ":1: sendfile_max", NULL },
+  { "sendfile_max = 1T\n", ":1: sendfile_max", NULL },
+  { "sendfile_max = -1\n", ":1: sendfile_max", NULL },
   { "backend_keep_seconds = 3601\n", ":1: backend_keep_seconds", NULL },
   { "backend_timeout = 1s\n", ":1: backend_timeout", NULL },
   { "workers = 257\n", ":1: workers", NULL },
@@ -126,9 +134,11 @@ static void
 summarize (const struct config *cfg, char *buf, size_t size)
 {
   snprintf (buf, size, " spool=%s state=%s level=%s workers=%u chunk=%zu "
-            "sendfile=%d timeout=%u keep=%u ", cfg->spool_dir, cfg->state_dir,
-            level_digit (cfg->log_level), cfg->workers, cfg->chunk_size,
-            cfg->sendfile, cfg->backend_timeout, cfg->backend_keep_seconds);
+            "sendfile=%d timeout=%u keep=%u sfmax=%" PRIu64 " ",
+            cfg->spool_dir, cfg->state_dir, level_digit (cfg->log_level),
+            cfg->workers, cfg->chunk_size, cfg->sendfile,
+            cfg->backend_timeout, cfg->backend_keep_seconds,
+            cfg->sendfile_max);
 }
 
 /* Test names are single TAP lines. */

@@ -16,10 +16,7 @@ setup_file ()
 
   CERT_DIR=$(mktemp -d "${BATS_FILE_TMPDIR:-/tmp}/cert.XXXXXX")
   export CERT_DIR
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
-    -nodes -days 2 -subj /CN=127.0.0.1 \
-    -addext subjectAltName=IP:127.0.0.1 \
-    -keyout "$CERT_DIR/key.pem" -out "$CERT_DIR/cert.pem" 2>/dev/null
+  make_test_cert "$CERT_DIR"
   stack_start --https "$CERT_DIR/cert.pem" "$CERT_DIR/key.pem"
 
   image_random "$IMAGES/disk.raw" 3145733

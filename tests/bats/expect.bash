@@ -108,6 +108,27 @@ write_at () {        # FILE OFFSET [PIECE]: PIECE (else stdin) into FILE at OFFS
   dd if="${3:-/dev/stdin}" of="$1" bs=1M oflag=seek_bytes seek="$2" \
     conv=notrunc status=none
 }
+# expect_download_cancelled ID: a 256 MiB download of transfer ID (a new
+# sparse image) at 2 MiB/s; its descriptor deleted 1.5 s in must stop it
+# within 20 s, cut short: never a complete 200, never running on until
+# the client gives up.
+expect_download_cancelled () {
+  local id=$1 out=$BATS_TEST_TMPDIR/$1.download rc=0 t0 cpid
+  image_sparse "$IMAGES/$id.raw" 256M
+  file_transfer "$id" "$IMAGES/$id.raw"
+  curl -sS --limit-rate 2M --max-time 60 -o "$out" \
+    -w '%{http_code} %{size_download}\n' "$BASE_URL/images/$id" \
+    > "$out.curl" 2> "$out.err" &
+  cpid=$!
+  sleep 1.5
+  transfer_rm "$id"
+  t0=$SECONDS
+  wait "$cpid" || rc=$?
+  (( rc != 0 )) || fail "curl succeeded: $(cat "$out.curl")"
+  (( rc != 28 )) || fail "the server kept sending until curl gave up (no cancel)"
+  (( $(stat -c %s "$out") < 268435456 )) || fail "the whole image arrived"
+  (( SECONDS - t0 <= 20 )) || fail "cancel took $((SECONDS - t0)) s"
+}
 same_file () {       # A B
   cmp "$1" "$2" || { show; fail "$1 and $2 differ"; }
 }

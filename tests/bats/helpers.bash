@@ -553,6 +553,16 @@ stack_stop ()
   return 0
 }
 
+# make_test_cert DIR: a self-signed certificate for 127.0.0.1 in
+# DIR/cert.pem (key DIR/key.pem).
+make_test_cert ()
+{
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+    -nodes -days 2 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 \
+    -keyout "$1/key.pem" -out "$1/cert.pem" 2>/dev/null
+}
+
 transfer_put ()
 {
   local id=$1 json=$2

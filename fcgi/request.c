@@ -159,7 +159,11 @@ request_read_body_full (struct request *req, void *buf, size_t count)
   while (count > 0) {
     ssize_t n = request_read_body (req, p, count);
     if (n <= 0) {
-      error_set (EPIPE, "client sent %" PRIu64 " of %" PRIu64 " bytes",
+      int errnum = FCGX_GetError (req->fcgx.in);
+
+      error_set (EPIPE, "client %s after %" PRIu64 " of %" PRIu64 " bytes",
+                 errnum == EAGAIN || errnum == EWOULDBLOCK
+                   ? "stopped sending (client_timeout)" : "went away",
                  req->body_read, req->content_length);
       return -1;
     }

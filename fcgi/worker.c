@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,6 +130,23 @@ serve (struct request *req, const struct config *cfg)
     response_error (req, 404, "no such resource: %s", req->path);
 }
 
+/* A client that stops sending its body, or stops reading the response
+ * (the web server then stops reading from us), would hold this worker
+ * for as long as the web server's own idle limit (lighttpd: 600 s), and
+ * a few such clients every worker.  With these timeouts on the FastCGI
+ * connection a read or write that makes no progress for client_timeout
+ * seconds fails (EAGAIN), the request ends as a failed one, and the
+ * worker is free; what was written before stays written. */
+static void
+limit_stalls (int fd, unsigned seconds)
+{
+  struct timeval tv = { .tv_sec = (time_t) seconds };
+
+  if (setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1
+      || setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == -1)
+    log_warning ("worker: cannot limit stalled clients: %m");
+}
+
 /* Accept one connection, if any, and serve it.  Returns 1 when one was
  * served, 0 when none was waiting, -1 when the socket is broken. */
 static int
@@ -140,6 +159,7 @@ accept_and_serve (struct request *req, const struct config *cfg)
     /* A broken listening socket will not heal; the supervisor decides. */
     return -1;
   }
+  limit_stalls (req->fcgx.ipcFd, cfg->client_timeout);
   serve (req, cfg);
   request_reset (req);
   FCGX_Finish_r (&req->fcgx);

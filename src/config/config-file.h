@@ -23,6 +23,8 @@
 #define CONFIG_DEFAULT_BACKEND_TIMEOUT 60
 #define CONFIG_MAX_BACKEND_TIMEOUT 3600
 #define CONFIG_DEFAULT_BACKEND_KEEP_SECONDS 30
+#define CONFIG_DEFAULT_CLIENT_TIMEOUT 120
+#define CONFIG_MAX_CLIENT_TIMEOUT 3600
 #define CONFIG_DEFAULT_SENDFILE_MAX (UINT64_C (64) * 1024 * 1024)
 #define CONFIG_MAX_SENDFILE_MAX (UINT64_C (1) << 50)
 #define CONFIG_MAX_BACKEND_KEEP_SECONDS 3600
@@ -38,6 +40,7 @@ struct config {
   uint64_t sendfile_max; /* larger ranges are streamed (cancellable) */
   unsigned backend_timeout; /* seconds an NBD server may stay silent */
   unsigned backend_keep_seconds; /* an idle kept NBD connection closes */
+  unsigned client_timeout; /* seconds a request body or response may stall */
 };
 
 /* Fill cfg with the built-in defaults. */

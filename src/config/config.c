@@ -36,6 +36,7 @@ config_defaults (struct config *cfg)
   cfg->sendfile_max = CONFIG_DEFAULT_SENDFILE_MAX;
   cfg->backend_timeout = CONFIG_DEFAULT_BACKEND_TIMEOUT;
   cfg->backend_keep_seconds = CONFIG_DEFAULT_BACKEND_KEEP_SECONDS;
+  cfg->client_timeout = CONFIG_DEFAULT_CLIENT_TIMEOUT;
 }
 
 void
@@ -208,6 +209,9 @@ set_key (const struct position *pos, const char *key, const char *value,
   if (strcmp (key, "backend_timeout") == 0)
     return set_count (pos, key, value, CONFIG_MAX_BACKEND_TIMEOUT,
                       &cfg->backend_timeout);
+  if (strcmp (key, "client_timeout") == 0)
+    return set_count (pos, key, value, CONFIG_MAX_CLIENT_TIMEOUT,
+                      &cfg->client_timeout);
   if (strcmp (key, "backend_keep_seconds") == 0)
     return set_count (pos, key, value, CONFIG_MAX_BACKEND_KEEP_SECONDS,
                       &cfg->backend_keep_seconds);

@@ -41,6 +41,9 @@ static const struct {
   { "backend_timeout = 3600\n", NULL, " timeout=3600 " },
   { "", NULL, " keep=30 " },
   { "", NULL, " sfmax=67108864 " },
+  { "", NULL, " client=120 " },
+  { "client_timeout = 1\n", NULL, " client=1 " },
+  { "client_timeout = 3600\n", NULL, " client=3600 " },
   { "sendfile_max = 1M\n", NULL, " sfmax=1048576 " },
   { "sendfile_max = 2G\n", NULL, " sfmax=2147483648 " },
   { "sendfile_max = 4097\n", NULL, " sfmax=4097 " },
@@ -93,6 +96,8 @@ static const struct {
   { "backend_timeout = -1\n", ":1: backend_timeout", NULL },
   { "backend_keep_seconds = 0\n", ":1: backend_keep_seconds", NULL },
   { "sendfile_max = 0\n", ":1: sendfile_max", NULL },
+  { "client_timeout = 0\n", ":1: client_timeout", NULL },
+  { "client_timeout = 3601\n", ":1: client_timeout", NULL },
   { "sendfile_max = 1T\n", ":1: sendfile_max", NULL },
   { "sendfile_max = -1\n", ":1: sendfile_max", NULL },
   { "backend_keep_seconds = 3601\n", ":1: backend_keep_seconds", NULL },
@@ -134,11 +139,11 @@ static void
 summarize (const struct config *cfg, char *buf, size_t size)
 {
   snprintf (buf, size, " spool=%s state=%s level=%s workers=%u chunk=%zu "
-            "sendfile=%d timeout=%u keep=%u sfmax=%" PRIu64 " ",
+            "sendfile=%d timeout=%u keep=%u sfmax=%" PRIu64 " client=%u ",
             cfg->spool_dir, cfg->state_dir, level_digit (cfg->log_level),
             cfg->workers, cfg->chunk_size, cfg->sendfile,
             cfg->backend_timeout, cfg->backend_keep_seconds,
-            cfg->sendfile_max);
+            cfg->sendfile_max, cfg->client_timeout);
 }
 
 /* Test names are single TAP lines. */

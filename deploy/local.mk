@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Deployment: lighttpd and nginx snippets, an Apache example, the systemd unit,
 # and the scripts that install, start and test the whole thing.
 # Installed as examples under $(datadir)/imagexfer/; operators include the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The default configuration file and example transfer descriptors
 # (dist_ puts them in the tarball too).
 imagexferconfdir = $(sysconfdir)/imagexfer

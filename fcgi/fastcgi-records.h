@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Writing FastCGI STDOUT records ourselves, 64 KiB at a time. */
 #ifndef IMAGEXFER_FASTCGI_RECORDS_H
 #define IMAGEXFER_FASTCGI_RECORDS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The errno table and its documented exceptions (http-status.h). */
 #include <config.h>
 

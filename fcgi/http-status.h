@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* errno -> HTTP status, in exactly one place (STYLE.md). */
 #ifndef IMAGEXFER_HTTP_STATUS_H
 #define IMAGEXFER_HTTP_STATUS_H

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The FastCGI layer: a library of everything but main.c, so the unit
 # tests link the same objects the program does.
 noinst_LIBRARIES += fcgi/libimagexfer-fcgi.a

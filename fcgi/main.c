@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* imagexfer-fcgi: the FastCGI program.
  *
  * Spawned by the web server (lighttpd bin-path, Apache mod_fcgid) it finds

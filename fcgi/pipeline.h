@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Overlapping backend I/O with network I/O.
  *
  * A download alternates between reading a chunk from the backend and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One FastCGI request: CGI parameters in, a response out.
  *
  * Wraps libfcgi's FCGX_Request.  Headers are collected with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The supervisor: preforks workers on one listening socket, replaces the
  * ones that die, drains them on SIGTERM, reloads config on SIGHUP. */
 #ifndef IMAGEXFER_SUPERVISOR_H

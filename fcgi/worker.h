@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A worker process: accepts one FastCGI request at a time and serves it
  * start to finish. */
 #ifndef IMAGEXFER_WORKER_H

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The core library: no FastCGI in it.  One folder per concern: util
 # (small helpers, the descriptor schema machinery), config, state (the shared statistics table), backend
 # (the interface, the registry, each kind), transfer (descriptors, the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # make check: C unit tests and the bats suites, all speaking TAP.
 LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
 TEST_EXTENSIONS = .bats

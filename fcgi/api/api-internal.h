@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The management API's handlers (api-metrics.c, api-transfers.c), for
  * the router (api.c).  What they share is api-response.h. */
 #ifndef IMAGEXFER_API_INTERNAL_H

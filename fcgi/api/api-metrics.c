@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* GET /api/v1/metrics[?format=prometheus], /metrics/backend and
  * /metrics/inflight: the shared counters as JSON or in the Prometheus
  * text exposition format (version 0.0.4). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The responses of the management API (API.md section 3), shared by the
  * router (api.c) and its handlers. */
 #include <config.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The responses of the management API: its JSON error form and a few
  * JSON helpers, shared by the router (api.c) and the handlers. */
 #ifndef IMAGEXFER_API_RESPONSE_H

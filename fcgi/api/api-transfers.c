@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /api/v2/transfers: the spool seen and managed over HTTP.  Status comes
  * from src/transfer-status.c and changes from src/spool-admin.c, the
  * same code imagexferctl uses. */

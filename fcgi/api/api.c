@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The management API (API.md section 3): routing, the daemon and its
  * events.  Metrics are in api-metrics.c, transfers in api-transfers.c,
  * the responses they all share (errors included) in api-response.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The management plane (API.md section 3): /api/v1/... and
  * /api/v2/transfers. */
 #ifndef IMAGEXFER_API_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* GET /images/<id>/checksum and /images/<id>/checksum/algorithms
  * (API.md section 2).  The hash itself is src/checksum.c. */
 #include <config.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* PUT /images/<id>: the upload.  The body-to-backend loop it shares with
  * ranged PATCH is image_request_write_body (images-request.c). */
 #include <config.h>

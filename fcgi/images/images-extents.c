@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* GET /images/<id>/extents[?context=zero|dirty] */
 #include <config.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* GET and HEAD /images/<id>: the download.  One function chooses the
  * way out (get_choose_way), then one of three senders runs. */
 #include <config.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The /images handlers the routes table (images-routes.c) points to.
  * Each sends a complete response (or aborts it). */
 #ifndef IMAGEXFER_IMAGES_HANDLERS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The small routes: PATCH (zero, flush, ranged write) and POST flush.
  * OPTIONS describes the routes, and lives with them (images-routes.c). */
 #include <config.h>

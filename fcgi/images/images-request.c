@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The helpers every /images handler shares (images-request.h). */
 #include <config.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the /images handlers share: the request they serve and the
  * helpers every one of them needs.  The router (images.c) fills a
  * struct image_request and calls a handler (images-handlers.h); handlers

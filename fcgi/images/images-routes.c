@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The /images routes table and what is derived from it (Allow lists,
  * OPTIONS features), so that a new route is one new row. */
 #include <config.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The /images routes table, and what is derived from it: the Allow
  * lists and the OPTIONS answers with their features list. */
 #ifndef IMAGEXFER_IMAGES_ROUTES_H

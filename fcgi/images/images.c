@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /images/<id>[/<sub>]: routing, transfer checks, backend lifetime.
  * The routes themselves are images-routes.c. */
 #include <config.h>

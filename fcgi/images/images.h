@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The /images data plane (API.md section 2). */
 #ifndef IMAGEXFER_IMAGES_H
 #define IMAGEXFER_IMAGES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The file backend in the registry: its descriptor fields ("path", alias
  * CloudStack's "file", and "offset"), its url form (file:///abs/path)
  * and its checks. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The file backend: a raw image file or a block device, optionally a
  * window [offset, offset + size) inside it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The file backend's location: what a descriptor says about a raw file
  * or block device.  Private to backend-file*.c. */
 #ifndef IMAGEXFER_BACKEND_FILE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The NBD backend in the registry: its descriptor fields (CloudStack's
  * socket/export/export_bitmap, host and port), its url forms and its
  * checks.

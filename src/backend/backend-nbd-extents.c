@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The NBD backend: extents from block status, one list per meta context,
  * merged into what the API reports. */
 #include <config.h>

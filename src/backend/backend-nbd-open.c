@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The NBD backend: connecting, the handshake (meta contexts, the dirty
  * bitmap), and closing. */
 #include <config.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The NBD backend: turning libnbd failures into errors a client can act
  * on, and waiting for answers with a bound. */
 #include <config.h>

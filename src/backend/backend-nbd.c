@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The NBD backend: an export of qemu-nbd, nbdkit or qemu itself, through
  * libnbd.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The NBD backend's parts (backend-nbd*.c): the handle, its pieces
  * in flight, and the helpers they share.  Private to the backend. */
 #ifndef IMAGEXFER_BACKEND_NBD_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The backend registry: the one table of backends. */
 #include <config.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The backend registry: one row per kind of backend.
  *
  * A row says everything the rest of the server needs to know about a

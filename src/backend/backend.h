@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The backend abstraction: where a transfer's bytes live.
  *
  * A backend is a const ops table (one per kind, found through the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The ImageIO block hash; see checksum.h for the definition.
  *
  * The image is walked in windows of CHECKSUM_WINDOW_BLOCKS blocks: the

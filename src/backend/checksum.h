@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The ImageIO block hash (API.md: GET /images/<id>/checksum).
  *
  * The transfer is split into block_size blocks (the last one may be

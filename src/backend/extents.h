@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Extent lists: what each part of an image is (data, zero, hole, dirty).
  *
  * Backends append what they learn in ascending order; extent_list_append

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The configuration file: "key = value" lines, '#' comments.
  *
  * Chosen with --config PATH, else the IMAGEXFER_CONF environment

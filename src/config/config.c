@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The configuration file.
  *
  * A flat "key = value" format, as in lighttpd's simpler files: it is

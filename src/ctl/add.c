@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* imagexferctl add / check: write or validate a descriptor with the
  * workers' own parser. */
 #include <config.h>

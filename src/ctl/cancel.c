@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* imagexferctl cancel: remove a transfer from the spool.  Requests in
  * flight stop at their next chunk; new ones get 403. */
 #include <config.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* imagexferctl: the operator's tool.  It reads the spool and the shared
  * state table directly, so it works without the web server, and uses
  * the same code as the management API (spool-admin.c,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* imagexferctl list / show: the status the management API shows, from
  * the same code (transfer-status.c). */
 #include <config.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # imagexferctl: the operator's command-line tool.
 bin_PROGRAMS += src/ctl/imagexferctl
 

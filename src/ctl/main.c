@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* imagexferctl [--config PATH] COMMAND [ARGS]: dispatch and help. */
 #include <config.h>
 

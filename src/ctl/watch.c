@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* imagexferctl watch: a live progress line for one transfer. */
 #include <config.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The event ring: the last EVENTS_RING events in the shared state file.
  *
  * A writer takes a sequence number with one atomic add, marks its

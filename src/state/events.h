@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Transfer and worker events for GET /api/v1/daemon/events.
  *
  * A fixed ring of the last EVENTS_RING events, kept in the shared state

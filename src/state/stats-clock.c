@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The shared state's clock (stats-clock.h). */
 #include <config.h>
 

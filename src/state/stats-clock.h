@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The shared state's clock: wall-clock time, the same in every process
  * that maps the table. */
 #ifndef IMAGEXFER_STATS_CLOCK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The shared table's transfer entries: finding and claiming them, and
  * the management updates (cancelled, installed, expired).  Renewing an
  * entry is in stats.c: it depends on this process's request.

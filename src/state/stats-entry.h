@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The shared table's transfer entries (stats-entry.c): finding and
  * claiming them, and the management updates of a transfer's entry.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Sizes and enumerations shared by the shared state's interface
  * (stats.h, events.h) and its file layout (stats-map.h).  Nothing but
  * constants, so that both sides can include it without including each

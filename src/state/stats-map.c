@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The shared state table: mapping it, and building it afresh when it is
  * missing or not ours.  The modules on top use the table's parts:
  * stats-entry.c (transfers), stats-slots.c (workers), stats.c (the data

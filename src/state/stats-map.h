@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The bottom layer of the shared state: the layout of the file
  * <state_dir>/stats and its mapping.  Private to stats*.c and events.c:
  * everything else goes through stats.h and events.h.  It knows nothing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* "transferred": the distinct bytes of a transfer that requests read or
  * wrote, kept as a small set of merged byte ranges per transfer entry.
  *

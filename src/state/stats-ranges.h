@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* "transferred": the distinct bytes of a transfer, as a bounded set of
  * merged byte ranges in its entry (stats-ranges.c).  Private to the
  * shared state's modules.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The read side of the shared state table: plain copies for the
  * management API and imagexferctl.  Readers never block writers; a
  * slot being rewritten is retried a few times (sequence number). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The read side of the shared state (stats-read.c): plain copies of the
  * shared counters for the management API and imagexferctl, and the
  * names they are shown under.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Worker slots in the shared table: each worker claims one (CAS on the
  * pid) and describes its request in flight there; the supervisor frees
  * the slots of workers that died and undoes what their requests had

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Worker slots in the shared table (stats-slots.c): each worker claims
  * one and describes its request in flight there; the supervisor frees
  * the slots of workers that died.

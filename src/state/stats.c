@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The data path's hooks: the worker serving a request tells the shared
  * table when it begins, as bytes move, and when it ends; and attaching
  * to the table and detaching, which ends such a request first.  Mapping

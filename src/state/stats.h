@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared state: a memory-mapped table in state_dir that every worker and
  * the supervisor map (DESIGN.md).  Per-worker slots describe the request
  * in flight; per-transfer counters feed status, idle timeouts, metrics.

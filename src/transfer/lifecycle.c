@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Transfer lifecycle rules; see lifecycle.h for the semantics. */
 #include <config.h>
 

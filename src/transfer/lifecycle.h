@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Transfer lifecycle: whether a transfer still accepts requests.
  *
  * expires (absolute), timeout (ImageIO: sliding, from the last completed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Operator actions on the spool; see spool-admin.h. */
 #include <config.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Operator actions on the spool, shared by the management API
  * (PUT/DELETE /api/v2/transfers/<id>) and imagexferctl (add, cancel,
  * list): one implementation of "install atomically", "cancel" and

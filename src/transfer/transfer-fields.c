@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The fields common to every transfer descriptor, and the types only
  * they use (ops, expires, filename). */
 #include <config.h>

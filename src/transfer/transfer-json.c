@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The normalized descriptor as JSON, canonical field names only: the
  * id, the backend, its location fields, then the common fields. */
 #include <config.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading descriptors from the spool: one file per transfer, read again
  * by every request, never trusted to be whole or well formed. */
 #include <config.h>

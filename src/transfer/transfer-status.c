@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Transfer status for operators; see transfer-status.h. */
 #include <config.h>
 

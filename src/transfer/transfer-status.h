@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The status of a transfer as operators see it: state, counters, idle
  * time, effective expiry.  Computed here once for both the management
  * API (GET /api/v2/transfers[/<id>]) and imagexferctl (list, show,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* RFC 3339 timestamps for the "expires" field of a descriptor.
  *
  * Only the strict internet profile is accepted:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Transfer descriptors: one JSON file per transfer in the spool.
  *
  * Operators (or the management systems above us) write these files;

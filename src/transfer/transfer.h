@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Transfers: JSON descriptors in the spool directory (API.md section 1).
  *
  * Three dialects are read into one normalized struct transfer: canonical

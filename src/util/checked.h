@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Overflow-checked arithmetic for offsets and lengths. */
 #ifndef IMAGEXFER_CHECKED_H
 #define IMAGEXFER_CHECKED_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Scope-bound cleanup for locals, as in nbdkit and libnbd.
  *
  * A local declared CLEANUP_FREE is freed when it leaves scope, so early

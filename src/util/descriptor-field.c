@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The descriptor schema machinery: field types, and the loops over a
  * table of fields that parse, write back, print and free them. */
 #include <config.h>

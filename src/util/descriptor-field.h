@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The descriptor schema: each field of a transfer descriptor is one row
  * of a table (its name, an alias, its type, where it is stored, and a
  * few flags).  One row drives everything done with the field: parsing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The last error of this process: an errno and a one-line message.
  *
  * Functions that fail return -1 (or NULL) after calling error_set once,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Read and write whole buffers: short I/O is never ignored. */
 #ifndef IMAGEXFER_FULLIO_H
 #define IMAGEXFER_FULLIO_H

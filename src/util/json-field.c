@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Typed fields of JSON objects written by clients and operators.  Types
  * are exact (a string is not a number, 1 is not true) and every error
  * names the field: "size: must not be negative". */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Typed fields of JSON objects written by clients and operators. */
 #ifndef IMAGEXFER_JSON_FIELD_H
 #define IMAGEXFER_JSON_FIELD_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One logger with levels.  Lines go to stderr, which the web server (or
  * systemd) collects; every line should name the operation and the
  * transfer id it concerns.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Range and Content-Range header values (RFC 9110 sections 14.1-14.4).
  *
  * Only the bytes unit and a single range are served.  Numbers are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* HTTP Range and Content-Range header values (bytes unit only). */
 #ifndef IMAGEXFER_RANGE_H
 #define IMAGEXFER_RANGE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Strict parsing of the numbers and escapes that come from clients and
  * config files.  strtoull would take signs, spaces and "0x"; these take
  * exactly what HTTP and our formats allow. */

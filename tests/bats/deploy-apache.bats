@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # The Apache example as shipped (deploy/apache/imagexfer.conf): Apache
 # httpd + mod_fcgid spawning imagexfer-fcgi, a download and an upload.
 

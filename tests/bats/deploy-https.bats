@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # The deployment snippets as shipped: HTTPS through imagexfer-https.conf
 # (self-signed certificate for 127.0.0.1) and the /api address restriction
 # of imagexfer.conf.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # nginx in front of the imagexfer daemon, with the snippets as shipped
 # (deploy/nginx): byte-exact round trips over HTTP and HTTPS, bodies
 # streamed both ways without nginx's temporary files, /api kept local,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Assertions and fixtures shared by the bats suites (`load expect` after
 # `load helpers`).  Every assertion prints the last response (show) and

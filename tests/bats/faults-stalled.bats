@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # Clients that stall (stop sending their body, stop reading the response)
 # cannot hold a worker longer than client_timeout: with the only worker
 # held by a stalled client, another request is answered within seconds,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # Faults around the worker pool (DESIGN.md, API.md section 2): clients
 # that vanish mid-upload, workers killed mid-request, SIGTERM drain,
 # SIGHUP reload, and the command line without a socket.  Each test starts

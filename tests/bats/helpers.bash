@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # The test stack: real lighttpd + imagexfer-fcgi on 127.0.0.1, driven by
 # curl.  Plain bash so bats suites (`load helpers`), tests/bench/run and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # Size and concurrency on /images (API.md section 2): a sparse transfer
 # past 2 GiB and 4 GiB (64-bit offsets all the way through lighttpd,
 # FastCGI and the backend), and parallel ranged writers plus readers.

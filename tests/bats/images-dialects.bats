@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # One file-backed transfer in each descriptor dialect (API.md section 1):
 # canonical, oVirt ImageIO ticket, CloudStack; /images behaves per fields.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # GET /images/<id>/extents on file backends (API.md section 2).
 
 bats_require_minimum_version 1.5.0

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # GET and HEAD /images/<id> (API.md section 2): full and ranged reads,
 # exact headers, byte-exact bodies, 416/400, offset windows.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # Transfer lifecycle on /images (API.md sections 1 and 2): expiry, invalid
 # descriptors, cancellation by deleting the descriptor, transfer ids.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # OPTIONS /images/... (API.md section 2): features, Allow, CORS, errors.
 
 bats_require_minimum_version 1.5.0

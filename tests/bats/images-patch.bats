@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # PATCH /images/<id> and POST /images/<id>/flush (API.md section 2):
 # zero, flush, ranged binary writes, errors, read-only, 405.
 

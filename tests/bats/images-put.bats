@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # PUT /images/<id> (API.md section 2): full and Content-Range writes,
 # flush, errors, offset windows, read-only transfers.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # sendfile = yes: file downloads handed to lighttpd with X-Sendfile2, and
 # the bound on what a cancelled transfer can still send: ranges over
 # sendfile_max are streamed by the worker, which stops them.

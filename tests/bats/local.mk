@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The bats suites: real lighttpd + imagexfer-fcgi (+ NBD servers), curl.
 # One line per suite; add yours, never rewrite the list.
 BATS_SUITES = \

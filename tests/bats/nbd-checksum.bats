@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # GET /images/<id>/checksum and /checksum/algorithms (API.md section 2)
 # on NBD exports (raw and qcow2 through qemu-nbd, nbdkit memory) and on
 # file transfers, against the same block hash computed with coreutils:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # GET /images/<id>/extents on NBD exports (API.md section 2): zero
 # extents on nbdkit memory, holes over a qcow2 backing chain
 # (qemu:allocation-depth), dirty extents from a qcow2 bitmap, all-dirty

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # NBD failures an operator can act on (API.md section 2): server not
 # listening (503 naming the socket), server killed mid-transfer (the
 # request fails, the worker survives, the next one succeeds), EIO (500

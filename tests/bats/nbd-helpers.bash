@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # shellcheck disable=SC2016,SC2154 # jq programs in single quotes; status_code and body come from http
 # NBD servers for the test stack: real qemu-nbd and nbdkit on unix

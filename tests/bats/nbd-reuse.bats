@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # A worker keeps its NBD connection between requests of one transfer
 # (backend_keep_seconds): one handshake for many small requests, and a
 # new connection whenever the old one may not be right any more.  nbdkit's

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # Every /images route on NBD exports (API.md sections 1-2): qemu-nbd
 # serving a raw file and a qcow2 image, reached through each descriptor
 # form; the export read back with nbdcopy (libnbd, not the stack).

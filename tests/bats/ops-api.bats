@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # The management API (API.md section 3) through the real stack: daemon
 # info, counters, distinct bytes, transfers in flight, lifecycle
 # timeouts, re-created transfers, cancel, odd files in the spool,

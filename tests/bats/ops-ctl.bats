@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # imagexferctl: every command, against the spool and shared state of a
 # running stack (and without the web server for what needs none).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # The shape of the source tree that keeps it easy to change: no include
 # cycles between modules, and backends known only to themselves and the
 # registry.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # shellcheck disable=SC2154,SC2034 # srcdir, bytes, failed... belong to tests/bench/run
 # Benchmark section "nbd" (sourced by tests/bench/run): the NBD backend

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Comparing an extent list with the one a test wants, for the unit tests
  * of extents.c and of both backends.  On a difference both lists are
  * printed as TAP diagnostics, side by side.

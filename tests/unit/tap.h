@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A minimal TAP producer for the C unit tests: make check's TAP driver
  * counts every "ok"/"not ok" line, so each table row is one test. */
 #ifndef IMAGEXFER_TAP_H

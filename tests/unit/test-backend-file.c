@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The file backend through backend.c, on real files in $TMPDIR (and a
  * loop device when one can be set up). */
 #include <config.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The NBD backend (src/backend/backend-nbd*.c) against real servers: nbdkit and
  * qemu-nbd started by this test on unix sockets in a temporary
  * directory, stopped at the end of each case (and at exit whatever

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The ImageIO block hash (src/backend/checksum.c) over real file backends.
  *
  * The reference values are computed here with libsodium directly on the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The configuration file: defaults, each key good and bad, syntax,
  * and which file is chosen. */
 #include <config.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Extent lists: append/merge rules and merging two lists. */
 #include <config.h>
 

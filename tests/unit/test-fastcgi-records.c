@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* FastCGI record framing, both ways, over connected unix sockets.
  *
  * Out: fastcgi_write_stdout and fastcgi_sendfile_stdout

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* errno -> HTTP status (fcgi/http-status.c): every row of the table,
  * every documented exception, and the reason phrases. */
 #include <config.h>

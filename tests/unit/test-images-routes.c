@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The /images routes table (fcgi/images/images-routes.c): lookups, and the
  * Allow lists derived from it, exactly as clients see them. */
 #include <config.h>

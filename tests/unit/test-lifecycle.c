@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Lifecycle rules, table-driven over now / expires / timeout / idle
  * timeout / activity. */
 #include <config.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The pipeline (fcgi/pipeline.c) against a backend of this test: an
  * image in memory whose pread/pwrite count their calls, can fail on the
  * Nth one, and can be slow, so both threads of a pipeline are seen in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Range and Content-Range parsing: one table row per header value. */
 #include <config.h>
 

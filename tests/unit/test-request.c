@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Request parsing (fcgi/request.c): the CGI parameters libfcgi hands
  * over become method, decoded path, query and Content-Length; query
  * values and headers are looked up by name.  The parameters are given

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The shared state table: creation, rebuilding, slots, counters,
  * distinct bytes (merged ranges and their lock), counters restarted for
  * a re-created transfer, concurrent updates from several processes, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* percent_encode and percent_decode (src/util/text-parse.c): one table row
  * per string. */
 #include <config.h>

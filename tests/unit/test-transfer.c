@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Transfer descriptors: ids, RFC 3339 times, urls, the three JSON
  * dialects, loading from a spool directory and the JSON round trip. */
 #include <config.h>

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "request.h"
 #include "stats.h"
+#include "transfer.h"
 #include "worker.h"
 
 /* How long a draining worker keeps answering queued requests. */
@@ -198,6 +199,7 @@ worker_run (int listen_fd, const struct config *cfg)
   }
   log_set_level (cfg->log_level);
   backend_set_timeout (cfg->backend_timeout);
+  transfer_set_image_roots ((const char *const *) cfg->image_roots);
   backend_set_keep_seconds (cfg->backend_keep_seconds);
   if (FCGX_Init () != 0) {
     log_error ("worker: FCGX_Init failed");

@@ -66,6 +66,18 @@ file_check (void *location)
   return 0;
 }
 
+static int
+file_confine (const void *location, const char *const *roots)
+{
+  const struct file_location *loc = location;
+
+  if (!transfer_path_confined (loc->path, roots)) {
+    error_set (EINVAL, "path: \"%s\" is outside image_roots", loc->path);
+    return -1;
+  }
+  return 0;
+}
+
 const struct backend_type backend_type_file = {
   .name = "file",
   .ops = &backend_file_ops,
@@ -74,4 +86,5 @@ const struct backend_type backend_type_file = {
   .url_forms = "file://",
   .parse_url = file_parse_url,
   .check = file_check,
+  .confine = file_confine,
 };

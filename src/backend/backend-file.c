@@ -101,6 +101,21 @@ file_size (struct file_backend *fb, const struct stat *st, uint64_t *size)
   return -1;
 }
 
+/* The descriptor's path was checked against image_roots when it was
+ * parsed; a link swapped since could make the open land elsewhere.  What
+ * decides is the file actually opened, as the kernel names it. */
+static bool
+file_opened_confined (struct file_backend *fb)
+{
+  const char *const *roots = transfer_image_roots ();
+  char opened[64];
+
+  if (roots == NULL)
+    return true;
+  snprintf (opened, sizeof opened, "/proc/self/fd/%d", fb->fd);
+  return transfer_path_confined (opened, roots);
+}
+
 static struct backend *
 file_open (const struct transfer *t, bool writable)
 {
@@ -139,6 +154,11 @@ file_open (const struct transfer *t, bool writable)
   }
   if (file_size (fb, &st, &size) == -1)
     goto error;
+  if (!file_opened_confined (fb)) {
+    error_set (EACCES, "open %s: the file opened is outside image_roots "
+               "(a link changed since the descriptor was checked?)", fb->path);
+    goto error;
+  }
   if (fcntl (fb->fd, F_SETFL, fcntl (fb->fd, F_GETFL) & ~O_NONBLOCK) == -1) {
     error_set (errno, "fcntl %s", fb->path);
     goto error;

@@ -42,6 +42,12 @@ struct backend_type {
   /* Checks across fields, and defaults, once the fields are parsed.
    * 0, or -1 with error_set (EINVAL, ...).  NULL: nothing to check. */
   int (*check) (void *location);
+
+  /* Optional: whether the location is inside one of roots (resolved
+   * directories, NULL-terminated; image_roots).  0, or -1 with
+   * error_set (EINVAL, "<field>: ... outside image_roots").  NULL: the
+   * backend names no file (an NBD server), nothing to confine. */
+  int (*confine) (const void *location, const char *const *roots);
 };
 
 /* Every backend, in order, ended by NULL.  The first is the default of

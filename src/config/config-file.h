@@ -42,6 +42,10 @@ struct config {
   unsigned backend_timeout; /* seconds an NBD server may stay silent */
   unsigned backend_keep_seconds; /* an idle kept NBD connection closes */
   unsigned client_timeout; /* seconds a request body or response may stall */
+  /* Directories file images must be in, resolved (no symbolic links),
+   * NULL-terminated; NULL when not set (only /api is then refused file
+   * transfers). */
+  char **image_roots;
 };
 
 /* Fill cfg with the built-in defaults. */

@@ -45,6 +45,10 @@ config_free (struct config *cfg)
 {
   free (cfg->path);
   free (cfg->spool_dir);
+  for (size_t i = 0; cfg->image_roots && cfg->image_roots[i]; i++)
+    free (cfg->image_roots[i]);
+  free (cfg->image_roots);
+  cfg->image_roots = NULL;
   free (cfg->state_dir);
   cfg->path = cfg->spool_dir = cfg->state_dir = NULL;
 }
@@ -89,6 +93,60 @@ set_path (const struct position *pos, const char *key, const char *value,
   free (*out);
   *out = copy;
   return 0;
+}
+
+/* Directories separated by spaces, each absolute and existing; stored
+ * resolved, so that a path can be compared with them as it resolves. */
+static int
+set_roots (const struct position *pos, const char *key, const char *value,
+           struct config *cfg)
+{
+  CLEANUP_FREE char *copy = strdup (value);
+  char **roots = NULL, *save = NULL, *dir;
+  size_t n = 0;
+
+  if (copy == NULL) {
+    error_set (ENOMEM, "strdup");
+    return -1;
+  }
+  for (dir = strtok_r (copy, " \t", &save); dir;
+       dir = strtok_r (NULL, " \t", &save)) {
+    char **bigger = realloc (roots, (n + 2) * sizeof *roots);
+
+    if (bigger == NULL) {
+      error_set (ENOMEM, "realloc");
+      goto fail;
+    }
+    roots = bigger;
+    roots[n] = NULL;
+    if (dir[0] != '/') {
+      error_set (EINVAL, "%s:%d: %s: must be absolute paths, not \"%s\"",
+                 pos->path, pos->line, key, dir);
+      goto fail;
+    }
+    if ((roots[n] = realpath (dir, NULL)) == NULL) {
+      error_set (EINVAL, "%s:%d: %s: %s: %s", pos->path, pos->line, key, dir,
+                 strerror (errno));
+      goto fail;
+    }
+    roots[++n] = NULL;
+  }
+  if (n == 0) {
+    error_set (EINVAL, "%s:%d: %s: no directory given", pos->path, pos->line,
+               key);
+    goto fail;
+  }
+  for (size_t i = 0; cfg->image_roots && cfg->image_roots[i]; i++)
+    free (cfg->image_roots[i]);
+  free (cfg->image_roots);
+  cfg->image_roots = roots;
+  return 0;
+
+ fail:
+  for (size_t i = 0; roots && roots[i]; i++)
+    free (roots[i]);
+  free (roots);
+  return -1;
 }
 
 /* A whole number from 1 to max. */
@@ -179,6 +237,8 @@ static int
 set_key (const struct position *pos, const char *key, const char *value,
          struct config *cfg)
 {
+  if (strcmp (key, "image_roots") == 0)
+    return set_roots (pos, key, value, cfg);
   if (strcmp (key, "spool_dir") == 0)
     return set_path (pos, key, value, &cfg->spool_dir);
   if (strcmp (key, "state_dir") == 0)

@@ -12,6 +12,7 @@
 #include "error.h"
 #include "log.h"
 #include "stats.h"
+#include "transfer.h"
 
 static const struct ctl_command *const commands[] = {
   &ctl_add, &ctl_check, &ctl_list, &ctl_show, &ctl_cancel, &ctl_watch,
@@ -169,6 +170,8 @@ main (int argc, char **argv)
     fprintf (stderr, "imagexferctl: %s\n", error_message ());
     return 1;
   }
+  /* Descriptors read and checked here follow the workers' rules. */
+  transfer_set_image_roots ((const char *const *) cfg.image_roots);
   /* Counters are optional: without the table status shows zeros. */
   stats_attach_existing (cfg.state_dir);
   {

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backend-registry.h"
 #include "cleanup.h"
 #include "error.h"
 #include "fullio.h"
@@ -21,7 +22,7 @@
 
 int
 spool_install (const char *spool_dir, const char *id, const char *text,
-               size_t len, bool *replaced)
+               size_t len, bool confined, bool *replaced)
 {
   char path[PATH_MAX], tmp[PATH_MAX];
   struct transfer t;
@@ -35,6 +36,14 @@ spool_install (const char *spool_dir, const char *id, const char *text,
   }
   if (transfer_parse (id, text, len, &t) == -1)
     return -1;
+  /* Without image_roots, transfer_parse confines nothing: a confined
+   * writer (/api) may then name no file at all. */
+  if (confined && transfer_image_roots () == NULL && t.type->confine != NULL) {
+    error_set (EINVAL, "%s transfers need image_roots in the configuration "
+               "to be written here", t.type->name);
+    transfer_free (&t);
+    return -1;
+  }
   transfer_free (&t);
 
   if (snprintf (path, sizeof path, "%s/%s.json", spool_dir, id)

@@ -243,6 +243,55 @@ check_foreign_fields (json_object *obj, const struct backend_type *type)
   return 0;
 }
 
+static const char *const *image_roots;
+
+void
+transfer_set_image_roots (const char *const *roots)
+{
+  image_roots = roots;
+}
+
+const char *const *
+transfer_image_roots (void)
+{
+  return image_roots;
+}
+
+static bool
+under_root (const char *resolved, const char *const *roots)
+{
+  for (size_t i = 0; roots[i]; i++) {
+    size_t n = strlen (roots[i]);
+
+    if (strncmp (resolved, roots[i], n) == 0
+        && (resolved[n] == '/' || resolved[n] == '\0'
+            || (n == 1 && roots[i][0] == '/')))
+      return true;
+  }
+  return false;
+}
+
+bool
+transfer_path_confined (const char *path, const char *const *roots)
+{
+  CLEANUP_FREE char *resolved = realpath (path, NULL);
+  CLEANUP_FREE char *parent = NULL;
+  const char *slash;
+
+  if (resolved != NULL)
+    return under_root (resolved, roots);
+  if (errno != ENOENT || (slash = strrchr (path, '/')) == NULL)
+    return false;
+  /* Not there yet: its directory decides (the name itself is no link). */
+  parent = strndup (path, slash == path ? 1 : (size_t) (slash - path));
+  if (parent == NULL || strcmp (slash + 1, "..") == 0
+      || strcmp (slash + 1, ".") == 0)
+    return false;
+  free (resolved);
+  resolved = realpath (parent, NULL);
+  return resolved != NULL && under_root (resolved, roots);
+}
+
 int
 transfer_from_json (const char *id, json_object *obj, struct transfer *t)
 {
@@ -260,6 +309,8 @@ transfer_from_json (const char *id, json_object *obj, struct transfer *t)
       || check_foreign_fields (obj, t->type) == -1
       || descriptor_parse (obj, t->type->fields, t->location) == -1
       || (t->type->check && t->type->check (t->location) == -1)
+      || (image_roots && t->type->confine
+          && t->type->confine (t->location, image_roots) == -1)
       || descriptor_parse (obj, transfer_fields, t) == -1)
     goto fail;
   if (t->read_only) {

@@ -62,6 +62,18 @@ struct transfer {
 /* Ids are 1-128 characters of [A-Za-z0-9._-], not starting with '.'. */
 bool transfer_id_valid (const char *id);
 
+/* The directories file images must be in (config image_roots, resolved,
+ * NULL-terminated; not copied: the caller keeps them alive), or NULL for
+ * no such rule.  Every descriptor parsed after the call is held to them:
+ * an image outside is an invalid transfer. */
+void transfer_set_image_roots (const char *const *roots);
+const char *const *transfer_image_roots (void);
+
+/* Whether a path, resolved (symbolic links, "..") as it stands now, is
+ * inside one of roots.  A path that does not exist yet is resolved by its
+ * parent directory. */
+bool transfer_path_confined (const char *path, const char *const *roots);
+
 /* Fill t from a parsed JSON object.  id must be valid.  On a validation
  * failure returns -1 with error_set (EINVAL, "<reason>"); t is left
  * freed.  Unknown fields are ignored (logged at debug). */

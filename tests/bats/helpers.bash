@@ -8,7 +8,8 @@
 #               [--workers N] [--conf-extra "key = value"]...
 #               [--lighttpd-extra 'lines']... [--https PEMFILE KEYFILE]
 #     --front: the web server in front (default $IMAGEXFER_FRONT, else
-#     lighttpd); nginx implies --mode daemon.
+#     lighttpd); nginx implies --mode daemon.  @IMAGES@ in a --conf-extra
+#     line stands for $IMAGES.
 #   stack_stop
 #   stack_wait_ready URL PID...
 #   fcgi_supervisor_pid / fcgi_worker_pids
@@ -228,8 +229,9 @@ stack_start ()
         *) echo "$line" ;;
       esac
     done
+    # @IMAGES@ in an extra line: the stack's image directory.
     for line in "${conf_extra[@]}"; do
-      echo "$line"
+      echo "${line//@IMAGES@/$IMAGES}"
     done
   } > "$conf"
 

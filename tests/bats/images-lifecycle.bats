@@ -262,3 +262,12 @@ EOF
     cmp "$STACK_DIR/body" "$IMAGES/edge.raw"
   done
 }
+
+@test "without image_roots, /api writes no file transfers (400), only the spool does" {
+  image_random "$IMAGES/noroots.raw" 4096
+  http -X PUT --data-binary "$(jq -nc --arg p "$IMAGES/noroots.raw" '{path: $p}')" \
+    "$BASE_URL/api/v2/transfers/noroots"
+  expect_status 400
+  expect_json '.code == "BAD_REQUEST" and (.message | test("image_roots"))'
+  [ ! -e "$SPOOL/noroots.json" ] || fail "the refused descriptor was written"
+}

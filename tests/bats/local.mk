@@ -16,6 +16,7 @@ BATS_SUITES = \
 	tests/bats/images-lifecycle.bats \
 	tests/bats/images-big.bats \
 	tests/bats/images-sendfile.bats \
+	tests/bats/images-roots.bats \
 	tests/bats/faults-workers.bats \
 	tests/bats/faults-stalled.bats \
 	tests/bats/nbd-routes.bats \

@@ -40,7 +40,8 @@ stop_bg () {
 }
 
 setup_file () {
-  stack_start --workers 4 --conf-extra "chunk_size = 64K"
+  stack_start --workers 4 --conf-extra "chunk_size = 64K" \
+    --conf-extra "image_roots = @IMAGES@"
   image_random "$IMAGES/big.img" 24M
   image_random "$IMAGES/small.img" 1M
 }

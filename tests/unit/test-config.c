@@ -43,6 +43,9 @@ static const struct {
   { "", NULL, " keep=30 " },
   { "", NULL, " sfmax=67108864 " },
   { "", NULL, " client=120 " },
+  { "", NULL, " roots=- " },
+  { "image_roots = /tmp\n", NULL, " roots=/tmp " },
+  { "image_roots = /tmp/../tmp  /\n", NULL, " roots=/tmp,/ " },
   { "client_timeout = 1\n", NULL, " client=1 " },
   { "client_timeout = 3600\n", NULL, " client=3600 " },
   { "sendfile_max = 1M\n", NULL, " sfmax=1048576 " },
@@ -98,6 +101,8 @@ static const struct {
   { "backend_keep_seconds = 0\n", ":1: backend_keep_seconds", NULL },
   { "sendfile_max = 0\n", ":1: sendfile_max", NULL },
   { "client_timeout = 0\n", ":1: client_timeout", NULL },
+  { "image_roots = images\n", ":1: image_roots: must be absolute", NULL },
+  { "image_roots = /no/such/dir\n", ":1: image_roots: /no/such/dir", NULL },
   { "client_timeout = 3601\n", ":1: client_timeout", NULL },
   { "sendfile_max = 1T\n", ":1: sendfile_max", NULL },
   { "sendfile_max = -1\n", ":1: sendfile_max", NULL },
@@ -140,11 +145,15 @@ static void
 summarize (const struct config *cfg, char *buf, size_t size)
 {
   snprintf (buf, size, " spool=%s state=%s level=%s workers=%u chunk=%zu "
-            "sendfile=%d timeout=%u keep=%u sfmax=%" PRIu64 " client=%u ",
+            "sendfile=%d timeout=%u keep=%u sfmax=%" PRIu64 " client=%u "
+            "roots=%s%s%s ",
             cfg->spool_dir, cfg->state_dir, level_digit (cfg->log_level),
             cfg->workers, cfg->chunk_size, cfg->sendfile,
             cfg->backend_timeout, cfg->backend_keep_seconds,
-            cfg->sendfile_max, cfg->client_timeout);
+            cfg->sendfile_max, cfg->client_timeout,
+            cfg->image_roots ? cfg->image_roots[0] : "-",
+            cfg->image_roots && cfg->image_roots[1] ? "," : "",
+            cfg->image_roots && cfg->image_roots[1] ? cfg->image_roots[1] : "");
 }
 
 /* Test names are single TAP lines. */

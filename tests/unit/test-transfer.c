@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -893,6 +894,79 @@ test_load (void)
   }
 }
 
+/* image_roots: what resolves inside a root, links and ".." included. */
+static void
+test_image_roots (void)
+{
+  char dir[] = "/tmp/test-roots.XXXXXX", root[PATH_MAX], outside[PATH_MAX];
+  char path[PATH_MAX + 64];
+  char *resolved_root;
+  const char *roots[2];
+  struct transfer t;
+  int r;
+
+  if (mkdtemp (dir) == NULL) {
+    tap_ok (false, "mkdtemp: %s", strerror (errno));
+    return;
+  }
+  snprintf (root, sizeof root, "%s/root", dir);
+  snprintf (outside, sizeof outside, "%s/outside", dir);
+  mkdir (root, 0700);
+  mkdir (outside, 0700);
+  resolved_root = realpath (root, NULL);
+  roots[0] = resolved_root;
+  roots[1] = NULL;
+  snprintf (path, sizeof path, "%s/in.raw", root);
+  close (open (path, O_WRONLY | O_CREAT, 0600));
+  snprintf (path, sizeof path, "%s/secret.raw", outside);
+  close (open (path, O_WRONLY | O_CREAT, 0600));
+  snprintf (path, sizeof path, "%s/link.raw", root);
+  if (symlink ("../outside/secret.raw", path) == -1)
+    tap_ok (false, "symlink: %s", strerror (errno));
+
+  snprintf (path, sizeof path, "%s/in.raw", root);
+  tap_ok (transfer_path_confined (path, roots), "roots: a file inside");
+  snprintf (path, sizeof path, "%s/new.raw", root);
+  tap_ok (transfer_path_confined (path, roots),
+          "roots: a file not there yet, in a root");
+  snprintf (path, sizeof path, "%s/secret.raw", outside);
+  tap_ok (!transfer_path_confined (path, roots), "roots: a file outside");
+  snprintf (path, sizeof path, "%s/link.raw", root);
+  tap_ok (!transfer_path_confined (path, roots),
+          "roots: a link from inside to outside");
+  snprintf (path, sizeof path, "%s/../outside/secret.raw", root);
+  tap_ok (!transfer_path_confined (path, roots), "roots: .. out of a root");
+  snprintf (path, sizeof path, "%s/../outside/new.raw", root);
+  tap_ok (!transfer_path_confined (path, roots),
+          "roots: a new file under .. out of a root");
+  snprintf (path, sizeof path, "%sx/in.raw", root);
+  tap_ok (!transfer_path_confined (path, roots),
+          "roots: a sibling whose name starts like the root");
+
+  /* Descriptors parsed while roots are set are held to them. */
+  transfer_set_image_roots (roots);
+  snprintf (path, sizeof path, "{\"path\": \"%s/secret.raw\"}", outside);
+  r = parse_string (path, &t);
+  tap_ok (r == -1 && strstr (error_message (), "outside image_roots") != NULL
+          && nothing_left (&t),
+          "roots: a descriptor outside is invalid: %s", error_message ());
+  snprintf (path, sizeof path, "{\"path\": \"%s/in.raw\"}", root);
+  r = parse_string (path, &t);
+  tap_ok (r == 0, "roots: a descriptor inside is valid");
+  if (r == 0)
+    transfer_free (&t);
+  r = parse_string ("{\"socket\": \"/elsewhere/nbd.sock\"}", &t);
+  tap_ok (r == 0, "roots: an NBD socket is not an image: not confined");
+  if (r == 0)
+    transfer_free (&t);
+  transfer_set_image_roots (NULL);
+
+  snprintf (path, sizeof path, "rm -rf %s", dir);
+  if (system (path) != 0)
+    fprintf (stderr, "# could not remove %s\n", dir);
+  free (resolved_root);
+}
+
 int
 main (void)
 {
@@ -904,5 +978,6 @@ main (void)
   test_to_json ();
   test_examples ();
   test_load ();
+  test_image_roots ();
   return tap_done ();
 }

@@ -1,0 +1,76 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# image_roots: file images must resolve, links and ".." included, inside
+# the configured directories, or the transfer is invalid (404, with the
+# reason in its status); the management API may write file transfers only
+# inside them, and none at all when they are not configured.
+
+bats_require_minimum_version 1.5.0
+
+load helpers
+load expect
+
+setup_file () {
+  stack_start --workers 2 --conf-extra "image_roots = @IMAGES@"
+  mkdir -p "$STACK_DIR/outside"
+  image_random "$STACK_DIR/outside/secret.raw" 4096
+}
+
+teardown_file () {
+  stack_stop
+}
+
+setup () {
+  T=$BATS_TEST_TMPDIR
+}
+
+# The transfer is invalid, and its status says it is outside image_roots.
+expect_outside () {
+  http "$BASE_URL/images/$1"
+  expect_error 404
+  http "$BASE_URL/api/v2/transfers/$1"
+  expect_status 200
+  expect_json '.state == "invalid" and (.reason | test("outside image_roots"))'
+}
+
+@test "roots: an image inside is served" {
+  new_image in 8192
+  http "$BASE_URL/images/in"
+  expect_status 200
+  expect_body_is "$T/in.orig"
+}
+
+@test "roots: a path outside, a link out of the roots, and .. are refused" {
+  file_transfer out "$STACK_DIR/outside/secret.raw"
+  expect_outside out
+  ln -sf "$STACK_DIR/outside/secret.raw" "$IMAGES/link.raw"
+  file_transfer link "$IMAGES/link.raw"
+  expect_outside link
+  file_transfer dots "$IMAGES/../outside/secret.raw"
+  expect_outside dots
+  file_transfer etc /etc/passwd
+  expect_outside etc
+}
+
+@test "roots: a link that stays inside is fine" {
+  new_image target 4096
+  ln -sf "$IMAGES/target.raw" "$IMAGES/alias.raw"
+  file_transfer alias "$IMAGES/alias.raw"
+  http "$BASE_URL/images/alias"
+  expect_status 200
+  expect_body_is "$T/target.orig"
+}
+
+@test "roots: /api writes file transfers inside, refuses them outside" {
+  image_random "$IMAGES/api-in.raw" 4096
+  api_put () {
+    http -X PUT --data-binary "$(jq -nc --arg p "$2" '{path: $p}')" \
+      "$BASE_URL/api/v2/transfers/$1"
+  }
+  api_put api-in "$IMAGES/api-in.raw"
+  expect_status 201
+  api_put api-out "$STACK_DIR/outside/secret.raw"
+  expect_status 400
+  expect_json '.code == "BAD_REQUEST" and (.message | test("outside image_roots"))'
+  [ ! -e "$SPOOL/api-out.json" ] || fail "the refused descriptor was written"
+}

@@ -316,6 +316,7 @@ _stack_start_lighttpd ()
          >"$STACK_DIR/lighttpd.out" 2>&1; then
       echo "stack_start: lighttpd rejects its config" >&2
       _stack_dump_logs
+      stack_stop
       return 1
     fi
     : > "$STACK_DIR/lighttpd.log"
@@ -439,6 +440,7 @@ _stack_start_nginx ()
          -c "$STACK_DIR/nginx.conf" >"$STACK_DIR/nginx.out" 2>&1; then
       echo "stack_start: nginx rejects its config" >&2
       _stack_dump_logs
+      stack_stop
       return 1
     fi
     "$NGINX" -e "$STACK_DIR/nginx-error.log" -c "$STACK_DIR/nginx.conf" \

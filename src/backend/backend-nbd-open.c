@@ -319,7 +319,7 @@ nbd_backend_close (struct backend *b)
      * than for any other answer, and not at all for a server that went
      * silent: errors here change nothing for the client, whose request
      * is already answered. */
-    if (!nb->timed_out && nbd_aio_is_ready (nb->nbd) == 1
+    if (!nb->timed_out && !nb->gone && nbd_aio_is_ready (nb->nbd) == 1
         && (nbd_aio_disconnect (nb->nbd, 0) == -1
             || nbd_backend_poll_until (nb, handle_finished, nb->nbd) == -1))
       log_debug ("close: transfer %s: disconnect: %s", nb->id,
@@ -361,6 +361,9 @@ nbd_backend_reuse (struct backend *b, const struct transfer *t)
       || poll (&pfd, 1, 0) != 0) {
     log_debug ("open: transfer %s: the kept NBD connection is gone, "
                "connecting again", t->id);
+    /* libnbd has not seen the end yet: saying goodbye on a closed
+     * socket is pointless, and libnbd 1.14 reads freed memory doing it. */
+    nb->gone = true;
     return false;
   }
   snprintf (nb->id, sizeof nb->id, "%s", t->id);

@@ -72,6 +72,7 @@ struct nbd_backend {
   bool has_allocation;
   bool has_depth;
   bool timed_out;               /* the server stopped answering */
+  bool gone;                    /* a kept connection found closed */
 
   struct nbd_piece pieces[NBD_MAX_PIECES];
   /* The single command or option a non-pipelined call waits for (here,

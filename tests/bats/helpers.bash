@@ -208,6 +208,7 @@ stack_start ()
   mkdir -p "$SPOOL" "$STATE" "$IMAGES" "$STACK_DIR/www"
   LIGHTTPD_PID=""
   NGINX_PID=""
+  FRONT_PID=""
   FCGI_DAEMON_PID=""
   FRONT=$front
   export STACK_DIR SPOOL STATE IMAGES FRONT
@@ -265,14 +266,12 @@ stack_start ()
   fi
   export FCGI_LOG FCGI_DAEMON_PID
 
-  if [ "$front" = nginx ]; then
-    _stack_start_nginx "$socket" "$pemfile" "$privkey" || return 1
-  else
-    _stack_start_lighttpd "$mode" "$socket" "$conf" "$pemfile" "$privkey" \
-      "${lighttpd_extra[@]}" || return 1
-  fi
+  local extra="" l
+  for l in "${lighttpd_extra[@]}"; do
+    extra="$extra$l"$'\n'
+  done
+  _stack_start_front "$front" || return 1
   BASE_URL=http://127.0.0.1:$STACK_PORT
-  FRONT_PID=${LIGHTTPD_PID:-$NGINX_PID}
   export BASE_URL FRONT_PID
   if [ -n "$HTTPS_PORT" ]; then
     HTTPS_URL=https://127.0.0.1:$HTTPS_PORT
@@ -287,79 +286,6 @@ stack_start ()
   _stack_dump_logs
   stack_stop
   return 1
-}
-
-# lighttpd in front, on a free port (a few tries: ports race).  Sets
-# STACK_PORT, HTTPS_PORT, LIGHTTPD_PID.
-_stack_start_lighttpd ()
-{
-  local mode=$1 socket=$2 conf=$3 pemfile=$4 privkey=$5
-  shift 5
-  local extra="" l
-  for l in "$@"; do
-    extra="$extra$l"$'\n'
-  done
-
-  local port https_port="" started=""
-  for _ in 1 2 3 4 5; do
-    port=$(_stack_pick_port) || { echo "stack_start: no free port" >&2; return 1; }
-    local https_args=()
-    if [ -n "$pemfile" ]; then
-      https_port=$(_stack_pick_port) || return 1
-      https_args=(--https-port "$https_port" --pemfile "$pemfile" --privkey "$privkey")
-    fi
-    imagexfer_lighttpd_config --port "$port" --docroot "$STACK_DIR/www" \
-      --errorlog "$STACK_DIR/lighttpd.log" --mode "$mode" --socket "$socket" \
-      --bin "$IMAGEXFER_FCGI" --conf "$conf" "${https_args[@]}" \
-      --extra "$extra" > "$STACK_DIR/lighttpd.conf" || return 1
-    if ! "$LIGHTTPD" -tt -f "$STACK_DIR/lighttpd.conf" \
-         >"$STACK_DIR/lighttpd.out" 2>&1; then
-      echo "stack_start: lighttpd rejects its config" >&2
-      _stack_dump_logs
-      stack_stop
-      return 1
-    fi
-    : > "$STACK_DIR/lighttpd.log"
-    "$LIGHTTPD" -D -f "$STACK_DIR/lighttpd.conf" \
-      </dev/null >>"$STACK_DIR/lighttpd.out" 2>&1 3>&- 4>&- 5>&- &
-    LIGHTTPD_PID=$!
-    # lighttpd binds before it logs "server started"; a bind error makes
-    # it exit at once.
-    local n=50
-    while [ $n -gt 0 ]; do
-      if ! _stack_alive "$LIGHTTPD_PID"; then
-        break
-      fi
-      if grep -q 'server started' "$STACK_DIR/lighttpd.log" 2>/dev/null; then
-        started=yes
-        break
-      fi
-      sleep 0.1
-      n=$((n - 1))
-    done
-    [ -n "$started" ] && break
-    if _stack_alive "$LIGHTTPD_PID"; then
-      echo "stack_start: lighttpd did not start within 5 s" >&2
-      _stack_dump_logs
-      stack_stop
-      return 1
-    fi
-    if ! grep -qi 'address already in use' "$STACK_DIR/lighttpd.log" \
-                                           "$STACK_DIR/lighttpd.out"; then
-      echo "stack_start: lighttpd exited at start-up" >&2
-      _stack_dump_logs
-      stack_stop
-      return 1
-    fi
-  done
-  if [ -z "$started" ]; then
-    echo "stack_start: no port could be bound after 5 attempts" >&2
-    stack_stop
-    return 1
-  fi
-  STACK_PORT=$port
-  HTTPS_PORT=$https_port
-  export STACK_PORT HTTPS_PORT LIGHTTPD_PID
 }
 
 # Print an nginx configuration (the http context and all) that includes
@@ -420,37 +346,71 @@ imagexfer_nginx_config ()
   echo "}"
 }
 
-# nginx in front of the daemon's socket, on a free port (a few tries:
-# ports race).  Sets STACK_PORT, HTTPS_PORT, NGINX_PID.
-_stack_start_nginx ()
+# Each web server in front: _front_NAME_launch PORT HTTPS-PORT writes its
+# config, checks it (1: rejected) and starts it in the background,
+# setting FRONT_PID; _front_NAME_bound says when it has bound its ports;
+# _front_NAME_logs names the files that say why it exited.  They read
+# stack_start's locals (mode, socket, conf, pemfile, privkey, extra).
+_front_lighttpd_launch ()
 {
-  local socket=$1 pemfile=$2 privkey=$3 port https_port="" started=""
+  local https_args=()
+  [ -n "$2" ] && https_args=(--https-port "$2" --pemfile "$pemfile" --privkey "$privkey")
+  imagexfer_lighttpd_config --port "$1" --docroot "$STACK_DIR/www" \
+    --errorlog "$STACK_DIR/lighttpd.log" --mode "$mode" --socket "$socket" \
+    --bin "$IMAGEXFER_FCGI" --conf "$conf" "${https_args[@]}" \
+    --extra "$extra" > "$STACK_DIR/lighttpd.conf" || return 1
+  "$LIGHTTPD" -tt -f "$STACK_DIR/lighttpd.conf" >"$STACK_DIR/lighttpd.out" 2>&1 \
+    || return 1
+  : > "$STACK_DIR/lighttpd.log"
+  "$LIGHTTPD" -D -f "$STACK_DIR/lighttpd.conf" \
+    </dev/null >>"$STACK_DIR/lighttpd.out" 2>&1 3>&- 4>&- 5>&- &
+  FRONT_PID=$!
+  LIGHTTPD_PID=$FRONT_PID
+}
+# lighttpd binds before it logs "server started".
+_front_lighttpd_bound () { grep -q 'server started' "$STACK_DIR/lighttpd.log" 2>/dev/null; }
+_front_lighttpd_logs () { echo "$STACK_DIR/lighttpd.log" "$STACK_DIR/lighttpd.out"; }
+
+_front_nginx_launch ()
+{
+  local https_args=()
+  [ -n "$2" ] && https_args=(--https-port "$2" --pemfile "$pemfile" --privkey "$privkey")
+  imagexfer_nginx_config --port "$1" --dir "$STACK_DIR" --socket "$socket" \
+    "${https_args[@]}" > "$STACK_DIR/nginx.conf" || return 1
+  : > "$STACK_DIR/nginx-error.log"
+  rm -f "$STACK_DIR/nginx.pid"
+  "$NGINX" -t -q -e "$STACK_DIR/nginx-error.log" -c "$STACK_DIR/nginx.conf" \
+    >"$STACK_DIR/nginx.out" 2>&1 || return 1
+  "$NGINX" -e "$STACK_DIR/nginx-error.log" -c "$STACK_DIR/nginx.conf" \
+    </dev/null >>"$STACK_DIR/nginx.out" 2>&1 3>&- 4>&- 5>&- &
+  FRONT_PID=$!
+  NGINX_PID=$FRONT_PID
+}
+# nginx writes its pid file once its ports are bound.
+_front_nginx_bound () { [ -s "$STACK_DIR/nginx.pid" ]; }
+_front_nginx_logs () { echo "$STACK_DIR/nginx-error.log" "$STACK_DIR/nginx.out"; }
+
+# _stack_start_front NAME: the web server NAME on free ports, a few tries
+# since ports race (a bind error makes it exit at once).  Sets STACK_PORT
+# and HTTPS_PORT.
+_stack_start_front ()
+{
+  local front=$1 port https_port started="" n
   for _ in 1 2 3 4 5; do
     port=$(_stack_pick_port) || { echo "stack_start: no free port" >&2; return 1; }
-    local https_args=()
+    https_port=""
     if [ -n "$pemfile" ]; then
       https_port=$(_stack_pick_port) || return 1
-      https_args=(--https-port "$https_port" --pemfile "$pemfile" --privkey "$privkey")
     fi
-    imagexfer_nginx_config --port "$port" --dir "$STACK_DIR" \
-      --socket "$socket" "${https_args[@]}" > "$STACK_DIR/nginx.conf" || return 1
-    : > "$STACK_DIR/nginx-error.log"
-    rm -f "$STACK_DIR/nginx.pid"
-    if ! "$NGINX" -t -q -e "$STACK_DIR/nginx-error.log" \
-         -c "$STACK_DIR/nginx.conf" >"$STACK_DIR/nginx.out" 2>&1; then
-      echo "stack_start: nginx rejects its config" >&2
+    if ! "_front_${front}_launch" "$port" "$https_port"; then
+      echo "stack_start: $front rejects its config" >&2
       _stack_dump_logs
       stack_stop
       return 1
     fi
-    "$NGINX" -e "$STACK_DIR/nginx-error.log" -c "$STACK_DIR/nginx.conf" \
-      </dev/null >>"$STACK_DIR/nginx.out" 2>&1 3>&- 4>&- 5>&- &
-    NGINX_PID=$!
-    # nginx writes its pid file once its ports are bound; a bind error
-    # makes it exit at once.
-    local n=50
-    while [ $n -gt 0 ] && _stack_alive "$NGINX_PID"; do
-      if [ -s "$STACK_DIR/nginx.pid" ]; then
+    n=50
+    while [ $n -gt 0 ] && _stack_alive "$FRONT_PID"; do
+      if "_front_${front}_bound"; then
         started=yes
         break
       fi
@@ -458,15 +418,15 @@ _stack_start_nginx ()
       n=$((n - 1))
     done
     [ -n "$started" ] && break
-    if _stack_alive "$NGINX_PID"; then
-      echo "stack_start: nginx did not start within 5 s" >&2
+    if _stack_alive "$FRONT_PID"; then
+      echo "stack_start: $front did not start within 5 s" >&2
       _stack_dump_logs
       stack_stop
       return 1
     fi
-    if ! grep -qi 'address already in use' "$STACK_DIR/nginx-error.log" \
-                                           "$STACK_DIR/nginx.out"; then
-      echo "stack_start: nginx exited at start-up" >&2
+    # shellcheck disable=SC2046 # the file list is words
+    if ! grep -qi 'address already in use' $("_front_${front}_logs"); then
+      echo "stack_start: $front exited at start-up" >&2
       _stack_dump_logs
       stack_stop
       return 1
@@ -479,7 +439,7 @@ _stack_start_nginx ()
   fi
   STACK_PORT=$port
   HTTPS_PORT=$https_port
-  export STACK_PORT HTTPS_PORT NGINX_PID
+  export STACK_PORT HTTPS_PORT LIGHTTPD_PID NGINX_PID
 }
 
 # stack_wait_ready URL PID...: the bounded start-up wait of every server

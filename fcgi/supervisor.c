@@ -233,6 +233,7 @@ supervisor_run (int listen_fd, struct config *cfg,
     prctl (PR_SET_PDEATHSIG, SIGTERM);
   install_signals (&blocked);
   sigemptyset (&none);
+  stats_set_file_mode (cfg->file_mode);
   stats_attach (cfg->state_dir);
   stats_supervisor_start (cfg->workers);
   log_info ("supervisor: serving with %u workers (config %s)", cfg->workers,

@@ -210,6 +210,7 @@ worker_run (int listen_fd, const struct config *cfg)
     log_error ("worker: FCGX_InitRequest failed");
     return EXIT_FAILURE;
   }
+  stats_set_file_mode (cfg->file_mode);
   stats_attach (cfg->state_dir);
   log_debug ("worker started");
 

@@ -92,7 +92,8 @@ api_transfer_put (struct request *req, const struct config *cfg,
     return;
   }
   body[len] = '\0';
-  if (spool_install (cfg->spool_dir, id, body, len, true, &replaced) == -1) {
+  if (spool_install (cfg->spool_dir, id, body, len, true, cfg->file_mode,
+                     &replaced) == -1) {
     api_error (req, http_status_from_errno (error_errno (),
                                             HTTP_FAILURE_SPOOL),
                "%s", error_message ());

@@ -25,6 +25,7 @@
 #define CONFIG_MAX_BACKEND_TIMEOUT 3600
 #define CONFIG_DEFAULT_BACKEND_KEEP_SECONDS 30
 #define CONFIG_DEFAULT_CLIENT_TIMEOUT 120
+#define CONFIG_DEFAULT_FILE_MODE 0640
 #define CONFIG_MAX_CLIENT_TIMEOUT 3600
 #define CONFIG_DEFAULT_SENDFILE_MAX (UINT64_C (64) * 1024 * 1024)
 #define CONFIG_MAX_SENDFILE_MAX (UINT64_C (1) << 50)
@@ -42,6 +43,7 @@ struct config {
   unsigned backend_timeout; /* seconds an NBD server may stay silent */
   unsigned backend_keep_seconds; /* an idle kept NBD connection closes */
   unsigned client_timeout; /* seconds a request body or response may stall */
+  unsigned file_mode;    /* of the files the server writes: 0600/0640/0660 */
   /* Directories file images must be in, resolved (no symbolic links),
    * NULL-terminated; NULL when not set (only /api is then refused file
    * transfers). */

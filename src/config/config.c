@@ -38,6 +38,7 @@ config_defaults (struct config *cfg)
   cfg->backend_timeout = CONFIG_DEFAULT_BACKEND_TIMEOUT;
   cfg->backend_keep_seconds = CONFIG_DEFAULT_BACKEND_KEEP_SECONDS;
   cfg->client_timeout = CONFIG_DEFAULT_CLIENT_TIMEOUT;
+  cfg->file_mode = CONFIG_DEFAULT_FILE_MODE;
 }
 
 void
@@ -270,6 +271,22 @@ set_key (const struct position *pos, const char *key, const char *value,
   if (strcmp (key, "backend_timeout") == 0)
     return set_count (pos, key, value, CONFIG_MAX_BACKEND_TIMEOUT,
                       &cfg->backend_timeout);
+  if (strcmp (key, "file_mode") == 0) {
+    /* Descriptors name images and the state file lists transfer ids,
+     * the only credential of /images: never for other users. */
+    if (strcmp (value, "0600") == 0 || strcmp (value, "600") == 0)
+      cfg->file_mode = 0600;
+    else if (strcmp (value, "0640") == 0 || strcmp (value, "640") == 0)
+      cfg->file_mode = 0640;
+    else if (strcmp (value, "0660") == 0 || strcmp (value, "660") == 0)
+      cfg->file_mode = 0660;
+    else {
+      error_set (EINVAL, "%s:%d: %s: must be 0600, 0640 or 0660, not \"%s\"",
+                 pos->path, pos->line, key, value);
+      return -1;
+    }
+    return 0;
+  }
   if (strcmp (key, "client_timeout") == 0)
     return set_count (pos, key, value, CONFIG_MAX_CLIENT_TIMEOUT,
                       &cfg->client_timeout);

@@ -246,7 +246,8 @@ run_add (const struct config *cfg, int argc, char **argv)
   {
     bool replaced;
 
-    if (spool_install (cfg->spool_dir, id, text, len, false, &replaced) == -1) {
+    if (spool_install (cfg->spool_dir, id, text, len, false, cfg->file_mode,
+                       &replaced) == -1) {
       fprintf (stderr, "imagexferctl add: %s: %s\n", id, error_message ());
       return 1;
     }

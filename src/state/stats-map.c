@@ -28,6 +28,15 @@ bool stats_writable;
 
 /* Mapping. */
 
+/* The permissions of a table this process creates (config file_mode). */
+static mode_t stats_file_mode = 0640;
+
+void
+stats_map_set_file_mode (unsigned mode)
+{
+  stats_file_mode = (mode_t) mode;
+}
+
 static bool
 map_valid (const struct stats_map *m)
 {
@@ -72,7 +81,7 @@ rebuild (const char *state_dir, const char *path)
     return -1;
   if (ftruncate (fd, (off_t) sizeof (struct stats_map)) == -1
       || pwrite (fd, &h, sizeof h, 0) != (ssize_t) sizeof h
-      || fchmod (fd, 0644) == -1
+      || fchmod (fd, stats_file_mode) == -1
       || rename (tmp, path) == -1) {
     int saved = errno;
     close (fd);

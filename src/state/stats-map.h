@@ -135,6 +135,8 @@ extern bool stats_writable;
  * when we may not write it).  Returns 0 (also when already mapped), or
  * -1: logged, but for a table that is not there without create. */
 int stats_map_attach (const char *state_dir, bool create);
+/* The permissions of a table created from now on (default 0640). */
+void stats_map_set_file_mode (unsigned mode);
 /* Unmap.  Whatever this process holds in the table (its slot, its
  * request in flight) must have been given back before. */
 void stats_map_unmap (void);

@@ -275,6 +275,12 @@ stats_transfer_renew (const char *transfer_id, int64_t descriptor_mtime_ns)
 
 /* Attaching and detaching. */
 
+void
+stats_set_file_mode (unsigned mode)
+{
+  stats_map_set_file_mode (mode);
+}
+
 int
 stats_attach (const char *state_dir)
 {

@@ -38,6 +38,9 @@
 
 /* Map (creating or rebuilding when missing or corrupt) the table in
  * state_dir.  Returns 0, or -1 after logging why (then a no-op). */
+/* The permissions of a state file this process creates (config
+ * file_mode), whatever the umask; call before stats_attach. */
+void stats_set_file_mode (unsigned mode);
 int stats_attach (const char *state_dir);
 /* Map an existing, valid table and never create or rebuild it (the
  * operator's tool).  Read-write when permitted, else read-only (then

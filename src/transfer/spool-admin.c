@@ -22,7 +22,7 @@
 
 int
 spool_install (const char *spool_dir, const char *id, const char *text,
-               size_t len, bool confined, bool *replaced)
+               size_t len, bool confined, unsigned mode, bool *replaced)
 {
   char path[PATH_MAX], tmp[PATH_MAX];
   struct transfer t;
@@ -58,7 +58,7 @@ spool_install (const char *spool_dir, const char *id, const char *text,
     error_set (errno, "create a temporary file in %s: %m", spool_dir);
     return -1;
   }
-  if (full_pwrite (fd, text, len, 0) == -1 || fchmod (fd, 0644) == -1
+  if (full_pwrite (fd, text, len, 0) == -1 || fchmod (fd, (mode_t) mode) == -1
       || fsync (fd) == -1) {
     int saved = errno;
 

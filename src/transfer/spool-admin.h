@@ -15,11 +15,12 @@
  * starting with '.' in the spool, fsync, rename, fsync of the directory.
  * confined: a writer that may not name files outside image_roots (the
  * management API), and so no file at all when image_roots is not set.
+ * mode: the file's permissions (config file_mode), whatever the umask.
  * *replaced says whether a descriptor was there before.  Returns 0, or
  * -1 with error_set: EINVAL (invalid id or descriptor, the message says
  * why) or an I/O errno. */
 int spool_install (const char *spool_dir, const char *id, const char *text,
-                   size_t len, bool confined, bool *replaced);
+                   size_t len, bool confined, unsigned mode, bool *replaced);
 
 /* Cancel: unlink <spool_dir>/<id>.json and mark the transfer cancelled
  * in the shared state.  Returns 0, or -1 with error_set (ENOENT when

@@ -321,6 +321,9 @@ put_range () {   # ID FILE OFFSET LENGTH: PUT those bytes of FILE there
   expect_json --arg p "$IMAGES/small.img" \
     '.id == "made" and .path == $p and .ops == ["read"] and .state == "ready"'
   jq -e --arg p "$IMAGES/small.img" '.file == $p' "$SPOOL/made.json"
+  # Not readable by other users, whatever the umask (file_mode 0640).
+  [ "$(stat -c %a "$SPOOL/made.json")" = 640 ] \
+    || fail "descriptor mode $(stat -c %a "$SPOOL/made.json")"
   [ -z "$(find "$SPOOL" -name '.*' -type f)" ]
   http "$BASE_URL/images/made"
   expect_status 200

@@ -155,3 +155,15 @@ teardown_file () { stack_stop; }
   run -0 ctl add offline --path "$IMAGES/a.img"
   run -0 ctl cancel offline
 }
+
+@test "files written for the operator follow file_mode, whatever the umask" {
+  # The default, 0640: the state file and a descriptor ctl add wrote.
+  expect_eq "$(stat -c %a "$STATE/stats")" 640 "state file mode"
+  run -0 bash -c "umask 000; $(printf '%q ' "$CTL") --config $(printf '%q' "$STACK_DIR/imagexfer.conf") add m1 --path $(printf '%q' "$IMAGES/a.img")"
+  expect_eq "$(stat -c %a "$SPOOL/m1.json")" 640 "descriptor mode (umask 000)"
+  # Configured: 0600.
+  { cat "$STACK_DIR/imagexfer.conf"; echo "file_mode = 0600"; } > "$BATS_TEST_TMPDIR/strict.conf"
+  run -0 "$CTL" --config "$BATS_TEST_TMPDIR/strict.conf" add m2 --path "$IMAGES/a.img"
+  expect_eq "$(stat -c %a "$SPOOL/m2.json")" 600 "descriptor mode (file_mode 0600)"
+  rm -f "$SPOOL/m1.json" "$SPOOL/m2.json"
+}

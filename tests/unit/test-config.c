@@ -44,6 +44,9 @@ static const struct {
   { "", NULL, " sfmax=67108864 " },
   { "", NULL, " client=120 " },
   { "", NULL, " roots=- " },
+  { "", NULL, " mode=640 " },
+  { "file_mode = 0600\n", NULL, " mode=600 " },
+  { "file_mode = 660\n", NULL, " mode=660 " },
   { "image_roots = /tmp\n", NULL, " roots=/tmp " },
   { "image_roots = /tmp/../tmp  /\n", NULL, " roots=/tmp,/ " },
   { "client_timeout = 1\n", NULL, " client=1 " },
@@ -101,6 +104,9 @@ static const struct {
   { "backend_keep_seconds = 0\n", ":1: backend_keep_seconds", NULL },
   { "sendfile_max = 0\n", ":1: sendfile_max", NULL },
   { "client_timeout = 0\n", ":1: client_timeout", NULL },
+  { "file_mode = 0644\n", ":1: file_mode", NULL },
+  { "file_mode = 0777\n", ":1: file_mode", NULL },
+  { "file_mode = rw\n", ":1: file_mode", NULL },
   { "image_roots = images\n", ":1: image_roots: must be absolute", NULL },
   { "image_roots = /no/such/dir\n", ":1: image_roots: /no/such/dir", NULL },
   { "client_timeout = 3601\n", ":1: client_timeout", NULL },
@@ -146,14 +152,15 @@ summarize (const struct config *cfg, char *buf, size_t size)
 {
   snprintf (buf, size, " spool=%s state=%s level=%s workers=%u chunk=%zu "
             "sendfile=%d timeout=%u keep=%u sfmax=%" PRIu64 " client=%u "
-            "roots=%s%s%s ",
+            "roots=%s%s%s mode=%o ",
             cfg->spool_dir, cfg->state_dir, level_digit (cfg->log_level),
             cfg->workers, cfg->chunk_size, cfg->sendfile,
             cfg->backend_timeout, cfg->backend_keep_seconds,
             cfg->sendfile_max, cfg->client_timeout,
             cfg->image_roots ? cfg->image_roots[0] : "-",
             cfg->image_roots && cfg->image_roots[1] ? "," : "",
-            cfg->image_roots && cfg->image_roots[1] ? cfg->image_roots[1] : "");
+            cfg->image_roots && cfg->image_roots[1] ? cfg->image_roots[1] : "",
+            cfg->file_mode);
 }
 
 /* Test names are single TAP lines. */

@@ -103,7 +103,9 @@ file_size (struct file_backend *fb, const struct stat *st, uint64_t *size)
 
 /* The descriptor's path was checked against image_roots when it was
  * parsed; a link swapped since could make the open land elsewhere.  What
- * decides is the file actually opened, as the kernel names it. */
+ * decides is the file actually opened, as the kernel names it (without
+ * /proc mounted that name cannot be had, and the open is refused: the
+ * safe side). */
 static bool
 file_opened_confined (struct file_backend *fb)
 {

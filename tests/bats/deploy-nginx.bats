@@ -28,6 +28,19 @@ setup ()
   T=$BATS_TEST_TMPDIR
 }
 
+# put_whole ID SIZE URL [curl args]: SIZE random bytes PUT to URL (the
+# transfer ID's), answered as written and landed byte-exact; the bytes
+# stay in $T/src.raw.
+put_whole ()
+{
+  local id=$1 size=$2 url=$3
+  shift 3
+  head -c "$size" /dev/urandom > "$T/src.raw"
+  http "$@" -X PUT --data-binary "@$T/src.raw" "$url"
+  expect_written "$size"
+  same_file "$T/src.raw" "$IMAGES/$id.raw"
+}
+
 # nginx says at warn level when it buffers a request body or a response
 # to a temporary file (and removes the file when the request ends).
 nginx_buffered_to_disk ()
@@ -62,10 +75,7 @@ nginx_buffered_to_disk ()
 
 @test "nginx: PUT whole and at an offset lands byte-exact" {
   new_image up 4194304
-  head -c 4194304 /dev/urandom > "$T/src.raw"
-  http -X PUT --data-binary "@$T/src.raw" "$BASE_URL/images/up"
-  expect_written 4194304
-  same_file "$T/src.raw" "$IMAGES/up.raw"
+  put_whole up 4194304 "$BASE_URL/images/up"
   head -c 65536 /dev/urandom > "$T/piece.raw"
   http -X PUT -H 'Content-Range: bytes 1000000-1065535/*' \
     --data-binary "@$T/piece.raw" "$BASE_URL/images/up?flush=n"
@@ -90,10 +100,7 @@ nginx_buffered_to_disk ()
 
 @test "nginx: 64 MiB up and down stream through without temporary files" {
   new_image big 67108864
-  head -c 67108864 /dev/urandom > "$T/src.raw"
-  http -X PUT --data-binary "@$T/src.raw" "$BASE_URL/images/big"
-  expect_written 67108864
-  same_file "$T/src.raw" "$IMAGES/big.raw"
+  put_whole big 67108864 "$BASE_URL/images/big"
   http "$BASE_URL/images/big"
   expect_status 200
   expect_body_is "$T/src.raw"
@@ -105,11 +112,7 @@ nginx_buffered_to_disk ()
   http --cacert "$CERT_DIR/cert.pem" "$HTTPS_URL/images/tls"
   expect_status 200
   expect_body_is "$T/tls.orig"
-  head -c 1048579 /dev/urandom > "$T/src.raw"
-  http --cacert "$CERT_DIR/cert.pem" -X PUT --data-binary "@$T/src.raw" \
-    "$HTTPS_URL/images/tls"
-  expect_written 1048579
-  same_file "$T/src.raw" "$IMAGES/tls.raw"
+  put_whole tls 1048579 "$HTTPS_URL/images/tls" --cacert "$CERT_DIR/cert.pem"
   run curl -sS -o /dev/null "$HTTPS_URL/images/tls"
   (( status == 60 )) || fail "curl accepted an unknown certificate (rc $status)"
 }

@@ -8,6 +8,7 @@ fcgi_libimagexfer_fcgi_a_SOURCES = \
 	fcgi/api/api.h \
 	fcgi/api/api-internal.h \
 	fcgi/api/api-metrics.c \
+	fcgi/api/api-prometheus.c \
 	fcgi/api/api-response.c \
 	fcgi/api/api-response.h \
 	fcgi/api/api-transfers.c \

@@ -8,6 +8,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -165,6 +166,17 @@ main (int argc, char *argv[])
   if (options.workers_override > 0)
     cfg.workers = (unsigned) options.workers_override;
   log_set_level (cfg.log_level);
+  /* Without them every request would be 404 and every statistic lost,
+   * with nothing said: better not to start. */
+  {
+    char why[PATH_MAX + 512];
+
+    if (config_check_directories (&cfg, why, sizeof why) == -1) {
+      fprintf (stderr, "imagexfer-fcgi: %s\n", why);
+      config_free (&cfg);
+      return 1;
+    }
+  }
 
   if (listen_address) {
     listen_fd = listen_on (listen_address);

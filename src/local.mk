@@ -20,10 +20,13 @@ src_libimagexfer_a_SOURCES = \
 	src/util/json-field.h \
 	src/util/log.c \
 	src/util/log.h \
+	src/util/process-info.c \
+	src/util/process-info.h \
 	src/util/range.c \
 	src/util/range.h \
 	src/util/text-parse.c \
 	src/util/text-parse.h \
+	src/config/config-dirs.c \
 	src/config/config-file.h \
 	src/config/config.c \
 	src/state/events.c \

@@ -11,6 +11,8 @@
 void api_metrics (struct request *req, const struct config *cfg);
 void api_metrics_backend (struct request *req, const struct config *cfg);
 void api_metrics_inflight (struct request *req, const struct config *cfg);
+/* GET /api/v1/metrics?format=prometheus (the caller checked the table). */
+void api_prometheus (struct request *req, const struct config *cfg);
 void api_transfers_list (struct request *req, const struct config *cfg);
 void api_transfer_get (struct request *req, const struct config *cfg,
                        const char *id);

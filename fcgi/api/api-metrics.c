@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* GET /api/v1/metrics[?format=prometheus], /metrics/backend and
- * /metrics/inflight: the shared counters as JSON or in the Prometheus
- * text exposition format (version 0.0.4). */
+/* GET /api/v1/metrics, /metrics/backend and /metrics/inflight: the
+ * shared counters as JSON (?format=prometheus: api-prometheus.c). */
 #include <config.h>
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,147 +97,6 @@ no_table (struct request *req)
   return true;
 }
 
-/* The Prometheus text format. */
-
-struct prom {
-  char *buf;
-  size_t len, alloc;
-  bool failed;
-};
-
-__attribute__ ((format (printf, 2, 3))) static void
-prom_printf (struct prom *p, const char *fmt, ...)
-{
-  va_list args;
-  int n;
-
-  for (;;) {
-    size_t room = p->alloc - p->len;
-
-    va_start (args, fmt);
-    n = vsnprintf (p->buf ? p->buf + p->len : NULL, room, fmt, args);
-    va_end (args);
-    if (n < 0) {
-      p->failed = true;
-      return;
-    }
-    if ((size_t) n < room) {
-      p->len += (size_t) n;
-      return;
-    }
-    {
-      size_t want = p->alloc ? p->alloc * 2 : 16384;
-      char *b;
-
-      while (want - p->len <= (size_t) n)
-        want *= 2;
-      b = realloc (p->buf, want);
-      if (b == NULL) {
-        p->failed = true;
-        return;
-      }
-      p->buf = b;
-      p->alloc = want;
-    }
-  }
-}
-
-static void
-prom_head (struct prom *p, const char *name, const char *type,
-           const char *help)
-{
-  prom_printf (p, "# HELP imagexfer_%s %s\n# TYPE imagexfer_%s %s\n", name,
-               help, name, type);
-}
-
-/* A family with one sample per backend: the uint64_t at field in each
- * backend's counters. */
-static void
-prom_by_backend (struct prom *p, const char *name, const char *type,
-                 const char *help, const struct stats_global_info *g,
-                 size_t field)
-{
-  prom_head (p, name, type, help);
-  for (int s = STATS_SCOPE_ALL + 1; s < STATS_SCOPE_COUNT; s++) {
-    uint64_t value;
-
-    if (stats_scope_name (s) == NULL)   /* no such backend */
-      continue;
-    memcpy (&value, (const char *) &g[s] + field, sizeof value);
-    prom_printf (p, "imagexfer_%s{backend=\"%s\"} %" PRIu64 "\n", name,
-                 stats_scope_name (s), value);
-  }
-}
-
-static void
-prometheus (struct request *req)
-{
-  struct stats_global_info g[STATS_SCOPE_COUNT];
-  struct stats_daemon_info d;
-  struct prom p = { 0 };
-  uint64_t cumulative = 0;
-
-  for (int s = 0; s < STATS_SCOPE_COUNT; s++)
-    stats_global (s, &g[s]);
-  stats_daemon (&d);
-
-  prom_head (&p, "requests_total", "counter",
-             "Requests completed, by method.");
-  for (int m = 0; m < STATS_METHOD_COUNT; m++)
-    prom_printf (&p, "imagexfer_requests_total{method=\"%s\"} %" PRIu64 "\n",
-                 stats_method_name (m), g[0].by_method[m]);
-  prom_head (&p, "responses_total", "counter",
-             "Responses by HTTP status code (0: no response sent).");
-  for (int s = 0; s <= STATS_STATUS_MAX; s++)
-    if (g[0].by_status[s])
-      prom_printf (&p, "imagexfer_responses_total{code=\"%d\"} %" PRIu64
-                   "\n", s, g[0].by_status[s]);
-  prom_by_backend (&p, "read_bytes_total", "counter",
-                   "Bytes read from backends (sent to clients), by backend.",
-                   g, offsetof (struct stats_global_info, bytes_read));
-  prom_by_backend (&p, "written_bytes_total", "counter",
-                   "Bytes written to backends (received from clients), by "
-                   "backend.",
-                   g, offsetof (struct stats_global_info, bytes_written));
-  prom_by_backend (&p, "errors_total", "counter",
-                   "Requests answered with a status >= 400 or aborted, by "
-                   "backend.",
-                   g, offsetof (struct stats_global_info, errors));
-  prom_by_backend (&p, "requests_in_flight", "gauge",
-                   "Requests being served now, by backend.",
-                   g, offsetof (struct stats_global_info, in_flight));
-  prom_head (&p, "request_duration_seconds", "histogram",
-             "Time from the start of a request to its end.");
-  for (int b = 0; b < STATS_LATENCY_BUCKETS; b++) {
-    cumulative += g[0].latency[b];
-    if (b < STATS_LATENCY_BUCKETS - 1)
-      prom_printf (&p, "imagexfer_request_duration_seconds_bucket"
-                   "{le=\"%g\"} %" PRIu64 "\n",
-                   stats_latency_bounds_us[b] / 1e6, cumulative);
-    else
-      prom_printf (&p, "imagexfer_request_duration_seconds_bucket"
-                   "{le=\"+Inf\"} %" PRIu64 "\n", cumulative);
-  }
-  prom_printf (&p, "imagexfer_request_duration_seconds_sum %.6f\n",
-               g[0].latency_sum_us / 1e6);
-  prom_printf (&p, "imagexfer_request_duration_seconds_count %" PRIu64 "\n",
-               cumulative);
-  prom_head (&p, "start_time_seconds", "gauge",
-             "Start of the supervisor, Unix seconds.");
-  prom_printf (&p, "imagexfer_start_time_seconds %" PRId64 "\n",
-               d.start_time);
-
-  if (p.failed) {
-    free (p.buf);
-    api_error (req, 500, "out of memory");
-    return;
-  }
-  if (response_begin (req, 200, "text/plain; version=0.0.4; charset=utf-8",
-                      true, p.len) == 0)
-    response_write (req, p.buf, p.len);
-  free (p.buf);
-}
-
 void
 api_metrics (struct request *req, const struct config *cfg)
 {
@@ -254,7 +111,7 @@ api_metrics (struct request *req, const struct config *cfg)
   if (no_table (req))
     return;
   if (f && strcmp (f, "prometheus") == 0) {
-    prometheus (req);
+    api_prometheus (req, cfg);
     return;
   }
   stats_global (STATS_SCOPE_ALL, &g);

@@ -41,6 +41,24 @@ backend_names (void)
   return a;
 }
 
+/* {"path": ..., "ok": bool, "error": null | "..."}: a directory that
+ * was fine at start may have gone since. */
+static json_object *
+directory_status (const char *path)
+{
+  json_object *obj = json_object_new_object ();
+  char why[256];
+  bool ok = config_directory_usable (path, why, sizeof why);
+
+  if (obj == NULL)
+    return NULL;
+  json_object_object_add (obj, "path", json_object_new_string (path));
+  json_object_object_add (obj, "ok", json_object_new_boolean (ok));
+  json_object_object_add (obj, "error", ok ? NULL
+                          : json_object_new_string (why));
+  return obj;
+}
+
 static void
 daemon_info (struct request *req, const struct config *cfg)
 {
@@ -82,6 +100,8 @@ daemon_info (struct request *req, const struct config *cfg)
                           json_object_new_string (cfg->spool_dir));
   json_object_object_add (obj, "state_dir",
                           json_object_new_string (cfg->state_dir));
+  json_object_object_add (obj, "spool", directory_status (cfg->spool_dir));
+  json_object_object_add (obj, "state", directory_status (cfg->state_dir));
   json_object_object_add (obj, "stats", json_object_new_boolean (known));
   json_object_object_add (obj, "backends", backend_names ());
   json_object_object_add (obj, "features", string_array (features));

@@ -63,4 +63,14 @@ int config_load (const char *path, struct config *cfg);
 
 void config_free (struct config *cfg);
 
+/* Whether path is a directory this process may read, search and write;
+ * when not, why says so ("No such file or directory", "not a
+ * directory", ...). */
+bool config_directory_usable (const char *path, char *why, size_t size);
+
+/* config_directory_usable for spool_dir and state_dir: -1 with why
+ * naming the first unusable one, its path and its config key. */
+int config_check_directories (const struct config *cfg, char *why,
+                              size_t size);
+
 #endif

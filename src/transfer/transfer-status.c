@@ -25,6 +25,7 @@ transfer_state_name (enum transfer_state state)
   case TRANSFER_STATE_CANCELLED: return "cancelled";
   case TRANSFER_STATE_INVALID: return "invalid";
   case TRANSFER_STATE_ABSENT: return "absent";
+  case TRANSFER_STATE_COUNT: break;
   }
   return "unknown";
 }
@@ -177,6 +178,30 @@ transfer_status_foreach (const char *spool_dir, int64_t now_ms,
     stats_transfer_foreach (each_cancelled, &ctx);
   spool_list_free (ctx.ids);
   return 0;
+}
+
+static int
+count_one (const struct transfer_status *st, void *opaque)
+{
+  uint64_t *counts = opaque;
+
+  counts[st->state]++;
+  return 0;
+}
+
+int
+transfer_status_count (const char *spool_dir, int64_t now_ms,
+                       uint64_t counts[TRANSFER_STATE_COUNT])
+{
+  for (int i = 0; i < TRANSFER_STATE_COUNT; i++)
+    counts[i] = 0;
+  return transfer_status_foreach (spool_dir, now_ms, count_one, counts);
+}
+
+uint64_t
+transfer_status_open (const uint64_t counts[TRANSFER_STATE_COUNT])
+{
+  return counts[TRANSFER_STATE_READY] + counts[TRANSFER_STATE_ACTIVE];
 }
 
 json_object *

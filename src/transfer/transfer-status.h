@@ -22,6 +22,7 @@ enum transfer_state {
   TRANSFER_STATE_CANCELLED,   /* spool file removed; known from the table */
   TRANSFER_STATE_INVALID,     /* the spool file fails validation */
   TRANSFER_STATE_ABSENT,      /* nothing known */
+  TRANSFER_STATE_COUNT,
 };
 
 struct transfer_status {
@@ -52,6 +53,17 @@ int transfer_status_foreach (const char *spool_dir, int64_t now_ms,
                              int (*fn) (const struct transfer_status *st,
                                         void *opaque),
                              void *opaque);
+
+/* How many transfers are in each state, as transfer_status_foreach
+ * sees them (counts[TRANSFER_STATE_ABSENT] stays 0).  Returns 0, or -1
+ * with error_set when the spool cannot be listed. */
+int transfer_status_count (const char *spool_dir, int64_t now_ms,
+                           uint64_t counts[TRANSFER_STATE_COUNT]);
+
+/* Transfers that still accept requests: ready or active.  Expired,
+ * cancelled and invalid ones are not "active transfers" for the peers'
+ * control planes (CloudStack's active_transfers). */
+uint64_t transfer_status_open (const uint64_t counts[TRANSFER_STATE_COUNT]);
 
 /* With descriptor: the normalized descriptor's fields as well (GET one),
  * else a summary (the list). */

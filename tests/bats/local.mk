@@ -25,6 +25,7 @@ BATS_SUITES = \
 	tests/bats/nbd-faults.bats \
 	tests/bats/nbd-reuse.bats \
 	tests/bats/structure.bats \
+	tests/bats/ops-health.bats \
 	$(NULL)
 TESTS += $(BATS_SUITES)
 EXTRA_DIST += $(BATS_SUITES) \

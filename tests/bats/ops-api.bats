@@ -430,7 +430,7 @@ for name, labels, value in samples:
     base = re.sub(r"_(bucket|sum|count)$", "", name)
     fam = name if name in types else base
     assert fam in types and fam in helps, "no TYPE/HELP for " + name
-    assert name.startswith("imagexfer_"), name
+    assert name.startswith(("imagexfer_", "process_")), name
     if types[fam] == "counter": assert value >= 0
 h = "imagexfer_request_duration_seconds"
 assert types[h] == "histogram"

@@ -57,7 +57,9 @@ const struct ctl_command ctl_check = {
   .help =
   "Validate a descriptor without installing it.  Prints \"valid\" and the\n"
   "normalized descriptor, or the reason it is invalid (exit status 1).\n"
-  "The id defaults to the file name without .json.\n",
+  "The id defaults to the file name without .json.  Fields the server\n"
+  "ignores (unknown to it) are listed on stderr; one a typo away from a\n"
+  "known field makes the descriptor invalid (\"did you mean ...\").\n",
   .run = run_check,
 };
 
@@ -131,6 +133,28 @@ print_normalized (const char *id, const char *text, size_t len)
     return -1;
   printf ("%s\n", json_object_to_json_string_ext (obj, JSON_FLAGS));
   return 0;
+}
+
+/* The server ignores fields it does not know (a newer writer's, an
+ * ImageIO ticket's); the operator checking a file should hear of them,
+ * on stderr so that stdout stays the normalized descriptor. */
+static void
+report_unknown_fields (const char *file, const char *text, size_t len)
+{
+  CLEANUP_JSON_PUT json_object *obj = NULL;
+  json_tokener *tok = json_tokener_new ();
+
+  if (tok == NULL)
+    return;
+  obj = json_tokener_parse_ex (tok, text, (int) len);
+  json_tokener_free (tok);
+  if (obj == NULL || !json_object_is_type (obj, json_type_object))
+    return;
+  json_object_object_foreach (obj, key, value) {
+    (void) value;
+    if (!transfer_field_known (key))
+      fprintf (stderr, "%s: unknown field \"%s\" is ignored\n", file, key);
+  }
 }
 
 static int
@@ -308,5 +332,6 @@ run_check (const struct config *cfg, int argc, char **argv)
   }
   printf ("valid\n");
   print_normalized (id, text, len);
+  report_unknown_fields (file, text, len);
   return 0;
 }

@@ -5,6 +5,7 @@ bin_PROGRAMS += src/ctl/imagexferctl
 src_ctl_imagexferctl_SOURCES = \
 	src/ctl/add.c \
 	src/ctl/cancel.c \
+	src/ctl/extend.c \
 	src/ctl/ctl.h \
 	src/ctl/list.c \
 	src/ctl/main.c \

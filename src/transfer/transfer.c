@@ -75,8 +75,8 @@ field_near (const char *key)
   return near;
 }
 
-static bool
-known_field (const char *key)
+bool
+transfer_field_known (const char *key)
 {
   if (descriptor_field_find (selector_fields, key)
       || descriptor_field_find (transfer_fields, key))
@@ -98,7 +98,7 @@ check_unknown_fields (const char *id, json_object *obj)
     const char *near;
 
     (void) value;
-    if (known_field (key))
+    if (transfer_field_known (key))
       continue;
     if ((near = field_near (key)) != NULL) {
       error_set (EINVAL, "%s: unknown field, did you mean \"%s\"?", key,

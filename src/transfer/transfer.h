@@ -79,6 +79,11 @@ bool transfer_path_confined (const char *path, const char *const *roots);
  * freed.  Unknown fields are ignored (logged at debug). */
 int transfer_from_json (const char *id, json_object *obj, struct transfer *t);
 
+/* Whether key names a descriptor field (of any backend, aliases
+ * included).  Other keys are ignored, or refused when a typo away from a
+ * known one. */
+bool transfer_field_known (const char *key);
+
 /* Parse descriptor text (not necessarily NUL-terminated).  Same contract
  * as transfer_from_json; malformed JSON is EINVAL too. */
 int transfer_parse (const char *id, const char *text, size_t len,

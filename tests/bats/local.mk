@@ -25,10 +25,12 @@ BATS_SUITES = \
 	tests/bats/nbd-faults.bats \
 	tests/bats/nbd-reuse.bats \
 	tests/bats/structure.bats \
+	tests/bats/ops-ctl-progress.bats \
 	tests/bats/ops-health.bats \
 	$(NULL)
 TESTS += $(BATS_SUITES)
 EXTRA_DIST += $(BATS_SUITES) \
+	tests/bats/ctl-helpers.bash \
 	tests/bats/expect.bash \
 	tests/bats/helpers.bash \
 	tests/bats/nbd-helpers.bash \

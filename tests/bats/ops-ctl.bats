@@ -7,10 +7,7 @@ bats_require_minimum_version 1.5.0
 
 load helpers
 load expect
-
-CTL=${top_builddir}/src/ctl/imagexferctl
-
-ctl () { "$CTL" --config "$STACK_DIR/imagexfer.conf" "$@"; }
+load ctl-helpers
 
 setup_file () {
   stack_start --workers 2 --conf-extra "chunk_size = 64K"
@@ -23,7 +20,7 @@ teardown_file () { stack_stop; }
   run -0 "$CTL" --help
   [[ $output == *"Usage: imagexferctl"* ]]
   tool_help=$output
-  for c in add check list show cancel watch; do
+  for c in add check list show cancel watch extend; do
     [[ $tool_help == *"  $c "* ]] || fail "--help does not list $c"
     run -0 "$CTL" help "$c"
     [[ $output == "Usage: imagexferctl $c "* ]] || fail "help $c: $output"

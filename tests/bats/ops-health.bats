@@ -9,10 +9,7 @@ bats_require_minimum_version 1.5.0
 
 load helpers
 load expect
-
-CTL=${top_builddir}/src/ctl/imagexferctl
-
-ctl () { "$CTL" --config "$STACK_DIR/imagexfer.conf" "$@"; }
+load ctl-helpers
 
 api () { http "$BASE_URL/api/$1" "${@:2}"; }
 metric () {   # NAME{LABELS} from the last Prometheus answer

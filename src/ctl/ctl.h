@@ -18,7 +18,7 @@ struct ctl_command {
 };
 
 extern const struct ctl_command ctl_add, ctl_check, ctl_list, ctl_show,
-  ctl_cancel, ctl_watch, ctl_extend;
+  ctl_cancel, ctl_watch, ctl_extend, ctl_serve_cloudstack;
 
 /* Print "imagexferctl NAME SYNOPSIS" and the help to stdout. */
 void ctl_command_help (const struct ctl_command *c);

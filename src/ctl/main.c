@@ -16,7 +16,7 @@
 
 static const struct ctl_command *const commands[] = {
   &ctl_add, &ctl_check, &ctl_list, &ctl_show, &ctl_cancel, &ctl_watch,
-  &ctl_extend,
+  &ctl_extend, &ctl_serve_cloudstack,
 };
 #define NR_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -25,6 +25,7 @@ BATS_SUITES = \
 	tests/bats/nbd-faults.bats \
 	tests/bats/nbd-reuse.bats \
 	tests/bats/structure.bats \
+	tests/bats/ops-cloudstack.bats \
 	tests/bats/ops-ctl-progress.bats \
 	tests/bats/ops-health.bats \
 	$(NULL)

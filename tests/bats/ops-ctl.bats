@@ -20,7 +20,7 @@ teardown_file () { stack_stop; }
   run -0 "$CTL" --help
   [[ $output == *"Usage: imagexferctl"* ]]
   tool_help=$output
-  for c in add check list show cancel watch extend; do
+  for c in add check list show cancel watch extend serve-cloudstack; do
     [[ $tool_help == *"  $c "* ]] || fail "--help does not list $c"
     run -0 "$CTL" help "$c"
     [[ $output == "Usage: imagexferctl $c "* ]] || fail "help $c: $output"

@@ -23,7 +23,8 @@ backend_names ()
 @test "no product file outside the backends spells a backend's name" {
   # The registry (src/backend/backend-registry.c) lists backends by their
   # rows; their names live in their own files.  imagexferctl add's
-  # option "--file" is an option, not a backend.
+  # option "--file" is an option, not a backend; CloudStack's control
+  # protocol defaults to "nbd", a fact of that protocol, named once.
   local names name f bad=()
   names=$(backend_names)
   [ "$(echo "$names" | sort | tr '\n' ' ')" = "file nbd " ] \
@@ -37,6 +38,10 @@ backend_names ()
         src/ctl/add.c)
           [ "$(grep -c "\"$name\"" "$f")" = 1 ] \
             && grep -q "{ \"file\", required_argument" "$f" \
+            || bad+=("$f") ;;
+        src/ctl/cloudstack-control.c)
+          [ "$name" = nbd ] && [ "$(grep -c "\"$name\"" "$f")" = 1 ] \
+            && grep -q "^#define CLOUDSTACK_DEFAULT_BACKEND \"nbd\"$" "$f" \
             || bad+=("$f") ;;
         *) bad+=("$f") ;;
       esac

@@ -7,6 +7,7 @@ imagexferlighttpddir = $(datadir)/imagexfer/lighttpd
 dist_imagexferlighttpd_DATA = \
 	deploy/lighttpd/imagexfer.conf \
 	deploy/lighttpd/imagexfer-https.conf \
+	deploy/lighttpd/imagexfer-admin.conf \
 	deploy/lighttpd/lighttpd.conf \
 	$(NULL)
 
@@ -20,6 +21,7 @@ NGINX_CONFS = \
 	deploy/nginx/imagexfer.conf \
 	deploy/nginx/imagexfer-fastcgi.conf \
 	deploy/nginx/imagexfer-https.conf \
+	deploy/nginx/imagexfer-admin.conf \
 	deploy/nginx/nginx.conf \
 	$(NULL)
 imagexfernginx_DATA = $(NGINX_CONFS)

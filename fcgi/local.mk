@@ -4,6 +4,8 @@
 noinst_LIBRARIES += fcgi/libimagexfer-fcgi.a
 
 fcgi_libimagexfer_fcgi_a_SOURCES = \
+	fcgi/admin-access.c \
+	fcgi/admin-access.h \
 	fcgi/api/api.c \
 	fcgi/api/api.h \
 	fcgi/api/api-internal.h \
@@ -33,14 +35,19 @@ fcgi_libimagexfer_fcgi_a_SOURCES = \
 	fcgi/request.c \
 	fcgi/request.h \
 	fcgi/supervisor.c \
+	fcgi/tickets/tickets.c \
+	fcgi/tickets/tickets.h \
+	fcgi/tickets/tickets-cancel.c \
+	fcgi/tickets/tickets-extend.c \
+	fcgi/tickets/tickets-internal.h \
 	fcgi/supervisor.h \
 	fcgi/worker.c \
 	fcgi/worker.h \
 	$(NULL)
-# The layer's own folders: the core (router, requests, workers), /images
-# and /api.
+# The layer's own folders: the core (router, requests, workers), /images,
+# /api and /tickets.
 FCGI_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fcgi -I$(top_srcdir)/fcgi/images \
-	-I$(top_srcdir)/fcgi/api
+	-I$(top_srcdir)/fcgi/api -I$(top_srcdir)/fcgi/tickets
 fcgi_libimagexfer_fcgi_a_CPPFLAGS = $(FCGI_CPPFLAGS)
 fcgi_libimagexfer_fcgi_a_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS) -pthread
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -40,7 +41,7 @@ request_reset (struct request *req)
   req->body_read = 0;
   req->status = 0;
   req->close_connection = false;
-  req->cors = false;
+  req->cors_origins = NULL;
   req->body_sent = 0;
   req->failed = false;
 }
@@ -207,14 +208,35 @@ response_header (struct request *req, const char *name, const char *fmt, ...)
   req->headers[req->header_count++] = line;
 }
 
+/* The Access-Control-Allow-Origin value for this request's Origin, or
+ * NULL when it is not allowed. */
+static const char *
+cors_allowed_origin (struct request *req)
+{
+  const char *origin = request_header (req, "Origin");
+
+  if (req->cors_origins == NULL || origin == NULL)
+    return NULL;
+  for (size_t i = 0; req->cors_origins[i]; i++) {
+    if (strcmp (req->cors_origins[i], "*") == 0)
+      return "*";
+    if (strcasecmp (req->cors_origins[i], origin) == 0)
+      return origin;
+  }
+  return NULL;
+}
+
 static void
 add_cors_headers (struct request *req)
 {
-  const char *preflight;
+  const char *preflight, *allowed = cors_allowed_origin (req);
 
-  if (!req->cors || !request_header (req, "Origin"))
+  if (allowed == NULL)
     return;
-  response_header (req, "Access-Control-Allow-Origin", "*");
+  response_header (req, "Access-Control-Allow-Origin", "%s", allowed);
+  /* An answer naming one origin must not be cached for another. */
+  if (strcmp (allowed, "*") != 0)
+    response_header (req, "Vary", "Origin");
   preflight = request_header (req, "Access-Control-Request-Method");
   if (preflight && strcmp (req->method, "OPTIONS") == 0) {
     response_header (req, "Access-Control-Allow-Headers", "*");

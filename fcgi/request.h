@@ -33,7 +33,9 @@ struct request {
   /* Response state. */
   int status;                 /* 0 until response_begin */
   bool close_connection;      /* ask the web server to close (403s) */
-  bool cors;                  /* answer CORS headers (/images only) */
+  /* Origins that get CORS headers (config cors_origins; /images only),
+   * NULL for none. */
+  const char *const *cors_origins;
   size_t header_count;
   size_t header_capacity;
   char **headers;             /* "Name: value\r\n" lines */

@@ -15,7 +15,9 @@
 
 #include <fcgiapp.h>
 
+#include "admin-access.h"
 #include "api.h"
+#include "api-response.h"
 #include "backend.h"
 #include "error.h"
 #include "http-status.h"
@@ -23,6 +25,7 @@
 #include "log.h"
 #include "request.h"
 #include "stats.h"
+#include "tickets.h"
 #include "transfer.h"
 #include "worker.h"
 
@@ -113,6 +116,23 @@ path_under (const char *path, const char *prefix)
          && (path[len] == '\0' || path[len] == '/');
 }
 
+/* /api and /tickets create, list and cancel transfers: for
+ * administrators only (admin-access.h).  Returns false after answering
+ * 403. */
+static bool
+admin_only (struct request *req, const struct config *cfg)
+{
+  char reason[256];
+
+  if (admin_access_allowed (req, cfg, reason, sizeof reason))
+    return true;
+  log_warning ("%s %s from %s refused: %s", req->method, req->path,
+               request_param (req, "REMOTE_ADDR") ?: "?", reason);
+  req->close_connection = true;
+  api_error (req, 403, "%s", reason);
+  return false;
+}
+
 static void
 serve (struct request *req, const struct config *cfg)
 {
@@ -120,14 +140,21 @@ serve (struct request *req, const struct config *cfg)
     response_error (req, 400, "%s", error_message ());
     return;
   }
-  /* CORS is for browsers uploading to /images (ImageIO's web UI); /api
-   * is an administrator's interface that no web page may script. */
+  /* CORS is for browsers uploading to /images (ImageIO's web UI); the
+   * administrator's routes never answer it: no web page may script
+   * them. */
   if (path_under (req->path, "/images")) {
-    req->cors = true;
+    req->cors_origins = (const char *const *) cfg->cors_origins;
     images_handle (req, cfg);
   }
-  else if (path_under (req->path, "/api"))
-    api_handle (req, cfg);
+  else if (path_under (req->path, "/api")) {
+    if (admin_only (req, cfg))
+      api_handle (req, cfg);
+  }
+  else if (path_under (req->path, "/tickets")) {
+    if (admin_only (req, cfg))
+      tickets_handle (req, cfg);
+  }
   else
     response_error (req, 404, "no such resource: %s", req->path);
 }

@@ -5,9 +5,11 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "api-response.h"
 #include "cleanup.h"
+#include "error.h"
 
 void
 api_json (struct request *req, int status, json_object *body)
@@ -31,8 +33,12 @@ api_error (struct request *req, int status, const char *fmt, ...)
   va_start (args, fmt);
   vsnprintf (message, sizeof message, fmt, args);
   va_end (args);
-  if (status == 404)
+  if (status == 403)
+    code = "FORBIDDEN";
+  else if (status == 404)
     code = "NOT_FOUND";
+  else if (status == 409)
+    code = "CONFLICT";
   else if (status == 405)
     code = "UNSUPPORTED";
   else if (status >= 500)
@@ -75,4 +81,32 @@ api_number (double value, int decimals)
   if (n < 0 || (size_t) n >= sizeof text)
     return json_object_new_double (value);
   return json_object_new_double_s (value, text);
+}
+
+char *
+api_read_body (struct request *req, size_t max, size_t *len)
+{
+  char *body;
+
+  if (!req->has_content_length) {
+    api_error (req, 411, "Content-Length is required");
+    return NULL;
+  }
+  if (req->content_length > max) {
+    api_error (req, 413, "body larger than %zu bytes", max);
+    return NULL;
+  }
+  *len = (size_t) req->content_length;
+  body = malloc (*len + 1);
+  if (body == NULL) {
+    api_error (req, 500, "out of memory");
+    return NULL;
+  }
+  if (request_read_body_full (req, body, *len) == -1) {
+    free (body);
+    api_error (req, 400, "%s", error_message ());
+    return NULL;
+  }
+  body[*len] = '\0';
+  return body;
 }

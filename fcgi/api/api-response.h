@@ -9,8 +9,9 @@
 #include "request.h"
 
 /* A complete {"code": "...", "message": "..."} response (API.md 3).
- * The code follows from the status: 404 NOT_FOUND, 405 UNSUPPORTED,
- * 5xx INTERNAL, any other 4xx BAD_REQUEST. */
+ * The code follows from the status: 403 FORBIDDEN, 404 NOT_FOUND,
+ * 405 UNSUPPORTED, 409 CONFLICT, 5xx INTERNAL, any other 4xx
+ * BAD_REQUEST. */
 void api_error (struct request *req, int status, const char *fmt, ...)
   __attribute__ ((format (printf, 3, 4)));
 
@@ -26,5 +27,10 @@ json_object *api_list_object (struct request *req, const char *key,
 /* A JSON number with that many decimals (json-c's default shows
  * 0.005 as 0.0050000000000000001). */
 json_object *api_number (double value, int decimals);
+
+/* The whole request body, NUL-terminated (free it), *len bytes; at most
+ * max bytes.  NULL, after answering 411, 413, 400 or 500, when it cannot
+ * be had. */
+char *api_read_body (struct request *req, size_t max, size_t *len);
 
 #endif

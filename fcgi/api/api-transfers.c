@@ -4,8 +4,6 @@
  * same code imagexferctl uses. */
 #include <config.h>
 
-#include <stdlib.h>
-
 #include "api-internal.h"
 #include "api-response.h"
 #include "cleanup.h"
@@ -72,26 +70,9 @@ api_transfer_put (struct request *req, const struct config *cfg,
   bool replaced;
   size_t len;
 
-  if (!req->has_content_length) {
-    api_error (req, 411, "Content-Length is required");
+  body = api_read_body (req, TRANSFER_DESCRIPTOR_MAX, &len);
+  if (body == NULL)
     return;
-  }
-  if (req->content_length > TRANSFER_DESCRIPTOR_MAX) {
-    api_error (req, 413, "descriptor larger than %d bytes",
-               TRANSFER_DESCRIPTOR_MAX);
-    return;
-  }
-  len = (size_t) req->content_length;
-  body = malloc (len + 1);
-  if (body == NULL) {
-    api_error (req, 500, "out of memory");
-    return;
-  }
-  if (request_read_body_full (req, body, len) == -1) {
-    api_error (req, 400, "%s", error_message ());
-    return;
-  }
-  body[len] = '\0';
   if (spool_install (cfg->spool_dir, id, body, len, true, cfg->file_mode,
                      &replaced) == -1) {
     api_error (req, http_status_from_errno (error_errno (),

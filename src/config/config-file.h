@@ -30,6 +30,15 @@
 #define CONFIG_DEFAULT_SENDFILE_MAX (UINT64_C (64) * 1024 * 1024)
 #define CONFIG_MAX_SENDFILE_MAX (UINT64_C (1) << 50)
 #define CONFIG_MAX_BACKEND_KEEP_SECONDS 3600
+#define CONFIG_DEFAULT_CANCEL_TIMEOUT 30
+#define CONFIG_MAX_CANCEL_TIMEOUT 3600
+
+/* Who may use the administrator's routes (/api, /tickets) when they
+ * arrive on a TCP listener rather than on the admin socket. */
+enum config_admin_tcp {
+  CONFIG_ADMIN_TCP_NO,         /* nobody: 403 */
+  CONFIG_ADMIN_TCP_LOOPBACK,   /* loopback peer, local Host, no foreign Origin */
+};
 
 struct config {
   char *path;            /* the file read, or NULL for built-in defaults */
@@ -48,6 +57,12 @@ struct config {
    * NULL-terminated; NULL when not set (only /api is then refused file
    * transfers). */
   char **image_roots;
+  enum config_admin_tcp admin_tcp;
+  /* Origins allowed to script /images from a browser (CORS): "*" or
+   * "scheme://host[:port]" words, NULL-terminated; an empty list for
+   * none. */
+  char **cors_origins;
+  unsigned cancel_timeout; /* seconds DELETE /tickets waits for requests */
 };
 
 /* Fill cfg with the built-in defaults. */

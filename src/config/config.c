@@ -39,6 +39,22 @@ config_defaults (struct config *cfg)
   cfg->backend_keep_seconds = CONFIG_DEFAULT_BACKEND_KEEP_SECONDS;
   cfg->client_timeout = CONFIG_DEFAULT_CLIENT_TIMEOUT;
   cfg->file_mode = CONFIG_DEFAULT_FILE_MODE;
+  cfg->admin_tcp = CONFIG_ADMIN_TCP_NO;
+  cfg->cancel_timeout = CONFIG_DEFAULT_CANCEL_TIMEOUT;
+  /* ImageIO answers every browser with "*": its web UI uploads from the
+   * engine's origin, and the transfer id, not a cookie, is what
+   * authorizes a request, so "*" lends a page nothing it lacks. */
+  cfg->cors_origins = calloc (2, sizeof *cfg->cors_origins);
+  if (cfg->cors_origins)
+    cfg->cors_origins[0] = strdup ("*");
+}
+
+static void
+free_words (char **words)
+{
+  for (size_t i = 0; words && words[i]; i++)
+    free (words[i]);
+  free (words);
 }
 
 void
@@ -50,6 +66,8 @@ config_free (struct config *cfg)
     free (cfg->image_roots[i]);
   free (cfg->image_roots);
   cfg->image_roots = NULL;
+  free_words (cfg->cors_origins);
+  cfg->cors_origins = NULL;
   free (cfg->state_dir);
   cfg->path = cfg->spool_dir = cfg->state_dir = NULL;
 }
@@ -148,6 +166,63 @@ set_roots (const struct position *pos, const char *key, const char *value,
     free (roots[i]);
   free (roots);
   return -1;
+}
+
+/* One origin as a browser sends it in Origin: scheme "http" or
+ * "https", "://", a host (and port), nothing after. */
+static bool
+origin_valid (const char *origin)
+{
+  const char *host;
+
+  if (strncmp (origin, "https://", 8) == 0)
+    host = origin + 8;
+  else if (strncmp (origin, "http://", 7) == 0)
+    host = origin + 7;
+  else
+    return false;
+  return host[0] != '\0' && strpbrk (host, "/?#\\@") == NULL;
+}
+
+/* "*", "none", or origins separated by spaces. */
+static int
+set_origins (const struct position *pos, const char *key, const char *value,
+             struct config *cfg)
+{
+  CLEANUP_FREE char *copy = strdup (value);
+  char **origins = calloc (1, sizeof *origins), *save = NULL, *word;
+  size_t n = 0;
+
+  if (copy == NULL || origins == NULL) {
+    free (origins);
+    error_set (ENOMEM, "strdup");
+    return -1;
+  }
+  if (strcmp (value, "none") != 0) {
+    for (word = strtok_r (copy, " \t", &save); word;
+         word = strtok_r (NULL, " \t", &save)) {
+      char **bigger;
+
+      if (strcmp (word, "*") != 0 && !origin_valid (word)) {
+        error_set (EINVAL, "%s:%d: %s: \"%s\" is not an origin "
+                   "(\"*\", \"none\" or scheme://host[:port])",
+                   pos->path, pos->line, key, word);
+        free_words (origins);
+        return -1;
+      }
+      bigger = realloc (origins, (n + 2) * sizeof *origins);
+      if (bigger == NULL || (bigger[n] = strdup (word)) == NULL) {
+        free_words (bigger ? bigger : origins);
+        error_set (ENOMEM, "strdup");
+        return -1;
+      }
+      origins = bigger;
+      origins[++n] = NULL;
+    }
+  }
+  free_words (cfg->cors_origins);
+  cfg->cors_origins = origins;
+  return 0;
 }
 
 /* A whole number from 1 to max. */
@@ -290,6 +365,34 @@ set_key (const struct position *pos, const char *key, const char *value,
   if (strcmp (key, "client_timeout") == 0)
     return set_count (pos, key, value, CONFIG_MAX_CLIENT_TIMEOUT,
                       &cfg->client_timeout);
+  if (strcmp (key, "cors_origins") == 0)
+    return set_origins (pos, key, value, cfg);
+  if (strcmp (key, "admin_tcp") == 0) {
+    if (strcmp (value, "no") == 0)
+      cfg->admin_tcp = CONFIG_ADMIN_TCP_NO;
+    else if (strcmp (value, "loopback") == 0)
+      cfg->admin_tcp = CONFIG_ADMIN_TCP_LOOPBACK;
+    else {
+      error_set (EINVAL, "%s:%d: %s: must be no or loopback, not \"%s\"",
+                 pos->path, pos->line, key, value);
+      return -1;
+    }
+    return 0;
+  }
+  if (strcmp (key, "cancel_timeout") == 0) {
+    uint64_t n;
+    const char *end = value;
+
+    /* 0 is allowed: answer at once, 409 if anything is in flight. */
+    if (!parse_digits (&end, &n) || *end != '\0'
+        || n > CONFIG_MAX_CANCEL_TIMEOUT) {
+      error_set (EINVAL, "%s:%d: %s: must be 0-%u, not \"%s\"", pos->path,
+                 pos->line, key, CONFIG_MAX_CANCEL_TIMEOUT, value);
+      return -1;
+    }
+    cfg->cancel_timeout = (unsigned) n;
+    return 0;
+  }
   if (strcmp (key, "backend_keep_seconds") == 0)
     return set_count (pos, key, value, CONFIG_MAX_BACKEND_KEEP_SECONDS,
                       &cfg->backend_keep_seconds);
@@ -378,7 +481,8 @@ config_load (const char *path, struct config *cfg)
   int r = 0;
 
   config_defaults (cfg);
-  if (cfg->spool_dir == NULL || cfg->state_dir == NULL) {
+  if (cfg->spool_dir == NULL || cfg->state_dir == NULL
+      || cfg->cors_origins == NULL || cfg->cors_origins[0] == NULL) {
     config_free (cfg);
     error_set (ENOMEM, "strdup");
     return -1;

@@ -133,6 +133,14 @@ teardown_file ()
   cmp "$STACK_DIR/body" "$STACK_DIR/src.raw"
 }
 
+@test "apache: /api and /tickets reach imagexfer, which refuses them (403 JSON)" {
+  for path in /api/v1/daemon /api/v2/transfers /tickets/x; do
+    http "$BASE_URL$path"
+    expect_status 403 "$path"
+    expect_json '.code == "FORBIDDEN"'
+  done
+}
+
 @test "apache: paths outside /images and /api do not reach imagexfer" {
   http "$BASE_URL/imagesx"
   [ "$status_code" = 403 ] || [ "$status_code" = 404 ]

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # nginx in front of the imagexfer daemon, with the snippets as shipped
 # (deploy/nginx): byte-exact round trips over HTTP and HTTPS, bodies
-# streamed both ways without nginx's temporary files, /api kept local,
+# streamed both ways without nginx's temporary files, /api on the admin
+# socket only,
 # and cancellation of a download and an upload in flight.
 
 load helpers
@@ -128,8 +129,11 @@ nginx_buffered_to_disk ()
   expect_header Allow 'OPTIONS, GET, HEAD'
 }
 
-@test "nginx: /api answers on loopback, without CORS headers" {
-  http -H 'Origin: http://example.com' "$BASE_URL/api/v1/daemon"
+@test "nginx: /api refused on TCP (403 JSON), answers on the admin socket without CORS headers" {
+  http "$BASE_URL/api/v1/daemon"
+  expect_status 403
+  expect_json '.code == "FORBIDDEN"'
+  admin_http /api/v1/daemon -H 'Origin: http://example.com'
   expect_status 200
   expect_json '.backends == ["file", "nbd"]'
   expect_no_header Access-Control-Allow-Origin

@@ -16,10 +16,11 @@
 #   transfer_put ID JSON / transfer_rm ID
 #   image_random PATH SIZE / image_sparse PATH SIZE
 #   http CURL-ARGS... -> $status_code, $body, header NAME
+#   admin_http PATH CURL-ARGS... -> the same, through the admin socket
 #
 # After stack_start: STACK_DIR SPOOL STATE IMAGES BASE_URL STACK_PORT
-# FRONT FRONT_PID (LIGHTTPD_PID or NGINX_PID) FCGI_LOG (and HTTPS_URL
-# HTTPS_PORT with --https).
+# FRONT FRONT_PID (LIGHTTPD_PID or NGINX_PID) FCGI_LOG ADMIN_SOCKET
+# ADMIN_DIR ADMIN_GID (and HTTPS_URL HTTPS_PORT with --https).
 
 _helpers_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${top_srcdir:=$(cd "$_helpers_dir/../.." && pwd)}"
@@ -37,10 +38,12 @@ NGINX=${NGINX:-$(PATH=$PATH:/usr/sbin:/sbin command -v nginx || echo /usr/sbin/n
 #   --port P --docroot DIR --errorlog FILE --mode spawned|daemon
 #   --socket PATH [--bin PATH --conf PATH]   (--bin/--conf: spawned mode)
 #   [--bind ADDR] [--pid-file FILE] [--sendfile-docroot DIR]
-#   [--https-port P --pemfile F --privkey F] [--extra 'lines']...
+#   [--https-port P --pemfile F --privkey F] [--admin-socket PATH]
+#   [--extra 'lines']...
 imagexfer_lighttpd_config ()
 {
   local port="" bind=127.0.0.1 docroot="" errorlog="" mode=spawned
+  local admin_socket=""
   local socket="" bin="$IMAGEXFER_FCGI" conf="" pidfile="" sdocroot=/
   local https_port="" pemfile="" privkey="" extra=""
   while [ $# -gt 0 ]; do
@@ -58,6 +61,7 @@ imagexfer_lighttpd_config ()
       --https-port) https_port=$2 ;;
       --pemfile) pemfile=$2 ;;
       --privkey) privkey=$2 ;;
+      --admin-socket) admin_socket=$2 ;;
       --extra) extra="$extra$2"$'\n' ;;
       *) echo "imagexfer_lighttpd_config: unknown option $1" >&2; return 2 ;;
     esac
@@ -101,6 +105,13 @@ var.imagexfer_https_socket = "$bind:$https_port"
 var.imagexfer_https_pemfile = "$pemfile"
 var.imagexfer_https_privkey = "$privkey"
 include "$IMAGEXFER_SNIPPET_DIR/imagexfer-https.conf"
+EOF
+  fi
+  if [ -n "$admin_socket" ]; then
+    cat <<EOF
+
+var.imagexfer_admin_socket = "$admin_socket"
+include "$IMAGEXFER_SNIPPET_DIR/imagexfer-admin.conf"
 EOF
   fi
   if [ -n "$extra" ]; then
@@ -211,6 +222,7 @@ stack_start ()
   FRONT_PID=""
   FCGI_DAEMON_PID=""
   FRONT=$front
+  _stack_admin_dir || return 1
   export STACK_DIR SPOOL STATE IMAGES FRONT
 
   # The config: base keys, unless an extra sets the same key.
@@ -292,9 +304,11 @@ stack_start ()
 # the deploy snippets, copied into DIR/nginx with their paths and the
 # daemon's socket filled in; other paths are static files of DIR/www.
 #   --port P --dir DIR --socket PATH [--https-port P --pemfile F --privkey F]
+#   [--admin-socket PATH]
 imagexfer_nginx_config ()
 {
   local port="" dir="" socket="" https_port="" pemfile="" privkey="" f
+  local admin_socket=""
   while [ $# -gt 0 ]; do
     case $1 in
       --port) port=$2 ;;
@@ -303,6 +317,7 @@ imagexfer_nginx_config ()
       --https-port) https_port=$2 ;;
       --pemfile) pemfile=$2 ;;
       --privkey) privkey=$2 ;;
+      --admin-socket) admin_socket=$2 ;;
       *) echo "imagexfer_nginx_config: unknown option $1" >&2; return 2 ;;
     esac
     shift 2
@@ -311,6 +326,7 @@ imagexfer_nginx_config ()
   for f in "$top_srcdir"/deploy/nginx/*.conf.in; do
     sed -e "s|@pkgdatadir@/nginx|$dir/nginx|g" \
         -e "s|unix:/run/imagexfer/fcgi.sock|unix:$socket|g" \
+        -e "s|unix:/run/imagexfer-admin/admin.sock|unix:$admin_socket|g" \
         -e "s|listen 54322 ssl;|listen 127.0.0.1:$https_port ssl;|" \
         -e "s|/etc/imagexfer/tls/server.pem|$pemfile|" \
         -e "s|/etc/imagexfer/tls/server.key|$privkey|" \
@@ -343,6 +359,9 @@ imagexfer_nginx_config ()
   if [ -n "$https_port" ]; then
     echo "    include $dir/nginx/imagexfer-https.conf;"
   fi
+  if [ -n "$admin_socket" ]; then
+    echo "    include $dir/nginx/imagexfer-admin.conf;"
+  fi
   echo "}"
 }
 
@@ -358,6 +377,7 @@ _front_lighttpd_launch ()
   imagexfer_lighttpd_config --port "$1" --docroot "$STACK_DIR/www" \
     --errorlog "$STACK_DIR/lighttpd.log" --mode "$mode" --socket "$socket" \
     --bin "$IMAGEXFER_FCGI" --conf "$conf" "${https_args[@]}" \
+    --admin-socket "$ADMIN_SOCKET" \
     --extra "$extra" > "$STACK_DIR/lighttpd.conf" || return 1
   "$LIGHTTPD" -tt -f "$STACK_DIR/lighttpd.conf" >"$STACK_DIR/lighttpd.out" 2>&1 \
     || return 1
@@ -376,7 +396,8 @@ _front_nginx_launch ()
   local https_args=()
   [ -n "$2" ] && https_args=(--https-port "$2" --pemfile "$pemfile" --privkey "$privkey")
   imagexfer_nginx_config --port "$1" --dir "$STACK_DIR" --socket "$socket" \
-    "${https_args[@]}" > "$STACK_DIR/nginx.conf" || return 1
+    "${https_args[@]}" --admin-socket "$ADMIN_SOCKET" \
+    > "$STACK_DIR/nginx.conf" || return 1
   : > "$STACK_DIR/nginx-error.log"
   rm -f "$STACK_DIR/nginx.pid"
   "$NGINX" -t -q -e "$STACK_DIR/nginx-error.log" -c "$STACK_DIR/nginx.conf" \
@@ -487,6 +508,26 @@ fcgi_worker_pids ()
   pgrep -P "$sup"
 }
 
+# The administrator's socket lives where the deployment puts it: in a
+# directory of its own, mode 2750, group ADMIN_GID, outside STACK_DIR so
+# that other users can reach it up to that directory (the test of its
+# permissions is then a real one).  ADMIN_GID: a group id no account
+# uses, as root runs the suites (setpriv grants it to the "admin").
+_stack_admin_dir ()
+{
+  ADMIN_GID=${IMAGEXFER_TEST_ADMIN_GID:-64123}
+  ADMIN_DIR=$(mktemp -d /tmp/imagexfer-admin.XXXXXX) || return 1
+  chgrp "$ADMIN_GID" "$ADMIN_DIR" && chmod 2750 "$ADMIN_DIR" || return 1
+  ADMIN_SOCKET=$ADMIN_DIR/admin.sock
+  export ADMIN_DIR ADMIN_SOCKET ADMIN_GID
+}
+
+# admin_http PATH CURL-ARGS...: http through the administrator's socket.
+admin_http ()
+{
+  http --unix-socket "$ADMIN_SOCKET" "http://localhost$1" "${@:2}"
+}
+
 stack_stop ()
 {
   local sup="" workers=""
@@ -515,6 +556,10 @@ stack_stop ()
   LIGHTTPD_PID=""
   NGINX_PID=""
   FCGI_DAEMON_PID=""
+  if [ -n "${ADMIN_DIR:-}" ]; then
+    rm -rf "$ADMIN_DIR"
+    ADMIN_DIR=""
+  fi
   return 0
 }
 

@@ -181,7 +181,7 @@ EOF
   expect_status 200
   transfer_rm gone
   # The management API says the same, before any request noticed.
-  http "$BASE_URL/api/v2/transfers/gone"
+  admin_http /api/v2/transfers/gone
   expect_status 200
   expect_json '.state == "cancelled"'
   http "$BASE_URL/images/gone"
@@ -265,8 +265,8 @@ EOF
 
 @test "without image_roots, /api writes no file transfers (400), only the spool does" {
   image_random "$IMAGES/noroots.raw" 4096
-  http -X PUT --data-binary "$(jq -nc --arg p "$IMAGES/noroots.raw" '{path: $p}')" \
-    "$BASE_URL/api/v2/transfers/noroots"
+  admin_http /api/v2/transfers/noroots -X PUT \
+    --data-binary "$(jq -nc --arg p "$IMAGES/noroots.raw" '{path: $p}')"
   expect_status 400
   expect_json '.code == "BAD_REQUEST" and (.message | test("image_roots"))'
   [ ! -e "$SPOOL/noroots.json" ] || fail "the refused descriptor was written"

@@ -28,7 +28,7 @@ setup () {
 expect_outside () {
   http "$BASE_URL/images/$1"
   expect_error 404
-  http "$BASE_URL/api/v2/transfers/$1"
+  admin_http "/api/v2/transfers/$1"
   expect_status 200
   expect_json '.state == "invalid" and (.reason | test("outside image_roots"))'
 }
@@ -64,8 +64,8 @@ expect_outside () {
 @test "roots: /api writes file transfers inside, refuses them outside" {
   image_random "$IMAGES/api-in.raw" 4096
   api_put () {
-    http -X PUT --data-binary "$(jq -nc --arg p "$2" '{path: $p}')" \
-      "$BASE_URL/api/v2/transfers/$1"
+    admin_http "/api/v2/transfers/$1" -X PUT \
+      --data-binary "$(jq -nc --arg p "$2" '{path: $p}')"
   }
   api_put api-in "$IMAGES/api-in.raw"
   expect_status 201

@@ -289,7 +289,7 @@ expect_error_mentions () {
 
   # No worker is left waiting on it once backend_timeout has passed.
   for _ in $(seq 1 50); do
-    http "$BASE_URL/api/v1/metrics/inflight"
+    admin_http /api/v1/metrics/inflight
     jq -e '[.requests[] | select(.transfer_id == "stop")] | length == 0' \
       "$STACK_DIR/body" >/dev/null && break
     sleep 0.2

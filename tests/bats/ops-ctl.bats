@@ -98,7 +98,7 @@ teardown_file () { stack_stop; }
     | .bytes_read == 1048576 and .state == "ready"'
   run -0 ctl show l1 --json
   cli=$(echo "$output" | jq -S 'del(.idle_time)')
-  http "$BASE_URL/api/v2/transfers/l1"
+  admin_http /api/v2/transfers/l1
   api=$(jq -S 'del(.idle_time)' "$STACK_DIR/body")
   [ "$cli" = "$api" ] || fail "show --json differs from the API: $cli vs $api"
   run -0 ctl show l1

@@ -128,7 +128,6 @@ admin_only (struct request *req, const struct config *cfg)
     return true;
   log_warning ("%s %s from %s refused: %s", req->method, req->path,
                request_param (req, "REMOTE_ADDR") ?: "?", reason);
-  req->close_connection = true;
   api_error (req, 403, "%s", reason);
   return false;
 }

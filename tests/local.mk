@@ -29,12 +29,14 @@ check_PROGRAMS += \
 	tests/unit/test-pipeline \
 	tests/unit/test-fastcgi-records \
 	tests/unit/test-images-routes \
+	tests/unit/test-admin-access \
 	$(NULL)
 TESTS += $(check_PROGRAMS)
 
 # Unit tests of the FastCGI layer link its library (and so libfcgi).
 FCGI_TEST_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS) -pthread -I$(top_srcdir)/fcgi \
-	-I$(top_srcdir)/fcgi/images -I$(top_srcdir)/fcgi/api
+	-I$(top_srcdir)/fcgi/images -I$(top_srcdir)/fcgi/api \
+	-I$(top_srcdir)/fcgi/tickets
 tests_unit_test_http_status_CFLAGS = $(FCGI_TEST_CFLAGS)
 tests_unit_test_http_status_LDADD = $(IMAGEXFER_FCGI_LIBS)
 tests_unit_test_request_CFLAGS = $(FCGI_TEST_CFLAGS)
@@ -45,6 +47,8 @@ tests_unit_test_fastcgi_records_CFLAGS = $(FCGI_TEST_CFLAGS)
 tests_unit_test_fastcgi_records_LDADD = $(IMAGEXFER_FCGI_LIBS)
 tests_unit_test_images_routes_CFLAGS = $(FCGI_TEST_CFLAGS)
 tests_unit_test_images_routes_LDADD = $(IMAGEXFER_FCGI_LIBS)
+tests_unit_test_admin_access_CFLAGS = $(FCGI_TEST_CFLAGS)
+tests_unit_test_admin_access_LDADD = $(IMAGEXFER_FCGI_LIBS)
 
 EXTRA_DIST += \
 	tests/include-cycles \

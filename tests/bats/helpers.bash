@@ -423,6 +423,9 @@ _stack_start_front ()
     if [ -n "$pemfile" ]; then
       https_port=$(_stack_pick_port) || return 1
     fi
+    # A try that lost a port race left its admin socket behind, and
+    # nginx does not bind over an existing one.
+    rm -f "$ADMIN_SOCKET"
     if ! "_front_${front}_launch" "$port" "$https_port"; then
       echo "stack_start: $front rejects its config" >&2
       _stack_dump_logs

@@ -28,6 +28,8 @@ BATS_SUITES = \
 	tests/bats/ops-cloudstack.bats \
 	tests/bats/ops-ctl-progress.bats \
 	tests/bats/ops-health.bats \
+	tests/bats/admin-socket.bats \
+	tests/bats/tickets.bats \
 	$(NULL)
 TESTS += $(BATS_SUITES)
 EXTRA_DIST += $(BATS_SUITES) \

@@ -137,6 +137,26 @@ static const struct {
   { "sendfile = maybe\n", ":1: sendfile", NULL },
   { "sendfile = 2\n", ":1: sendfile", NULL },
   { "sendfile = yes please\n", ":1: sendfile", NULL },
+  /* The administrator's routes and CORS. */
+  { "", NULL, " admin=no cors=* cancel=30 " },
+  { "admin_tcp = loopback\n", NULL, " admin=loopback " },
+  { "admin_tcp = no\n", NULL, " admin=no " },
+  { "cors_origins = none\n", NULL, " cors= " },
+  { "cors_origins = https://a.example  http://127.0.0.1:8080\n", NULL,
+    " cors=https://a.example,http://127.0.0.1:8080 " },
+  { "cors_origins = https://a.example *\n", NULL, " cors=https://a.example,* " },
+  { "cancel_timeout = 0\n", NULL, " cancel=0 " },
+  { "cancel_timeout = 3600\n", NULL, " cancel=3600 " },
+  { "admin_tcp = yes\n", ":1: admin_tcp: must be no or loopback", NULL },
+  { "admin_tcp = 0.0.0.0\n", ":1: admin_tcp", NULL },
+  { "cors_origins = a.example\n", ":1: cors_origins: \"a.example\" is not",
+    NULL },
+  { "cors_origins = https://a.example/\n", ":1: cors_origins", NULL },
+  { "cors_origins = https://a.example/x\n", ":1: cors_origins", NULL },
+  { "cors_origins = ftp://a.example\n", ":1: cors_origins", NULL },
+  { "cors_origins = https://\n", ":1: cors_origins", NULL },
+  { "cancel_timeout = 3601\n", ":1: cancel_timeout: must be 0-3600", NULL },
+  { "cancel_timeout = -1\n", ":1: cancel_timeout", NULL },
 };
 
 static const char *
@@ -150,9 +170,14 @@ level_digit (enum log_level level)
 static void
 summarize (const struct config *cfg, char *buf, size_t size)
 {
+  char cors[256] = "";
+
+  for (size_t i = 0; cfg->cors_origins[i]; i++)
+    snprintf (cors + strlen (cors), sizeof cors - strlen (cors), "%s%s",
+              i ? "," : "", cfg->cors_origins[i]);
   snprintf (buf, size, " spool=%s state=%s level=%s workers=%u chunk=%zu "
             "sendfile=%d timeout=%u keep=%u sfmax=%" PRIu64 " client=%u "
-            "roots=%s%s%s mode=%o ",
+            "roots=%s%s%s mode=%o admin=%s cors=%s cancel=%u ",
             cfg->spool_dir, cfg->state_dir, level_digit (cfg->log_level),
             cfg->workers, cfg->chunk_size, cfg->sendfile,
             cfg->backend_timeout, cfg->backend_keep_seconds,
@@ -160,7 +185,9 @@ summarize (const struct config *cfg, char *buf, size_t size)
             cfg->image_roots ? cfg->image_roots[0] : "-",
             cfg->image_roots && cfg->image_roots[1] ? "," : "",
             cfg->image_roots && cfg->image_roots[1] ? cfg->image_roots[1] : "",
-            cfg->file_mode);
+            cfg->file_mode,
+            cfg->admin_tcp == CONFIG_ADMIN_TCP_LOOPBACK ? "loopback" : "no",
+            cors, cfg->cancel_timeout);
 }
 
 /* Test names are single TAP lines. */

@@ -10,6 +10,7 @@
 #include "api-response.h"
 #include "cleanup.h"
 #include "error.h"
+#include "stats.h"
 
 void
 api_json (struct request *req, int status, json_object *body)
@@ -53,6 +54,24 @@ api_error (struct request *req, int status, const char *fmt, ...)
     return;
   }
   response_json (req, status, body);
+}
+
+void
+api_error_recorded (struct request *req, enum http_failure failure)
+{
+  api_error (req, http_status_from_errno (error_errno (), failure), "%s",
+             error_message ());
+}
+
+int
+api_transfer_status (struct request *req, const char *spool_dir,
+                     const char *id, struct transfer_status *st)
+{
+  if (transfer_status_get (spool_dir, id, stats_now_ms (), st) == -1) {
+    api_error_recorded (req, HTTP_FAILURE_SPOOL);
+    return -1;
+  }
+  return 0;
 }
 
 json_object *

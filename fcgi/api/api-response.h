@@ -6,7 +6,9 @@
 
 #include <json-c/json.h>
 
+#include "http-status.h"
 #include "request.h"
+#include "transfer-status.h"
 
 /* A complete {"code": "...", "message": "..."} response (API.md 3).
  * The code follows from the status: 403 FORBIDDEN, 404 NOT_FOUND,
@@ -14,6 +16,15 @@
  * BAD_REQUEST. */
 void api_error (struct request *req, int status, const char *fmt, ...)
   __attribute__ ((format (printf, 3, 4)));
+
+/* api_error for the error recorded last (error_set): its message, and
+ * the status http_status_from_errno gives its errno for failure. */
+void api_error_recorded (struct request *req, enum http_failure failure);
+
+/* transfer_status_get for now (release st with transfer_status_free).
+ * -1 after answering the error when the status cannot be read. */
+int api_transfer_status (struct request *req, const char *spool_dir,
+                         const char *id, struct transfer_status *st);
 
 /* A complete JSON response; puts body.  A NULL body (out of memory)
  * becomes a 500. */

@@ -42,12 +42,8 @@ send_status (struct request *req, const struct config *cfg, const char *id,
 {
   struct transfer_status st;
 
-  if (transfer_status_get (cfg->spool_dir, id, stats_now_ms (), &st) == -1) {
-    api_error (req, http_status_from_errno (error_errno (),
-                                            HTTP_FAILURE_SPOOL),
-               "%s", error_message ());
+  if (api_transfer_status (req, cfg->spool_dir, id, &st) == -1)
     return;
-  }
   if (st.state == TRANSFER_STATE_ABSENT)
     api_error (req, 404, "no such transfer: %s", id);
   else
@@ -75,9 +71,7 @@ api_transfer_put (struct request *req, const struct config *cfg,
     return;
   if (spool_install (cfg->spool_dir, id, body, len, true, cfg->file_mode,
                      &replaced) == -1) {
-    api_error (req, http_status_from_errno (error_errno (),
-                                            HTTP_FAILURE_SPOOL),
-               "%s", error_message ());
+    api_error_recorded (req, HTTP_FAILURE_SPOOL);
     return;
   }
   send_status (req, cfg, id, replaced ? 200 : 201);
@@ -88,9 +82,7 @@ api_transfer_delete (struct request *req, const struct config *cfg,
                      const char *id)
 {
   if (spool_cancel (cfg->spool_dir, id) == -1) {
-    api_error (req, http_status_from_errno (error_errno (),
-                                            HTTP_FAILURE_SPOOL_DELETE),
-               "%s", error_message ());
+    api_error_recorded (req, HTTP_FAILURE_SPOOL_DELETE);
     return;
   }
   response_begin (req, 204, NULL, false, 0);

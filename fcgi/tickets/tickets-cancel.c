@@ -54,9 +54,7 @@ cancel_one (struct request *req, const struct config *cfg, const char *id)
 {
   if (spool_cancel (cfg->spool_dir, id) == 0 || error_errno () == ENOENT)
     return 0;
-  api_error (req, http_status_from_errno (error_errno (),
-                                          HTTP_FAILURE_SPOOL_DELETE),
-             "%s", error_message ());
+  api_error_recorded (req, HTTP_FAILURE_SPOOL_DELETE);
   return -1;
 }
 

@@ -70,9 +70,7 @@ tickets_extend (struct request *req, const struct config *cfg,
     if (error_errno () == ENOENT)
       api_error (req, 404, "no such ticket: %s", id);
     else
-      api_error (req, http_status_from_errno (error_errno (),
-                                              HTTP_FAILURE_SPOOL),
-                 "%s", error_message ());
+      api_error_recorded (req, HTTP_FAILURE_SPOOL);
     return;
   }
   if (timeout == 0)
@@ -92,9 +90,7 @@ tickets_extend (struct request *req, const struct config *cfg,
   }
   if (spool_install (cfg->spool_dir, id, text, len, true, cfg->file_mode,
                      &replaced) == -1) {
-    api_error (req, error_errno () == EINVAL ? 400
-               : http_status_from_errno (error_errno (), HTTP_FAILURE_SPOOL),
-               "%s", error_message ());
+    api_error_recorded (req, HTTP_FAILURE_SPOOL);
     return;
   }
   response_begin (req, 200, NULL, true, 0);

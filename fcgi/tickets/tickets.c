@@ -16,7 +16,6 @@
 #include "error.h"
 #include "http-status.h"
 #include "spool-admin.h"
-#include "stats.h"
 #include "tickets-internal.h"
 #include "tickets.h"
 #include "transfer-status.h"
@@ -79,9 +78,7 @@ ticket_put (struct request *req, const struct config *cfg, const char *id)
     if (error_errno () == EINVAL)
       api_error (req, 400, "Invalid ticket: %s", error_message ());
     else
-      api_error (req, http_status_from_errno (error_errno (),
-                                              HTTP_FAILURE_SPOOL),
-                 "%s", error_message ());
+      api_error_recorded (req, HTTP_FAILURE_SPOOL);
     return;
   }
   response_begin (req, 200, NULL, true, 0);
@@ -118,12 +115,8 @@ ticket_get (struct request *req, const struct config *cfg, const char *id)
 {
   struct transfer_status st;
 
-  if (transfer_status_get (cfg->spool_dir, id, stats_now_ms (), &st) == -1) {
-    api_error (req, http_status_from_errno (error_errno (),
-                                            HTTP_FAILURE_SPOOL),
-               "%s", error_message ());
+  if (api_transfer_status (req, cfg->spool_dir, id, &st) == -1)
     return;
-  }
   if (st.state == TRANSFER_STATE_ABSENT
       || st.state == TRANSFER_STATE_CANCELLED)
     api_error (req, 404, "no such ticket: %s", id);

@@ -43,6 +43,16 @@ ticket () {   # UUID URL SIZE OPS-JSON [EXTRA-JQ]
       inactivity_timeout: 60} '"${5:+| $5}"
 }
 
+# Wait (bounded) until the ticket has a request in flight.
+wait_in_flight () {   # ID
+  for _ in $(seq 50); do
+    vdsm GET "$1"
+    jq -e '.connections == 1' "$STACK_DIR/body" >/dev/null && return 0
+    sleep 0.1
+  done
+  show; fail "no request of $1 in flight after 5 s"
+}
+
 expect_ticket_error () {   # STATUS CODE MESSAGE-REGEX
   expect_status "$1"
   expect_header Content-Type application/json
@@ -234,12 +244,8 @@ expect_ticket_error () {   # STATUS CODE MESSAGE-REGEX
   curl -sS --limit-rate 512K -o "$BATS_TEST_TMPDIR/got" "$BASE_URL/images/dl-1" \
     2>/dev/null &
   echo $! > "$BATS_TEST_TMPDIR/dl.pid"
-  for _ in $(seq 50); do
-    vdsm GET dl-1
-    jq -e '.connections == 1' "$STACK_DIR/body" >/dev/null && break
-    sleep 0.1
-  done
-  expect_json '.connections == 1 and .active == true'
+  wait_in_flight dl-1
+  expect_json '.active == true'
   vdsm DELETE dl-1
   expect_status 204
   # Nothing of it is in flight any more.
@@ -258,12 +264,7 @@ expect_ticket_error () {   # STATUS CODE MESSAGE-REGEX
   curl -sS --limit-rate 1K -T "$BATS_TEST_TMPDIR/src" -o /dev/null \
     "$BASE_URL/images/st-1" 2>/dev/null &
   echo $! > "$BATS_TEST_TMPDIR/up.pid"
-  for _ in $(seq 50); do
-    vdsm GET st-1
-    jq -e '.connections == 1' "$STACK_DIR/body" >/dev/null && break
-    sleep 0.1
-  done
-  expect_json '.connections == 1'
+  wait_in_flight st-1
   local t0=$SECONDS
   vdsm DELETE st-1
   expect_ticket_error 409 CONFLICT 'st-1 still in flight after 2 s'

@@ -238,22 +238,26 @@ expect_ticket_error () {   # STATUS CODE MESSAGE-REGEX
   expect_status 204
 }
 
-@test "DELETE waits for a download in flight to stop, then 204" {
-  image_random "$IMAGES/big.raw" 8M
-  vdsm PUT dl-1 "$(ticket dl-1 "file://$IMAGES/big.raw" 8388608 '["read"]')"
-  curl -sS --limit-rate 512K -o "$BATS_TEST_TMPDIR/got" "$BASE_URL/images/dl-1" \
-    2>/dev/null &
-  echo $! > "$BATS_TEST_TMPDIR/dl.pid"
-  wait_in_flight dl-1
+@test "DELETE waits for an upload in flight to stop at its next chunk, then 204" {
+  image_sparse "$IMAGES/big.raw" 4M
+  image_random "$BATS_TEST_TMPDIR/src" 4M
+  vdsm PUT up-2 "$(ticket up-2 "file://$IMAGES/big.raw" 4194304 '["write"]')"
+  # 256 KiB/s: a 64 KiB chunk every quarter second, 16 s in all.
+  curl -sS --limit-rate 256K -T "$BATS_TEST_TMPDIR/src" -o /dev/null \
+    -w '%{http_code}' "$BASE_URL/images/up-2" > "$BATS_TEST_TMPDIR/code" 2>/dev/null &
+  echo $! > "$BATS_TEST_TMPDIR/up.pid"
+  wait_in_flight up-2
   expect_json '.active == true'
-  vdsm DELETE dl-1
+  local t0=$SECONDS
+  vdsm DELETE up-2
   expect_status 204
-  # Nothing of it is in flight any more.
-  admin_http /api/v2/transfers/dl-1
+  (( SECONDS - t0 <= 2 )) || fail "DELETE took $((SECONDS - t0)) s"
+  # Nothing of it is in flight any more, and the upload failed.
+  admin_http /api/v2/transfers/up-2
   expect_json '.state == "cancelled" and .connections == 0'
-  wait "$(cat "$BATS_TEST_TMPDIR/dl.pid")" && fail "the cut download looked complete" || :
-  [ "$(stat -c %s "$BATS_TEST_TMPDIR/got")" -lt 8388608 ] \
-    || fail "the whole image came through"
+  wait "$(cat "$BATS_TEST_TMPDIR/up.pid")" || :
+  [ "$(cat "$BATS_TEST_TMPDIR/code")" != 200 ] || fail "the cut upload answered 200"
+  ! cmp -s "$IMAGES/big.raw" "$BATS_TEST_TMPDIR/src" || fail "the whole image was written"
 }
 
 @test "DELETE with an upload stalled in flight: 409 after cancel_timeout; 204 once it ends" {

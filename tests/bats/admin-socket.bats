@@ -8,6 +8,7 @@
 # loopback a foreign Origin or Host is still refused; /api never sends
 # CORS headers, /images follows cors_origins.
 
+# shellcheck disable=SC2016 # jq programs in single quotes
 bats_require_minimum_version 1.5.0
 
 load helpers
@@ -65,6 +66,8 @@ admin_group () { echo --reuid=nobody --regid=nogroup "--groups=$ADMIN_GID"; }
 expect_all_refused () {   # BASE-URL SETPRIV-ARGS...
   local base=$1 what
   shift
+  # Each request is words; the JSON's quotes are meant literally.
+  # shellcheck disable=SC2089,SC2090
   for what in "-X PUT --data-binary {\"path\":\"/etc/shadow\"} $base/api/v2/transfers/evil" \
               "$base/api/v2/transfers" \
               "-X DELETE $base/api/v2/transfers/t1" \
@@ -72,7 +75,7 @@ expect_all_refused () {   # BASE-URL SETPRIV-ARGS...
               "$base/tickets/t1" \
               "-X DELETE $base/tickets/t1" \
               "-X DELETE $base/tickets/"; do
-    # shellcheck disable=SC2086 # the request is words
+    # shellcheck disable=SC2086,SC2090 # the request is words
     as_user "$@" -- $what
     expect_status 403 "$what"
     expect_json '.code == "FORBIDDEN"'

@@ -7,6 +7,7 @@
 # its timeout, DELETE it, DELETE them all; and the transfers then used
 # with curl on /images.
 
+# shellcheck disable=SC2016 # jq programs in single quotes
 bats_require_minimum_version 1.5.0
 
 load helpers

@@ -277,9 +277,14 @@ expect_ticket_error () {   # STATUS CODE MESSAGE-REGEX
   # Cancelled all the same: new requests are refused.
   http "$BASE_URL/images/st-1"
   expect_error 403
+  # DELETE /tickets/ waits for it too, though its file is gone.
+  admin_http /tickets/ -X DELETE
+  expect_ticket_error 409 CONFLICT 'st-1 still in flight'
   # The client gives up; vdsm retries the DELETE.
   kill "$(cat "$BATS_TEST_TMPDIR/up.pid")"
   vdsm DELETE st-1
+  expect_status 204
+  admin_http /tickets/ -X DELETE
   expect_status 204
 }
 

@@ -89,7 +89,7 @@ setup_file () {
   image_random "$IMAGES/a.img" 1M
   CS_SOCK=$STACK_DIR/cloudstack.sock
   export CS_SOCK
-  cs_start "$CS_SOCK" --timeout 2
+  cs_start "$CS_SOCK" --timeout 5
 }
 teardown_file () {
   cs_stop "$STACK_DIR/cloudstack.sock" || :
@@ -254,20 +254,21 @@ print("%.1f %s" % (time.monotonic() - t, data.decode().strip()))
 PY
   silent=$!
   sleep 0.3
-  start=$(date +%s%N)
   for i in 1 2 3; do
     cs '{"action": "status"}'
     [[ $answer == '{"status":"ok",'* ]]
   done
-  elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
-  [ "$elapsed_ms" -lt 1500 ] || fail "3 requests took $elapsed_ms ms"
+  # Not kept waiting: all three were answered while the silent client
+  # still held its connection (an order, not a time, so load cannot
+  # fail it).
+  kill -0 "$silent" || fail "the silent client was dropped before the others were answered"
   wait "$silent"
   read -r took reply < "$BATS_TEST_TMPDIR/silent"
   echo "silent client dropped after ${took}s: $reply" >&2
   jq -e '.status == "error" and (.message | contains("timed out"))' \
     <<<"$reply"
-  awk -v t="$took" 'BEGIN { exit !(t >= 1.5 && t <= 5) }'
-  grep -q 'sent no whole request in 2 s, dropped' "$STACK_DIR/cs-cloudstack.log"
+  awk -v t="$took" 'BEGIN { exit !(t >= 4.5 && t <= 10) }'
+  grep -q 'sent no whole request in 5 s, dropped' "$STACK_DIR/cs-cloudstack.log"
 }
 
 @test "socket: its mode and group; a live socket or another file is not replaced; SIGTERM removes it" {

@@ -29,6 +29,7 @@ check_PROGRAMS += \
 	tests/unit/test-pipeline \
 	tests/unit/test-fastcgi-records \
 	tests/unit/test-images-routes \
+	tests/unit/test-spool-admin \
 	tests/unit/test-admin-access \
 	$(NULL)
 TESTS += $(check_PROGRAMS)

@@ -2,15 +2,15 @@
 /* PATCH /tickets/<id> {"timeout": N}: the ticket expires N seconds from
  * now (vdsm extends running transfers this way).
  *
- * The descriptor is rewritten through spool_install (validated, a
- * temporary file renamed over the old one), with "timeout" set to N: a
+ * The descriptor is rewritten through spool_update (validated, a
+ * temporary file exchanged with the old one), with "timeout" set to N: a
  * sliding timeout counts from the later of the descriptor's writing and
  * the last request, and the writing is now.  An absolute "expires", if
  * the descriptor has one, moves to now + N too.  N = 0 closes the
  * ticket now, as in ImageIO (a "timeout" of 0 would mean "none").
  * Requests in flight carry on: a replaced descriptor is the same
- * transfer.  A DELETE landing between the read and the rename here is
- * undone by it (the ticket comes back); vdsm never sends both at once.
+ * transfer.  A DELETE landing between the read and the exchange wins:
+ * the exchange finds no descriptor, and the answer is 404.
  */
 #include <config.h>
 
@@ -59,7 +59,6 @@ tickets_extend (struct request *req, const struct config *cfg,
   CLEANUP_JSON_PUT json_object *ticket = NULL;
   int64_t timeout, now = (int64_t) time (NULL);
   const char *text;
-  bool replaced;
   size_t len;
 
   body = api_read_body (req, TICKETS_BODY_MAX, &len);
@@ -88,9 +87,13 @@ tickets_extend (struct request *req, const struct config *cfg,
     api_error (req, 500, "out of memory");
     return;
   }
-  if (spool_install (cfg->spool_dir, id, text, len, true, cfg->file_mode,
-                     &replaced) == -1) {
-    api_error_recorded (req, HTTP_FAILURE_SPOOL);
+  if (spool_update (cfg->spool_dir, id, text, len, true,
+                    cfg->file_mode) == -1) {
+    /* Deleted between the read and the write: it stays cancelled. */
+    if (error_errno () == ENOENT)
+      api_error (req, 404, "no such ticket: %s", id);
+    else
+      api_error_recorded (req, HTTP_FAILURE_SPOOL);
     return;
   }
   response_begin (req, 200, NULL, true, 0);

@@ -89,7 +89,6 @@ run_extend (const struct config *cfg, int argc, char **argv)
   int64_t expires = -1;
   const char *id, *text;
   char stamp[32];
-  bool replaced;
   struct tm tm;
   time_t when;
   int opt;
@@ -144,8 +143,8 @@ run_extend (const struct config *cfg, int argc, char **argv)
     fprintf (stderr, "imagexferctl extend: out of memory\n");
     return 1;
   }
-  if (spool_install (cfg->spool_dir, id, text, strlen (text), false,
-                     cfg->file_mode, &replaced) == -1) {
+  if (spool_update (cfg->spool_dir, id, text, strlen (text), false,
+                    cfg->file_mode) == -1) {
     fprintf (stderr, "imagexferctl extend: %s: %s\n", id, error_message ());
     return 1;
   }

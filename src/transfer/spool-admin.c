@@ -20,13 +20,33 @@
 #include "stats.h"
 #include "transfer.h"
 
-int
-spool_install (const char *spool_dir, const char *id, const char *text,
-               size_t len, bool confined, unsigned mode, bool *replaced)
+/* Put tmp in place of path.  To update, exchange the two names, so a
+ * descriptor cancelled (deleted) since the caller read it stays
+ * cancelled instead of coming back: the exchange fails with ENOENT.
+ * The old text, now under tmp, is then removed. */
+static int
+spool_rename (const char *tmp, const char *path, bool update, bool *replaced)
+{
+  if (!update) {
+    struct stat st;
+
+    *replaced = lstat (path, &st) == 0;
+    return rename (tmp, path);
+  }
+  *replaced = true;
+  if (renameat2 (AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == -1)
+    return -1;
+  unlink (tmp);
+  return 0;
+}
+
+static int
+spool_write (const char *spool_dir, const char *id, const char *text,
+             size_t len, bool confined, unsigned mode, bool update,
+             bool *replaced)
 {
   char path[PATH_MAX], tmp[PATH_MAX];
   struct transfer t;
-  struct stat st;
   CLEANUP_CLOSE int fd = -1;
   CLEANUP_CLOSE int dirfd = -1;
 
@@ -66,12 +86,14 @@ spool_install (const char *spool_dir, const char *id, const char *text,
     error_set (saved, "write %s: %s", tmp, strerror (saved));
     return -1;
   }
-  *replaced = lstat (path, &st) == 0;
-  if (rename (tmp, path) == -1) {
+  if (spool_rename (tmp, path, update, replaced) == -1) {
     int saved = errno;
 
     unlink (tmp);
-    error_set (saved, "rename to %s: %s", path, strerror (saved));
+    if (update && saved == ENOENT)
+      error_set (ENOENT, "no such transfer (cancelled meanwhile?)");
+    else
+      error_set (saved, "rename to %s: %s", path, strerror (saved));
     return -1;
   }
   /* The rename itself must survive a crash too. */
@@ -82,6 +104,24 @@ spool_install (const char *spool_dir, const char *id, const char *text,
    * replaced one is the same transfer, updated. */
   stats_transfer_installed (id, *replaced);
   return 0;
+}
+
+int
+spool_install (const char *spool_dir, const char *id, const char *text,
+               size_t len, bool confined, unsigned mode, bool *replaced)
+{
+  return spool_write (spool_dir, id, text, len, confined, mode, false,
+                      replaced);
+}
+
+int
+spool_update (const char *spool_dir, const char *id, const char *text,
+              size_t len, bool confined, unsigned mode)
+{
+  bool replaced;
+
+  return spool_write (spool_dir, id, text, len, confined, mode, true,
+                      &replaced);
 }
 
 int

@@ -22,6 +22,12 @@
 int spool_install (const char *spool_dir, const char *id, const char *text,
                    size_t len, bool confined, unsigned mode, bool *replaced);
 
+/* The same for a descriptor that must already be there (extending a
+ * transfer): if it was cancelled (deleted) meanwhile, it stays so and
+ * this fails with ENOENT, instead of bringing the transfer back. */
+int spool_update (const char *spool_dir, const char *id, const char *text,
+                  size_t len, bool confined, unsigned mode);
+
 /* Cancel: unlink <spool_dir>/<id>.json and mark the transfer cancelled
  * in the shared state.  Returns 0, or -1 with error_set (ENOENT when
  * there is no such transfer, EINVAL for an invalid id). */

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Installing, updating and cancelling descriptors in a real (temporary)
+ * spool directory: what is left in it after each step. */
+#include <config.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "spool-admin.h"
+#include "tap.h"
+
+static char spool[] = "/tmp/test-spool-admin.XXXXXX";
+
+/* Every name in the spool but . and .., joined with spaces. */
+static const char *
+spool_names (void)
+{
+  static char names[1024];
+  struct dirent *d;
+  DIR *dir = opendir (spool);
+
+  names[0] = '\0';
+  while (dir != NULL && (d = readdir (dir)) != NULL) {
+    if (strcmp (d->d_name, ".") == 0 || strcmp (d->d_name, "..") == 0)
+      continue;
+    if (names[0] != '\0')
+      strcat (names, " ");
+    strncat (names, d->d_name, sizeof names - strlen (names) - 2);
+  }
+  if (dir != NULL)
+    closedir (dir);
+  return names;
+}
+
+static const char *
+read_descriptor (const char *id)
+{
+  static char text[256];
+  char path[512];
+  FILE *f;
+  size_t n;
+
+  snprintf (path, sizeof path, "%s/%s.json", spool, id);
+  f = fopen (path, "r");
+  if (f == NULL)
+    return "";
+  n = fread (text, 1, sizeof text - 1, f);
+  text[n] = '\0';
+  fclose (f);
+  return text;
+}
+
+int
+main (void)
+{
+  static const char first[] = "{\"path\": \"/dev/null\", \"timeout\": 60}";
+  static const char second[] = "{\"path\": \"/dev/null\", \"timeout\": 600}";
+  bool replaced;
+  struct stat st;
+  int r;
+  char path[512];
+
+  if (mkdtemp (spool) == NULL) {
+    perror ("mkdtemp");
+    return 1;
+  }
+
+  r = spool_update (spool, "t1", second, strlen (second), false, 0640);
+  tap_ok (r == -1 && error_errno () == ENOENT,
+          "update of an absent transfer fails with ENOENT (%s)",
+          error_message ());
+  tap_ok (strcmp (spool_names (), "") == 0,
+          "and leaves nothing in the spool: '%s'", spool_names ());
+
+  tap_ok (spool_install (spool, "t1", first, strlen (first), false, 0640,
+                         &replaced) == 0 && !replaced, "install a new one");
+  tap_ok (spool_install (spool, "t1", first, strlen (first), false, 0640,
+                         &replaced) == 0 && replaced,
+          "install again: replaced");
+  tap_ok (spool_update (spool, "t1", second, strlen (second), false, 0600)
+          == 0, "update it");
+  tap_ok (strcmp (read_descriptor ("t1"), second) == 0,
+          "the new text is in place");
+  snprintf (path, sizeof path, "%s/t1.json", spool);
+  tap_ok (stat (path, &st) == 0 && (st.st_mode & 07777) == 0600,
+          "with the mode asked for");
+  tap_ok (strcmp (spool_names (), "t1.json") == 0,
+          "no temporary file left: '%s'", spool_names ());
+
+  tap_ok (spool_update (spool, "t1", "{\"path\": ", 9, false, 0640) == -1
+          && error_errno () == EINVAL, "an invalid update is refused");
+  tap_ok (strcmp (read_descriptor ("t1"), second) == 0,
+          "and the descriptor is unchanged");
+
+  tap_ok (spool_cancel (spool, "t1") == 0, "cancel");
+  tap_ok (spool_update (spool, "t1", first, strlen (first), false, 0640)
+          == -1 && error_errno () == ENOENT,
+          "an update after the cancel fails: the transfer stays cancelled");
+  tap_ok (strcmp (spool_names (), "") == 0,
+          "the spool is empty: '%s'", spool_names ());
+
+  rmdir (spool);
+  return tap_done ();
+}

@@ -30,6 +30,7 @@ BATS_SUITES = \
 	tests/bats/ops-health.bats \
 	tests/bats/admin-socket.bats \
 	tests/bats/tickets.bats \
+	tests/bats/docs-man.bats \
 	$(NULL)
 TESTS += $(BATS_SUITES)
 EXTRA_DIST += $(BATS_SUITES) \

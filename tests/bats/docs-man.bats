@@ -63,10 +63,16 @@ expect_same_names ()
   done
 }
 
+# The keys the parser accepts: set_key's comparisons in config.c.
+config_keys ()
+{
+  grep -oE 'strcmp \(key, "[a-z_]+"\)' "$top_srcdir/src/config/config.c" \
+    | sed 's/.*"\(.*\)".*/\1/' | sort -u
+}
+
 @test "imagexfer.conf(5) lists every key the parser accepts, and no other" {
   local code docs
-  code=$(grep -oE 'strcmp \(key, "[a-z_]+"\)' "$top_srcdir/src/config/config.c" \
-    | sed 's/.*"\(.*\)".*/\1/' | sort -u)
+  code=$(config_keys)
   [ "$(wc -l <<<"$code")" -ge 10 ] || fail "config keys not found: $code"
   docs=$(pod_items "$DOCS/imagexfer.conf.5.pod")
   expect_same_names "$code" "$docs" "config keys"
@@ -74,8 +80,7 @@ expect_same_names ()
 
 @test "the shipped imagexfer.conf shows every key" {
   local code shipped
-  code=$(grep -oE 'strcmp \(key, "[a-z_]+"\)' "$top_srcdir/src/config/config.c" \
-    | sed 's/.*"\(.*\)".*/\1/' | sort -u)
+  code=$(config_keys)
   shipped=$(sed -n 's/^#\([a-z_]*\) = .*/\1/p' "$top_srcdir/etc/imagexfer.conf" \
     | sort -u)
   expect_same_names "$code" "$shipped" "config keys (etc/imagexfer.conf)"

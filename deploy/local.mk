@@ -2,7 +2,7 @@
 # Deployment: lighttpd and nginx snippets, an Apache example, the systemd unit,
 # and the scripts that install, start and test the whole thing.
 # Installed as examples under $(datadir)/imagexfer/; operators include the
-# lighttpd snippets from there (see README.md).
+# lighttpd snippets from there (see docs/deploy.md).
 imagexferlighttpddir = $(datadir)/imagexfer/lighttpd
 dist_imagexferlighttpd_DATA = \
 	deploy/lighttpd/imagexfer.conf \

@@ -32,15 +32,18 @@ docs/imagexferctl.8: docs/imagexferctl.8.pod
 docs/imagexfer.conf.5: docs/imagexfer.conf.5.pod
 docs/imagexfer-transfer.5: docs/imagexfer-transfer.5.pod
 
-# PAGE.SECTION from PAGE.SECTION.pod; a POD error fails the build
-# rather than ending up as a "POD ERRORS" section in the page.
+# PAGE.SECTION from PAGE.SECTION.pod, with the configured paths in place
+# of SYSCONFDIR, DATADIR and DOCDIR; a POD error fails the build rather
+# than ending up as a "POD ERRORS" section in the page.
 $(nodist_man_MANS): Makefile
 	$(AM_V_GEN)$(MKDIR_P) docs && \
 	page=`basename $@` && \
+	sed -e 's|SYSCONFDIR|$(sysconfdir)|g' -e 's|DATADIR|$(datadir)|g' \
+	  -e 's|DOCDIR|$(docdir)|g' $(srcdir)/$@.pod > $@.pod-t && \
 	$(POD2MAN) --errors=die --section="$${page##*.}" \
 	  --name="$${page%.*}" --center=imagexfer \
-	  --release="imagexfer $(PACKAGE_VERSION)" \
-	  $(srcdir)/$@.pod > $@-t && mv $@-t $@
+	  --release="imagexfer $(PACKAGE_VERSION)" $@.pod-t > $@-t && \
+	rm -f $@.pod-t && mv $@-t $@
 endif
 
 # What tests/bats/docs-man.bats needs to know of the build.

@@ -58,6 +58,8 @@ expect_same_names ()
     [ -s "$top_builddir/docs/$page" ] || fail "docs/$page was not built"
     grep -q '^\.TH "\?'"${page%.*}"'"\? "\?'"${page##*.}" \
       "$top_builddir/docs/$page" || fail "docs/$page: no .TH line for it"
+    ! grep -nE 'SYSCONFDIR|DATADIR|DOCDIR' "$top_builddir/docs/$page" \
+      || fail "docs/$page: a path placeholder was not replaced"
     run -0 --separate-stderr groff -man -Tutf8 -ww -z "$top_builddir/docs/$page"
     [ -z "$stderr" ] || fail "docs/$page: $stderr"
   done

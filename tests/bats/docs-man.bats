@@ -179,6 +179,24 @@ descriptor_fields ()
   [ ${#gone[@]} -eq 0 ] || fail "routes without a section in docs/api.md: ${gone[*]}"
 }
 
+@test "docs/api.md explains every status and every /api error code the server sends" {
+  local rows status code gone=()
+  # fcgi/http-status.c: case NNN: return "Reason";
+  rows=$(sed -n 's/^ *case \([0-9][0-9][0-9]\): return ".*/\1/p' \
+    "$top_srcdir/fcgi/http-status.c")
+  [ "$(wc -l <<<"$rows")" -ge 12 ] || fail "status table not found: $rows"
+  for status in $rows; do
+    grep -qE "(^\| |[ (])$status( |,|\)|$)" "$DOCS/api.md" || gone+=("$status")
+  done
+  # fcgi/api/api-response.c: code = "SYMBOL";
+  rows=$(sed -n 's/^ *code = "\([A-Z_]*\)";/\1/p' "$top_srcdir/fcgi/api/api-response.c")
+  [ "$(wc -l <<<"$rows")" -ge 4 ] || fail "error codes not found: $rows"
+  for code in $rows; do
+    grep -qF "\`$code\`" "$DOCS/api.md" || gone+=("$code")
+  done
+  [ ${#gone[@]} -eq 0 ] || fail "not in docs/api.md: ${gone[*]}"
+}
+
 @test "the README refers to nothing outside the tree" {
   ! grep -nE 'API\.md|\.\./shared|DESIGN\.md' "$top_srcdir/README.md" \
     || fail "README.md names a file users never get"

@@ -9,6 +9,7 @@ dist_doc_DATA = \
 	docs/deploy.md \
 	docs/design.md \
 	docs/benchmark.md \
+	docs/control-planes.md \
 	$(NULL)
 
 EXTRA_DIST += \

@@ -201,6 +201,21 @@ descriptor_fields ()
   [ ${#gone[@]} -eq 0 ] || fail "not in docs/api.md: ${gone[*]}"
 }
 
+@test "docs/control-planes.md lists every answer of CloudStack's control socket" {
+  local rows message gone=()
+  # The literal start of each message: error_answer ("...%s...") and
+  # cloudstack_error ("...").
+  rows=$(grep -hoE '(error_answer|cloudstack_error) \("[^"%]+' \
+           "$top_srcdir"/src/ctl/cloudstack-control.c \
+           "$top_srcdir"/src/ctl/serve-cloudstack.c \
+         | sed 's/^[a-z_]* ("//; s/\\$//' | sort -u)
+  [ "$(wc -l <<<"$rows")" -ge 10 ] || fail "control messages not found: $rows"
+  while IFS= read -r message; do
+    grep -qF "\`$message" "$DOCS/control-planes.md" || gone+=("'$message'")
+  done <<<"$rows"
+  [ ${#gone[@]} -eq 0 ] || fail "not in docs/control-planes.md: ${gone[*]}"
+}
+
 @test "the README refers to nothing outside the tree" {
   ! grep -nE 'API\.md|\.\./shared|DESIGN\.md' "$top_srcdir/README.md" \
     || fail "README.md names a file users never get"

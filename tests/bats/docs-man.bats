@@ -184,6 +184,20 @@ descriptor_fields ()
   [ ${#gone[@]} -eq 0 ] || fail "routes without a section in docs/api.md: ${gone[*]}"
 }
 
+@test "docs/control-planes.md has a section for every method of /tickets/<id>" {
+  local allow method gone=()
+  # fcgi/tickets/tickets.c: the Allow of a ticket, the longest one.
+  allow=$(sed -n 's/.*method_not_allowed (req, "\([A-Z, ]*\)");.*/\1/p' \
+    "$top_srcdir/fcgi/tickets/tickets.c" \
+    | awk '{ print length, $0 }' | sort -n | tail -1 | cut -d' ' -f2-)
+  [ "$(wc -w <<<"$allow")" -ge 4 ] || fail "the methods of /tickets not found: $allow"
+  for method in ${allow//,/ }; do
+    grep -qF "### $method /tickets/<id>" "$DOCS/control-planes.md" \
+      || gone+=("$method")
+  done
+  [ ${#gone[@]} -eq 0 ] || fail "not in docs/control-planes.md: ${gone[*]}"
+}
+
 @test "docs/api.md explains every status and every /api error code the server sends" {
   local rows status code gone=()
   # fcgi/http-status.c: case NNN: return "Reason";

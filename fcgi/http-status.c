@@ -74,6 +74,7 @@ http_status_reason (int status)
   case 403: return "Forbidden";
   case 404: return "Not Found";
   case 405: return "Method Not Allowed";
+  case 409: return "Conflict";
   case 411: return "Length Required";
   case 413: return "Payload Too Large";
   case 415: return "Unsupported Media Type";

@@ -67,6 +67,7 @@ static const struct {
   { 403, "Forbidden" },
   { 404, "Not Found" },
   { 405, "Method Not Allowed" },
+  { 409, "Conflict" },
   { 411, "Length Required" },
   { 413, "Payload Too Large" },
   { 415, "Unsupported Media Type" },

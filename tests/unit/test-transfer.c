@@ -967,6 +967,64 @@ test_image_roots (void)
   free (resolved_root);
 }
 
+/* A descriptor unchanged since the last load may be served from the
+ * worker's copy (descriptor-cache.c), which only keeps files whose change
+ * time is over a second old: every change after that must show. */
+static void
+test_load_unchanged (void)
+{
+  char dir[] = "/tmp/test-transfer.XXXXXX";
+  char path[4096], tmp[4096];
+  struct transfer t;
+  int r;
+
+  if (mkdtemp (dir) == NULL) {
+    tap_ok (false, "mkdtemp: %s", strerror (errno));
+    return;
+  }
+  snprintf (path, sizeof path, "%s/kept.json", dir);
+  snprintf (tmp, sizeof tmp, "%s/.kept.json.tmp", dir);
+  write_file (dir, "kept.json", "{\"path\": \"/var/tmp/a.raw\"}\n");
+  sleep (2);
+  for (int i = 0; i < 2; i++) {
+    r = transfer_load (dir, "kept", &t);
+    tap_ok (r == 0 && strcmp (location (&t, "path"), "/var/tmp/a.raw") == 0,
+            "an old descriptor, load %d: as written", i + 1);
+    if (r == 0)
+      transfer_free (&t);
+  }
+  /* Rewritten in place, same size, within the same second. */
+  write_file (dir, "kept.json", "{\"path\": \"/var/tmp/b.raw\"}\n");
+  r = transfer_load (dir, "kept", &t);
+  tap_ok (r == 0 && strcmp (location (&t, "path"), "/var/tmp/b.raw") == 0,
+          "rewritten in place with the same size: the new text is read");
+  if (r == 0)
+    transfer_free (&t);
+  sleep (2);
+  r = transfer_load (dir, "kept", &t);
+  if (r == 0)
+    transfer_free (&t);
+  /* Replaced by rename. */
+  write_file (dir, ".kept.json.tmp", "{\"path\": \"/var/tmp/c.raw\"}\n");
+  rename (tmp, path);
+  r = transfer_load (dir, "kept", &t);
+  tap_ok (r == 0 && strcmp (location (&t, "path"), "/var/tmp/c.raw") == 0,
+          "replaced by rename: the new descriptor is read");
+  if (r == 0)
+    transfer_free (&t);
+  sleep (2);
+  r = transfer_load (dir, "kept", &t);
+  if (r == 0)
+    transfer_free (&t);
+  /* Deleted: cancelled at once, whatever was kept. */
+  unlink (path);
+  r = transfer_load (dir, "kept", &t);
+  tap_ok (r == -1 && error_errno () == ENOENT,
+          "deleted after being kept: no such transfer (%s)",
+          error_message ());
+  rmdir (dir);
+}
+
 int
 main (void)
 {
@@ -978,6 +1036,7 @@ main (void)
   test_to_json ();
   test_examples ();
   test_load ();
+  test_load_unchanged ();
   test_image_roots ();
   return tap_done ();
 }

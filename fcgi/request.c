@@ -47,6 +47,8 @@ request_reset (struct request *req)
   req->failed = false;
 }
 
+static bool warned_slow_bodies;
+
 int
 request_parse (struct request *req)
 {
@@ -64,9 +66,13 @@ request_parse (struct request *req)
     && fastcgi_stdin_start (&req->body_in, req->fcgx.ipcFd,
                             req->fcgx.requestId, buffered,
                             buffered_length) == 0;
-  if (!req->body_direct)
+  /* Once per worker: it is a fact of the libfcgi installed, not of the
+   * request. */
+  if (!req->body_direct && !warned_slow_bodies) {
+    warned_slow_bodies = true;
     log_warning ("libfcgi's input buffer is not as expected: request "
                  "bodies are read through libfcgi (slower)");
+  }
 
   req->method = request_param (req, "REQUEST_METHOD");
   if (!req->method)

@@ -16,6 +16,8 @@ fcgi_libimagexfer_fcgi_a_SOURCES = \
 	fcgi/api/api-transfers.c \
 	fcgi/fastcgi-records.c \
 	fcgi/fastcgi-records.h \
+	fcgi/fastcgi-stdin.c \
+	fcgi/fastcgi-stdin.h \
 	fcgi/http-status.c \
 	fcgi/http-status.h \
 	fcgi/images/images.c \
@@ -30,6 +32,8 @@ fcgi_libimagexfer_fcgi_a_SOURCES = \
 	fcgi/images/images-request.h \
 	fcgi/images/images-routes.c \
 	fcgi/images/images-routes.h \
+	fcgi/libfcgi-buffered.c \
+	fcgi/libfcgi-buffered.h \
 	fcgi/pipeline.c \
 	fcgi/pipeline.h \
 	fcgi/request.c \

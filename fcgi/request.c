@@ -16,6 +16,7 @@
 #include "error.h"
 #include "fastcgi-records.h"
 #include "http-status.h"
+#include "libfcgi-buffered.h"
 #include "log.h"
 #include "request.h"
 #include "text-parse.h"
@@ -46,14 +47,32 @@ request_reset (struct request *req)
   req->failed = false;
 }
 
+static bool warned_slow_bodies;
+
 int
 request_parse (struct request *req)
 {
   const char *uri, *question, *length;
 
+  const unsigned char *buffered;
+  size_t buffered_length;
+
   request_reset (req);
   clock_gettime (CLOCK_MONOTONIC, &req->started);
   error_clear ();
+
+  req->body_direct =
+    libfcgi_buffered_stdin (&req->fcgx, &buffered, &buffered_length) == 0
+    && fastcgi_stdin_start (&req->body_in, req->fcgx.ipcFd,
+                            req->fcgx.requestId, buffered,
+                            buffered_length) == 0;
+  /* Once per worker: it is a fact of the libfcgi installed, not of the
+   * request. */
+  if (!req->body_direct && !warned_slow_bodies) {
+    warned_slow_bodies = true;
+    log_warning ("libfcgi's input buffer is not as expected: request "
+                 "bodies are read through libfcgi (slower)");
+  }
 
   req->method = request_param (req, "REQUEST_METHOD");
   if (!req->method)
@@ -138,19 +157,62 @@ ssize_t
 request_read_body (struct request *req, void *buf, size_t count)
 {
   uint64_t remaining = req->content_length - req->body_read;
-  int n;
+  ssize_t n;
 
   if (!req->has_content_length || remaining == 0)
     return 0;
   if (count > remaining)
     count = (size_t) remaining;
-  if (count > INT32_MAX)
-    count = INT32_MAX;
-  n = FCGX_GetStr (buf, (int) count, req->fcgx.in);
+  if (req->body_direct)
+    n = fastcgi_stdin_read (&req->body_in, buf, count);
+  else
+    n = FCGX_GetStr (buf, count > INT32_MAX ? INT32_MAX : (int) count,
+                     req->fcgx.in);
   if (n < 0)
     return -1;
   req->body_read += (uint64_t) n;
   return n;
+}
+
+/* Why the body stopped coming, for the message. */
+static const char *
+body_failure (struct request *req)
+{
+  int errnum = req->body_direct ? req->body_in.error
+                                : FCGX_GetError (req->fcgx.in);
+
+  switch (errnum) {
+  case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+  case EWOULDBLOCK:
+#endif
+    return "stopped sending (client_timeout)";
+  case EPROTO:
+    return "was cut off by a malformed FastCGI record";
+  case ECONNABORTED:
+    return "was aborted by the web server";
+  default:
+    return "went away";
+  }
+}
+
+void
+request_end_body (struct request *req)
+{
+  bool body_done = !req->has_content_length
+                   || req->body_read == req->content_length;
+
+  /* Without FCGI_KEEP_CONN libfcgi closes the connection anyway. */
+  if (!req->fcgx.keepConnection || req->fcgx.ipcFd < 0)
+    return;
+  if (req->body_direct && !req->failed && body_done
+      && fastcgi_stdin_finish (&req->body_in) == 0)
+    return;
+  /* STDIN records of this request still to come would be read by
+   * FCGX_Accept_r as the start of the next request: it drops the
+   * connection at the first one, and with it the request the web server
+   * may have sent on it.  Closing after this response is cleaner. */
+  req->fcgx.keepConnection = 0;
 }
 
 int
@@ -161,12 +223,8 @@ request_read_body_full (struct request *req, void *buf, size_t count)
   while (count > 0) {
     ssize_t n = request_read_body (req, p, count);
     if (n <= 0) {
-      int errnum = FCGX_GetError (req->fcgx.in);
-
       error_set (EPIPE, "client %s after %" PRIu64 " of %" PRIu64 " bytes",
-                 errnum == EAGAIN || errnum == EWOULDBLOCK
-                   ? "stopped sending (client_timeout)" : "went away",
-                 req->body_read, req->content_length);
+                 body_failure (req), req->body_read, req->content_length);
       return -1;
     }
     p += n;

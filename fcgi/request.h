@@ -19,6 +19,8 @@
 #include <fcgiapp.h>
 #include <json-c/json.h>
 
+#include "fastcgi-stdin.h"
+
 struct request {
   FCGX_Request fcgx;
 
@@ -29,6 +31,11 @@ struct request {
   bool has_content_length;
   uint64_t content_length;
   uint64_t body_read;         /* body bytes consumed so far */
+  /* The body is read from the connection in whole records
+   * (fastcgi-stdin.h); false only when libfcgi's buffer could not be
+   * taken over, and then libfcgi's stream reads it. */
+  bool body_direct;
+  struct fastcgi_stdin body_in;
 
   /* Response state. */
   int status;                 /* 0 until response_begin */
@@ -63,6 +70,12 @@ const char *request_header (struct request *req, const char *name);
  * or NULL.  "flush=n&x=1": request_query (req, "flush") -> "n". */
 const char *request_query (struct request *req, const char *key,
                            char *buf, size_t bufsize);
+
+/* After the response: make sure the connection is at a record boundary
+ * when the web server keeps it for another request (FCGI_KEEP_CONN,
+ * nginx): read the rest of this request's STDIN stream, or have libfcgi
+ * close the connection when the body was not read to its end. */
+void request_end_body (struct request *req);
 
 /* Read up to count body bytes; returns bytes read (0 at the end of the
  * body), -1 on a broken connection.  Never reads past Content-Length. */

@@ -189,6 +189,7 @@ accept_and_serve (struct request *req, const struct config *cfg)
   }
   limit_stalls (req->fcgx.ipcFd, cfg->client_timeout);
   serve (req, cfg);
+  request_end_body (req);
   request_reset (req);
   FCGX_Finish_r (&req->fcgx);
   return 1;

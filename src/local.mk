@@ -20,6 +20,8 @@ src_libimagexfer_a_SOURCES = \
 	src/util/json-field.h \
 	src/util/log.c \
 	src/util/log.h \
+	src/util/process-id.c \
+	src/util/process-id.h \
 	src/util/process-info.c \
 	src/util/process-info.h \
 	src/util/range.c \
@@ -63,6 +65,8 @@ src_libimagexfer_a_SOURCES = \
 	src/backend/checksum.h \
 	src/backend/extents.c \
 	src/backend/extents.h \
+	src/transfer/descriptor-cache.c \
+	src/transfer/descriptor-cache.h \
 	src/transfer/lifecycle.c \
 	src/transfer/lifecycle.h \
 	src/transfer/spool-admin.c \

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "process-id.h"
 #include "stats-map.h"
 #include "stats-ranges.h"
 
@@ -103,14 +104,14 @@ monotonic_ns (void)
 static bool
 holder_dead (int32_t holder)
 {
-  return holder == (int32_t) getpid ()
+  return holder == (int32_t) process_id ()
     || (holder > 0 && kill (holder, 0) == -1 && errno == ESRCH);
 }
 
 static bool
 ranges_lock (struct stats_entry *e)
 {
-  int32_t me = (int32_t) getpid ();
+  int32_t me = (int32_t) process_id ();
   int64_t deadline = 0;
 
   for (unsigned spin = 0;; spin++) {
@@ -137,7 +138,7 @@ ranges_lock (struct stats_entry *e)
 static void
 ranges_unlock (struct stats_entry *e)
 {
-  int32_t me = (int32_t) getpid ();
+  int32_t me = (int32_t) process_id ();
 
   /* Fails only if a waiter took it over, believing us dead. */
   CAS (e->ranges_lock, &me, 0);

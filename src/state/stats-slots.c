@@ -15,6 +15,7 @@
 
 #include "events.h"
 #include "log.h"
+#include "process-id.h"
 #include "stats-clock.h"
 #include "stats-map.h"
 #include "stats-ranges.h"
@@ -25,7 +26,7 @@ static struct stats_slot *my_slot;
 int
 stats_worker_register (void)
 {
-  int32_t pid = (int32_t) getpid ();
+  int32_t pid = (int32_t) process_id ();
 
   if (stats_map == NULL || !stats_writable)
     return -1;
@@ -52,7 +53,7 @@ struct stats_slot *
 stats_slot_mine (void)
 {
   /* After a fork the slot is the parent's. */
-  if (my_slot && LOAD (my_slot->pid) == (int32_t) getpid ())
+  if (my_slot && LOAD (my_slot->pid) == (int32_t) process_id ())
     return my_slot;
   return NULL;
 }
@@ -60,7 +61,7 @@ stats_slot_mine (void)
 void
 stats_slot_release_mine (void)
 {
-  int32_t pid = (int32_t) getpid ();
+  int32_t pid = (int32_t) process_id ();
 
   if (my_slot && stats_writable)
     CAS (my_slot->pid, &pid, 0);
@@ -139,7 +140,7 @@ stats_supervisor_start (unsigned workers)
 
   if (stats_map == NULL || !stats_writable)
     return;
-  STORE (stats_map->header.supervisor_pid, (int32_t) getpid ());
+  STORE (stats_map->header.supervisor_pid, (int32_t) process_id ());
   STORE (stats_map->header.supervisor_start, (int64_t) time (NULL));
   STORE (stats_map->header.workers, workers);
   /* Slots of processes that no longer exist (an earlier run that was

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Reading descriptors from the spool: one file per transfer, read again
- * by every request, never trusted to be whole or well formed. */
+/* Reading descriptors from the spool: one file per transfer, looked at
+ * again by every request (read again unless unchanged since the last
+ * request, descriptor-cache.h), never trusted to be whole or well
+ * formed. */
 #include <config.h>
 
 #include <errno.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "descriptor-cache.h"
 #include "error.h"
 #include "log.h"
 #include "transfer.h"
@@ -190,6 +193,8 @@ int
 transfer_load (const char *spool_dir, const char *id, struct transfer *t)
 {
   CLEANUP_FREE char *text = NULL;
+  CLEANUP_FREE char *path = NULL;
+  const char *kept = NULL;
   struct stat st;
   size_t len;
 
@@ -198,14 +203,21 @@ transfer_load (const char *spool_dir, const char *id, struct transfer *t)
     error_set (EINVAL, "invalid transfer id");
     return -1;
   }
-  if (transfer_read_descriptor (spool_dir, id, &text, &len, &st) == -1)
+  if (asprintf (&path, "%s/%s.json", spool_dir, id) != -1)
+    kept = descriptor_cache_find (path, &st, &len);
+  else
+    path = NULL;
+  if (!kept
+      && transfer_read_descriptor (spool_dir, id, &text, &len, &st) == -1)
     return error_errno () == EINVAL ? invalid_descriptor (spool_dir, id, &st)
                                     : -1;
-  if (transfer_parse (id, text, len, t) == -1) {
+  if (transfer_parse (id, kept ? kept : text, len, t) == -1) {
     if (error_errno () != EINVAL)
       return -1;
     return invalid_descriptor (spool_dir, id, &st);
   }
+  if (!kept && path)
+    descriptor_cache_keep (path, &st, text, len);
   t->spool_dev = st.st_dev;
   t->spool_ino = st.st_ino;
   t->spool_mtime = st.st_mtime;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "process-id.h"
 
 static enum log_level current_level = LOG_LEVEL_INFO;
 
@@ -61,7 +62,7 @@ log_msg (enum log_level level, const char *fmt, ...)
   strftime (stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
 
   n = snprintf (line, sizeof line, "%s.%03ldZ imagexfer[%d] %s: ", stamp,
-                now.tv_nsec / 1000000, (int) getpid (), level_names[level]);
+                now.tv_nsec / 1000000, (int) process_id (), level_names[level]);
   va_start (args, fmt);
   vsnprintf (line + n, sizeof line - (size_t) n, fmt, args);
   va_end (args);

@@ -31,6 +31,7 @@ BATS_SUITES = \
 	tests/bats/admin-socket.bats \
 	tests/bats/tickets.bats \
 	tests/bats/docs-man.bats \
+	tests/bats/images-body-records.bats \
 	$(NULL)
 TESTS += $(BATS_SUITES)
 EXTRA_DIST += $(BATS_SUITES) \
@@ -38,4 +39,5 @@ EXTRA_DIST += $(BATS_SUITES) \
 	tests/bats/expect.bash \
 	tests/bats/helpers.bash \
 	tests/bats/nbd-helpers.bash \
+	tests/bats/send-in-pieces.py \
 	$(NULL)

@@ -6,21 +6,27 @@
  * every record header and reassembles the content, read in big reads
  * or one byte at a time, and a reader that leaves mid-record.
  *
- * In: the request body as request.c reads it through libfcgi, from a
+ * In: the request body as request.c reads it (fastcgi-stdin.c, after
+ * what libfcgi buffered with the parameters), from a
  * client of this test that writes the records split at odd boundaries
  * (one byte per write, headers apart from their content, everything in
- * one write), with padding, and that closes mid-record. */
+ * one write), with padding, in maximal records and chunks that end
+ * inside them, with records that are not content (a management record,
+ * FCGI_ABORT_REQUEST), and that closes mid-record; and a connection the
+ * web server keeps for its next request (FCGI_KEEP_CONN). */
 #include <config.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -301,23 +307,26 @@ enum split {
   SPLIT_ODD,                    /* writes of 7 bytes */
 };
 
+/* Big enough for a body of several maximal records and chunks. */
+#define STREAM_MAX (4 * 1024 * 1024)
+
 struct stream {
-  unsigned char data[65536];
+  unsigned char data[STREAM_MAX];
   size_t length;
-  size_t cuts[256];             /* where SPLIT_HEADERS writes end */
+  size_t cuts[512];             /* where SPLIT_HEADERS writes end */
   size_t ncuts;
 };
 
 static void
-add_record (struct stream *s, int type, const void *content, size_t length,
-            size_t padding)
+add_record_of (struct stream *s, int request_id, int type,
+               const void *content, size_t length, size_t padding)
 {
   unsigned char *h = s->data + s->length;
 
   h[0] = FCGI_VERSION_1;
   h[1] = (unsigned char) type;
-  h[2] = REQUEST_ID >> 8;
-  h[3] = REQUEST_ID & 0xff;
+  h[2] = (unsigned char) (request_id >> 8);
+  h[3] = (unsigned char) (request_id & 0xff);
   h[4] = (unsigned char) (length >> 8);
   h[5] = (unsigned char) (length & 0xff);
   h[6] = (unsigned char) padding;
@@ -329,6 +338,13 @@ add_record (struct stream *s, int type, const void *content, size_t length,
   memset (s->data + s->length + length, 0xee, padding);
   s->length += length + padding;
   s->cuts[s->ncuts++] = s->length;
+}
+
+static void
+add_record (struct stream *s, int type, const void *content, size_t length,
+            size_t padding)
+{
+  add_record_of (s, REQUEST_ID, type, content, length, padding);
 }
 
 static void
@@ -345,19 +361,34 @@ add_param (unsigned char *buf, size_t *len, const char *name,
   *len += v;
 }
 
-/* BEGIN_REQUEST, the parameters of a PUT of content_length bytes, and
- * body bytes of the pattern in STDIN records of stdin_record bytes
- * with padding; an empty STDIN record when end_stdin. */
+/* Body bytes of the pattern, from body offset done, in STDIN records
+ * of stdin_record bytes with padding. */
 static void
-build_stream (struct stream *s, size_t content_length, size_t body,
-              size_t stdin_record, size_t padding, bool end_stdin)
+add_body (struct stream *s, size_t done, size_t body, size_t stdin_record,
+          size_t padding)
 {
-  unsigned char begin[8] = { 0, FCGI_RESPONDER, 0 };
-  unsigned char params[512], chunk[4096];
+  static unsigned char chunk[65535];
+
+  while (done < body) {
+    size_t n = body - done < stdin_record ? body - done : stdin_record;
+
+    for (size_t i = 0; i < n; i++)
+      chunk[i] = pattern (done + i);
+    add_record (s, FCGI_STDIN, chunk, n, padding);
+    done += n;
+  }
+}
+
+/* BEGIN_REQUEST (with FCGI_KEEP_CONN when keep), the parameters of a
+ * PUT of content_length bytes, appended to s. */
+static void
+add_request (struct stream *s, size_t content_length, bool keep)
+{
+  unsigned char begin[8] = { 0, FCGI_RESPONDER, keep ? FCGI_KEEP_CONN : 0 };
+  unsigned char params[512];
   char length_text[32];
   size_t plen = 0;
 
-  s->length = s->ncuts = 0;
   add_record (s, FCGI_BEGIN_REQUEST, begin, sizeof begin, 0);
   snprintf (length_text, sizeof length_text, "%zu", content_length);
   add_param (params, &plen, "REQUEST_METHOD", "PUT");
@@ -367,14 +398,18 @@ build_stream (struct stream *s, size_t content_length, size_t body,
   add_record (s, FCGI_PARAMS, params, 20, 3);
   add_record (s, FCGI_PARAMS, params + 20, plen - 20, 0);
   add_record (s, FCGI_PARAMS, NULL, 0, 0);
-  for (size_t done = 0; done < body; ) {
-    size_t n = body - done < stdin_record ? body - done : stdin_record;
+}
 
-    for (size_t i = 0; i < n; i++)
-      chunk[i] = pattern (done + i);
-    add_record (s, FCGI_STDIN, chunk, n, padding);
-    done += n;
-  }
+/* A request of content_length bytes, and body bytes of the pattern in
+ * STDIN records of stdin_record bytes with padding; an empty STDIN
+ * record when end_stdin. */
+static void
+build_stream (struct stream *s, size_t content_length, size_t body,
+              size_t stdin_record, size_t padding, bool end_stdin)
+{
+  s->length = s->ncuts = 0;
+  add_request (s, content_length, false);
+  add_body (s, 0, body, stdin_record, padding);
   if (end_stdin)
     add_record (s, FCGI_STDIN, NULL, 0, 0);
 }
@@ -463,12 +498,34 @@ unlisten_socket (void)
   rmdir (socket_path);
 }
 
-/* Serve one request of the stream: accept, parse, read the body of
- * Content-Length bytes.  Returns request_read_body_full's result; *ok
- * tells whether the parameters and the body bytes read were right. */
+/* The body, read with request_read_body_full in pieces of piece bytes
+ * (0: in one call), as a request handler reads it in chunks.  Returns
+ * request_read_body_full's result. */
 static int
-serve_one (const struct stream *s, enum split split, size_t send,
-           size_t content_length, bool *ok)
+read_body (struct request *req, unsigned char *body, size_t content_length,
+           size_t piece)
+{
+  size_t done = 0;
+
+  do {
+    size_t n = content_length - done;
+
+    if (piece && n > piece)
+      n = piece;
+    if (request_read_body_full (req, body + done, n) == -1)
+      return -1;
+    done += n;
+  } while (done < content_length);
+  return 0;
+}
+
+/* Serve one request of the stream: accept, parse, read the body of
+ * Content-Length bytes in pieces.  Returns request_read_body_full's
+ * result; *ok tells whether the parameters and the body bytes read were
+ * right, and that the body was read in whole records, not by libfcgi. */
+static int
+serve_pieces (const struct stream *s, enum split split, size_t send,
+              size_t content_length, size_t piece, bool *ok)
 {
   struct client c = {
     .socket_path = socket_path, .stream = s, .split = split, .send = send,
@@ -483,8 +540,8 @@ serve_one (const struct stream *s, enum split split, size_t send,
   if (FCGX_InitRequest (&req.fcgx, listen_fd, 0) == 0
       && FCGX_Accept_r (&req.fcgx) == 0 && request_parse (&req) == 0) {
     error_clear ();
-    r = request_read_body_full (&req, body, content_length);
-    *ok = strcmp (req.method, "PUT") == 0
+    r = read_body (&req, body, content_length, piece);
+    *ok = req.body_direct && strcmp (req.method, "PUT") == 0
           && strcmp (req.path, "/images/x") == 0
           && strcmp (req.query, "flush=n") == 0
           && req.has_content_length
@@ -504,6 +561,13 @@ serve_one (const struct stream *s, enum split split, size_t send,
   free (req.headers);
   free (body);
   return r;
+}
+
+static int
+serve_one (const struct stream *s, enum split split, size_t send,
+           size_t content_length, bool *ok)
+{
+  return serve_pieces (s, split, send, content_length, 0, ok);
 }
 
 static const char *const split_names[] = {
@@ -551,6 +615,209 @@ test_in (void)
   r = serve_one (&s, SPLIT_HEADERS, s.cuts[s.ncuts - 7] + 3, 10000, &ok);
   tap_ok (r == -1 && error_errno () == EPIPE && ok,
           "client gone inside a record's header: %s", error_message ());
+
+  /* Bodies of many records in chunks, as uploads come: maximal records
+   * (65535 bytes, padded to 65536), chunks that end inside records. */
+  for (int split = SPLIT_NONE; split <= SPLIT_ODD; split++) {
+    size_t body = 3 * 1024 * 1024 + 5;
+
+    if (split == SPLIT_BYTES)
+      continue;
+    build_stream (&s, body, body, 65535, 1, true);
+    r = serve_pieces (&s, split, s.length, body, 1024 * 1024, &ok);
+    tap_ok (r == 0 && ok, "body of 3 MiB in maximal records, 1 MiB chunks, %s",
+            split_names[split]);
+  }
+  build_stream (&s, 1000003, 1000003, 8192, 0, true);
+  r = serve_pieces (&s, SPLIT_NONE, s.length, 1000003, 99991, &ok);
+  tap_ok (r == 0 && ok, "body of 1000003 bytes in 8 KiB records, odd chunks");
+
+  /* A management record inside the body is not content. */
+  build_stream (&s, 5000, 2000, 1000, 0, false);
+  add_record_of (&s, 0, FCGI_GET_VALUES, "\x07\x00MPXS_CON", 10, 6);
+  add_body (&s, 2000, 5000, 1000, 3);
+  add_record (&s, FCGI_STDIN, NULL, 0, 0);
+  r = serve_pieces (&s, SPLIT_HEADERS, s.length, 5000, 1500, &ok);
+  tap_ok (r == 0 && ok, "a management record inside the body is skipped");
+
+  /* The web server aborts the request mid-body. */
+  build_stream (&s, 5000, 2000, 1000, 0, false);
+  add_record (&s, FCGI_ABORT_REQUEST, NULL, 0, 0);
+  r = serve_one (&s, SPLIT_NONE, s.length, 5000, &ok);
+  tap_ok (r == -1 && error_errno () == EPIPE && ok
+          && strstr (error_message (), "aborted"),
+          "FCGI_ABORT_REQUEST mid-body: %s", error_message ());
+
+  /* A record of another type in the middle of STDIN. */
+  build_stream (&s, 5000, 2000, 1000, 0, false);
+  add_record (&s, FCGI_DATA, "x", 1, 0);
+  r = serve_one (&s, SPLIT_ODD, s.length, 5000, &ok);
+  tap_ok (r == -1 && error_errno () == EPIPE && ok
+          && strstr (error_message (), "malformed"),
+          "FCGI_DATA inside STDIN: %s", error_message ());
+  unlisten_socket ();
+}
+
+/* ---- Kept connections (FCGI_KEEP_CONN, as nginx sends) ---- */
+
+/* A client that sends the first request in two writes (the second,
+ * hold_from onwards, after a pause: libfcgi cannot have read it while
+ * it read the parameters), waits for its FCGI_END_REQUEST, and then, if
+ * the connection is still open, sends the second request the same way
+ * on the same connection. */
+struct keep_client {
+  const struct stream *first, *second;
+  size_t first_hold, second_hold;
+  int ends;                     /* FCGI_END_REQUEST records seen */
+  bool closed_after_first;      /* EOF where the second answer would be */
+};
+
+/* Read records until an FCGI_END_REQUEST; false at EOF. */
+static bool
+keep_client_wait_end (int fd)
+{
+  unsigned char h[FCGI_HEADER_LEN], sink[65536 + 256];
+
+  for (;;) {
+    size_t length;
+
+    if (recv (fd, h, sizeof h, MSG_WAITALL) != (ssize_t) sizeof h)
+      return false;
+    length = (size_t) (h[4] << 8 | h[5]) + h[6];
+    if (length && recv (fd, sink, length, MSG_WAITALL) != (ssize_t) length)
+      return false;
+    if (h[1] == FCGI_END_REQUEST)
+      return true;
+  }
+}
+
+static void
+keep_client_send (int fd, const struct stream *s, size_t hold)
+{
+  if (write (fd, s->data, hold) != (ssize_t) hold)
+    return;
+  usleep (100 * 1000);
+  if (write (fd, s->data + hold, s->length - hold)
+      != (ssize_t) (s->length - hold))
+    return;
+}
+
+static void *
+keep_client_run (void *arg)
+{
+  struct keep_client *c = arg;
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  int fd = socket (AF_UNIX, SOCK_STREAM, 0);
+  /* An answer that never comes fails the test instead of hanging it. */
+  struct timeval patience = { .tv_sec = 10 };
+  struct pollfd pfd = { .fd = fd, .events = POLLIN };
+  char byte;
+
+  snprintf (addr.sun_path, sizeof addr.sun_path, "%s", socket_path);
+  if (connect (fd, (struct sockaddr *) &addr, sizeof addr) == -1) {
+    perror ("connect");
+    exit (1);
+  }
+  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+  keep_client_send (fd, c->first, c->first_hold);
+  if (keep_client_wait_end (fd)) {
+    c->ends++;
+    /* A connection being closed shows as EOF soon after the answer; a
+     * kept one shows nothing. */
+    c->closed_after_first = poll (&pfd, 1, 1000) == 1
+                            && recv (fd, &byte, 1, MSG_DONTWAIT) == 0;
+    if (!c->closed_after_first) {
+      keep_client_send (fd, c->second, c->second_hold);
+      if (keep_client_wait_end (fd))
+        c->ends++;
+    }
+  }
+  close (fd);
+  return NULL;
+}
+
+/* Accept one request on req (a kept connection stays in it), read
+ * read_length bytes of its body, answer, finish.  Returns whether the
+ * request came and its body was as sent. */
+static bool
+serve_kept (struct request *req, size_t read_length)
+{
+  unsigned char *body = malloc (read_length + 1);
+  bool ok = false;
+
+  if (FCGX_Accept_r (&req->fcgx) == 0 && request_parse (req) == 0) {
+    ok = req->body_direct
+         && request_read_body_full (req, body, read_length) == 0;
+    for (size_t i = 0; ok && i < read_length; i++)
+      ok = body[i] == pattern (i);
+    response_error (req, 200, "done");
+    request_end_body (req);
+  }
+  FCGX_Finish_r (&req->fcgx);
+  request_reset (req);
+  free (body);
+  return ok;
+}
+
+static void
+wait_for_client (void)
+{
+  struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
+
+  poll (&pfd, 1, 10000);
+}
+
+static void
+test_kept (void)
+{
+  static struct stream first, second;
+  struct request req = { .query = "" };
+  struct keep_client c = { .first = &first, .second = &second };
+  pthread_t thread;
+  bool ok1, ok2 = false;
+
+  listen_socket ();
+  /* Non-blocking, as in the workers: a connection dropped by libfcgi
+   * makes the second FCGX_Accept_r fail instead of waiting forever. */
+  fcntl (listen_fd, F_SETFL, fcntl (listen_fd, F_GETFL) | O_NONBLOCK);
+  FCGX_InitRequest (&req.fcgx, listen_fd, 0);
+
+  /* A request without a body whose end of STDIN comes late, then an
+   * upload on the same connection. */
+  first.length = first.ncuts = 0;
+  add_request (&first, 0, true);
+  c.first_hold = first.length;
+  add_record (&first, FCGI_STDIN, NULL, 0, 0);
+  second.length = second.ncuts = 0;
+  add_request (&second, 100000, true);
+  add_body (&second, 0, 100000, 30000, 2);
+  c.second_hold = second.cuts[second.ncuts - 3];
+  add_record (&second, FCGI_STDIN, NULL, 0, 0);
+  pthread_create (&thread, NULL, keep_client_run, &c);
+  wait_for_client ();
+  ok1 = serve_kept (&req, 0);
+  if (req.fcgx.ipcFd >= 0)
+    ok2 = serve_kept (&req, 100000);
+  pthread_join (thread, NULL);
+  tap_ok (ok1 && ok2 && c.ends == 2 && !c.closed_after_first,
+          "kept connection: the late end of STDIN is read, the next request "
+          "on the same connection is served (%d answers)", c.ends);
+  if (req.fcgx.ipcFd >= 0)
+    FCGX_Free (&req.fcgx, 1);
+
+  /* An upload answered without reading its body: the connection is
+   * closed after the answer, never taken for the next request. */
+  memset (&c, 0, sizeof c);
+  c.first = &second;
+  c.second = &second;
+  c.first_hold = second.cuts[2];
+  pthread_create (&thread, NULL, keep_client_run, &c);
+  wait_for_client ();
+  ok1 = serve_kept (&req, 0);
+  pthread_join (thread, NULL);
+  tap_ok (ok1 && c.ends == 1 && c.closed_after_first && req.fcgx.ipcFd < 0,
+          "kept connection: a body left unread closes it after the answer");
+  free (req.headers);
   unlisten_socket ();
 }
 
@@ -565,5 +832,6 @@ main (void)
     return tap_done ();
   }
   test_in ();
+  test_kept ();
   return tap_done ();
 }

@@ -967,6 +967,62 @@ test_image_roots (void)
   free (resolved_root);
 }
 
+/* Load transfer "kept" of dir: whether it loads with path want. */
+static bool
+kept_path_is (const char *dir, const char *want)
+{
+  struct transfer t;
+  bool same;
+
+  if (transfer_load (dir, "kept", &t) == -1)
+    return false;
+  same = strcmp (location (&t, "path"), want) == 0;
+  transfer_free (&t);
+  return same;
+}
+
+/* A descriptor unchanged since the last load may be served from the
+ * worker's copy (descriptor-cache.c), which only keeps files whose change
+ * time is over a second old: every change after that must show. */
+static void
+test_load_unchanged (void)
+{
+  char dir[] = "/tmp/test-transfer.XXXXXX";
+  char path[4096], tmp[4096];
+  struct transfer t;
+
+  if (mkdtemp (dir) == NULL) {
+    tap_ok (false, "mkdtemp: %s", strerror (errno));
+    return;
+  }
+  snprintf (path, sizeof path, "%s/kept.json", dir);
+  snprintf (tmp, sizeof tmp, "%s/.kept.json.tmp", dir);
+  write_file (dir, "kept.json", "{\"path\": \"/var/tmp/a.raw\"}\n");
+  sleep (2);
+  tap_ok (kept_path_is (dir, "/var/tmp/a.raw")
+          && kept_path_is (dir, "/var/tmp/a.raw"),
+          "an old descriptor loaded twice: as written");
+  /* Rewritten in place, same size, within the same second. */
+  write_file (dir, "kept.json", "{\"path\": \"/var/tmp/b.raw\"}\n");
+  tap_ok (kept_path_is (dir, "/var/tmp/b.raw"),
+          "rewritten in place with the same size: the new text is read");
+  sleep (2);
+  kept_path_is (dir, "/var/tmp/b.raw");
+  /* Replaced by rename. */
+  write_file (dir, ".kept.json.tmp", "{\"path\": \"/var/tmp/c.raw\"}\n");
+  rename (tmp, path);
+  tap_ok (kept_path_is (dir, "/var/tmp/c.raw"),
+          "replaced by rename: the new descriptor is read");
+  sleep (2);
+  kept_path_is (dir, "/var/tmp/c.raw");
+  /* Deleted: cancelled at once, whatever was kept. */
+  unlink (path);
+  tap_ok (transfer_load (dir, "kept", &t) == -1 && error_errno () == ENOENT,
+          "deleted after being kept: no such transfer (%s)",
+          error_message ());
+  rmdir (dir);
+}
+
 int
 main (void)
 {
@@ -978,6 +1034,7 @@ main (void)
   test_to_json ();
   test_examples ();
   test_load ();
+  test_load_unchanged ();
   test_image_roots ();
   return tap_done ();
 }

@@ -12,6 +12,7 @@ status_from_table (int errnum)
   switch (errnum) {
   case ENOENT:
   case ENOTSUP:
+  case ENOLINK:    /* a remote image (http backend) that is not there */
     return 404;
   case EACCES:
   case EPERM:
@@ -37,6 +38,8 @@ status_from_table (int errnum)
   case ENOTCONN:
   case ESHUTDOWN:
     return 503;
+  case EREMOTEIO:  /* a remote (http backend) failed or answered wrong */
+    return 502;
   default:
     return 500;
   }
@@ -53,6 +56,10 @@ http_status_from_errno (int errnum, enum http_failure failure)
   case HTTP_FAILURE_DESCRIPTOR:
     return errnum == ENOENT || errnum == ECANCELED ? status : 500;
   case HTTP_FAILURE_OPEN:
+    /* A remote image's own verdict (cancelled, unknown, failing) is
+     * the remote's to give, not ours to hide. */
+    if (errnum == ECANCELED || errnum == ENOLINK || errnum == EREMOTEIO)
+      return status;
     return status == 503 ? 503 : 500;
   case HTTP_FAILURE_SPOOL:
     return errnum == EINVAL ? status : 500;
@@ -80,6 +87,7 @@ http_status_reason (int status)
   case 415: return "Unsupported Media Type";
   case 416: return "Range Not Satisfiable";
   case 500: return "Internal Server Error";
+  case 502: return "Bad Gateway";
   case 503: return "Service Unavailable";
   case 507: return "Insufficient Storage";
   default: return "Unknown";

@@ -18,6 +18,7 @@ enum http_failure {
  * such context), EACCES/EPERM/EROFS/ECANCELED 403, EINVAL/EBADMSG/EPIPE
  * 400, ERANGE 416, EMSGSIZE 413, ENOSPC/EDQUOT 507, ECONNREFUSED/
  * ECONNRESET/EAGAIN/ETIMEDOUT/EHOSTUNREACH/ENOTCONN/ESHUTDOWN 503,
+ * ENOLINK 404 and EREMOTEIO 502 (a remote image: not there, failing),
  * anything else 500.
  *
  * The exceptions:
@@ -26,8 +27,10 @@ enum http_failure {
  *     other errno 500: a descriptor we cannot read is our problem, even
  *     EACCES or EINVAL.
  *   HTTP_FAILURE_OPEN: 503 where the table says 503 (NBD server
- *     unreachable, the client may retry), any other errno 500: failing
- *     to open the image is never the client's fault, even EACCES.
+ *     unreachable, the client may retry), and a remote's verdict on its
+ *     image (http backend: ECANCELED 403, ENOLINK 404, EREMOTEIO 502);
+ *     any other errno 500: failing to open the image is never the
+ *     client's fault, even EACCES.
  *   HTTP_FAILURE_SPOOL: EINVAL 400 (bad id or descriptor), any other
  *     errno 500: the spool is the server's problem (ENOENT, EACCES,
  *     ENOSPC on the spool are not the client's).

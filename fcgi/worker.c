@@ -213,6 +213,15 @@ drain_backlog (struct request *req, const struct config *cfg)
   } while (now.tv_sec - start.tv_sec < WORKER_DRAIN_SECONDS);
 }
 
+/* The spool this worker serves, for the backends' cancel check. */
+static const char *worker_spool_dir;
+
+static bool
+worker_transfer_wanted (const struct transfer *t)
+{
+  return transfer_still_present (worker_spool_dir, t);
+}
+
 int
 worker_run (int listen_fd, const struct config *cfg)
 {
@@ -228,6 +237,8 @@ worker_run (int listen_fd, const struct config *cfg)
   backend_set_timeout (cfg->backend_timeout);
   transfer_set_image_roots ((const char *const *) cfg->image_roots);
   backend_set_keep_seconds (cfg->backend_keep_seconds);
+  worker_spool_dir = cfg->spool_dir;
+  backend_set_cancel_check (worker_transfer_wanted);
   if (FCGX_Init () != 0) {
     log_error ("worker: FCGX_Init failed");
     return EXIT_FAILURE;

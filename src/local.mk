@@ -51,6 +51,13 @@ src_libimagexfer_a_SOURCES = \
 	src/backend/backend-file-descriptor.c \
 	src/backend/backend-file.c \
 	src/backend/backend-file.h \
+	src/backend/backend-http-descriptor.c \
+	src/backend/backend-http-exchange.c \
+	src/backend/backend-http-extents.c \
+	src/backend/backend-http-handle.c \
+	src/backend/backend-http-open.c \
+	src/backend/backend-http.c \
+	src/backend/backend-http.h \
 	src/backend/backend-nbd-descriptor.c \
 	src/backend/backend-nbd-extents.c \
 	src/backend/backend-nbd-open.c \
@@ -80,7 +87,7 @@ src_libimagexfer_a_SOURCES = \
 	src/transfer/transfer.c \
 	src/transfer/transfer.h \
 	$(NULL)
-src_libimagexfer_a_CFLAGS = $(AM_CFLAGS) $(LIBNBD_CFLAGS) $(SODIUM_CFLAGS)
+src_libimagexfer_a_CFLAGS = $(AM_CFLAGS) $(LIBNBD_CFLAGS) $(SODIUM_CFLAGS) $(LIBCURL_CFLAGS)
 
 # Everything that links the core library needs these.
-IMAGEXFER_CORE_LIBS = src/libimagexfer.a $(JSONC_LIBS) $(LIBNBD_LIBS) $(SODIUM_LIBS)
+IMAGEXFER_CORE_LIBS = src/libimagexfer.a $(JSONC_LIBS) $(LIBNBD_LIBS) $(SODIUM_LIBS) $(LIBCURL_LIBS)

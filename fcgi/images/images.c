@@ -125,6 +125,7 @@ open_backend (struct image_request *ir, const struct images_route *route)
   bool may_write = ir->transfer.ops & TRANSFER_OP_WRITE;
   bool writable = route->access == IMAGES_ACCESS_WRITE
                   || (route->access == IMAGES_ACCESS_DESCRIBE && may_write);
+  int status;
 
   ir->backend = backend_open (&ir->transfer, writable);
   /* Not a status decision: these say "not writable by us", which
@@ -141,8 +142,9 @@ open_backend (struct image_request *ir, const struct images_route *route)
 
   log_error ("%s %s: open failed: %s", req->method, ir->transfer.id,
              error_message ());
-  if (http_status_from_errno (error_errno (), HTTP_FAILURE_OPEN) == 503)
-    response_error (req, 503, "%s", error_message ());
+  status = http_status_from_errno (error_errno (), HTTP_FAILURE_OPEN);
+  if (status != 500)
+    response_error (req, status, "%s", error_message ());
   else
     response_error (req, 500, "cannot open the image of transfer %s (see "
                     "the server log)", ir->transfer.id);

@@ -10,10 +10,12 @@
 /* Each defined in its backend's file. */
 extern const struct backend_type backend_type_file;
 extern const struct backend_type backend_type_nbd;
+extern const struct backend_type backend_type_http;
 
 const struct backend_type *const backend_types[] = {
   &backend_type_file,                 /* the default: first */
   &backend_type_nbd,
+  &backend_type_http,
   NULL,
 };
 

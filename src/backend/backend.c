@@ -45,6 +45,21 @@ backend_timeout (void)
   return timeout_seconds;
 }
 
+static bool (*cancel_check) (const struct transfer *);
+
+void
+backend_set_cancel_check (bool (*still_wanted) (const struct transfer *))
+{
+  cancel_check = still_wanted;
+}
+
+bool
+backend_still_wanted (const struct backend *b)
+{
+  return cancel_check == NULL || b->transfer == NULL
+         || cancel_check (b->transfer);
+}
+
 /* The backend kept open between two requests (backend_release), and
  * what it was opened for.  A worker serves one request at a time, so one
  * slot and no lock. */

@@ -93,6 +93,14 @@ struct backend {
 void backend_set_timeout (unsigned seconds);
 unsigned backend_timeout (void);
 
+/* Whether the request's transfer is still wanted (its descriptor not
+ * deleted), for backends whose one operation can wait long on a network
+ * (http) and must stop within a second of a cancel.  The program serving
+ * requests sets the check (the worker: the spool file is still there);
+ * without one, every transfer is wanted. */
+void backend_set_cancel_check (bool (*still_wanted) (const struct transfer *));
+bool backend_still_wanted (const struct backend *b);
+
 
 /* Open t's backend.  Sets size: the backend's size clipped to the
  * descriptor's size when it has one (a descriptor size larger than the

@@ -17,6 +17,7 @@
 #   image_random PATH SIZE / image_sparse PATH SIZE
 #   http CURL-ARGS... -> $status_code, $body, header NAME
 #   admin_http PATH CURL-ARGS... -> the same, through the admin socket
+#   stack_save NAME / stack_use NAME: two stacks in one test
 #
 # After stack_start: STACK_DIR SPOOL STATE IMAGES BASE_URL STACK_PORT
 # FRONT FRONT_PID (LIGHTTPD_PID or NGINX_PID) FCGI_LOG ADMIN_SOCKET
@@ -564,6 +565,32 @@ stack_stop ()
     ADMIN_DIR=""
   fi
   return 0
+}
+
+# Two stacks in one test (a gateway in front of a host): stack_start
+# sets these globals, so save them under a name after starting one and
+# bring them back before using or stopping it.
+#   stack_save NAME / stack_use NAME
+_stack_vars="STACK_DIR SPOOL STATE IMAGES BASE_URL STACK_PORT FRONT FRONT_PID
+  LIGHTTPD_PID NGINX_PID FCGI_LOG FCGI_DAEMON_PID HTTPS_URL HTTPS_PORT
+  ADMIN_SOCKET ADMIN_DIR ADMIN_GID"
+
+stack_save ()
+{
+  local v
+  for v in $_stack_vars; do
+    printf -v "_stack_${1}_$v" '%s' "${!v:-}"
+  done
+}
+
+stack_use ()
+{
+  local v saved
+  for v in $_stack_vars; do
+    saved=_stack_${1}_$v
+    printf -v "$v" '%s' "${!saved:-}"
+    export "${v?}"
+  done
 }
 
 # make_test_cert DIR: a self-signed certificate for 127.0.0.1 in

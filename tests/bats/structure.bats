@@ -27,7 +27,7 @@ backend_names ()
   # protocol defaults to "nbd", a fact of that protocol, named once.
   local names name f bad=()
   names=$(backend_names)
-  [ "$(echo "$names" | sort | tr '\n' ' ')" = "file nbd " ] \
+  [ "$(echo "$names" | sort | tr '\n' ' ')" = "file http nbd " ] \
     || fail "backend names found: $names"
   for name in $names; do
     run grep -rlE "\"$name\"|BACKEND_TYPE_" "$top_srcdir/src" "$top_srcdir/fcgi" \

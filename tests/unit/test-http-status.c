@@ -21,7 +21,7 @@ static const struct {
   { EACCES, "EACCES", { 403, 500, 500, 500, 500 } },
   { EPERM, "EPERM", { 403, 500, 500, 500, 500 } },
   { EROFS, "EROFS", { 403, 500, 500, 500, 500 } },
-  { ECANCELED, "ECANCELED", { 403, 403, 500, 500, 500 } },
+  { ECANCELED, "ECANCELED", { 403, 403, 403, 500, 500 } },
   { EINVAL, "EINVAL", { 400, 500, 500, 400, 400 } },
   { EBADMSG, "EBADMSG", { 400, 500, 500, 500, 500 } },
   { EPIPE, "EPIPE", { 400, 500, 500, 500, 500 } },
@@ -36,6 +36,9 @@ static const struct {
   { EHOSTUNREACH, "EHOSTUNREACH", { 503, 500, 503, 500, 500 } },
   { ENOTCONN, "ENOTCONN", { 503, 500, 503, 500, 500 } },
   { ESHUTDOWN, "ESHUTDOWN", { 503, 500, 503, 500, 500 } },
+  /* A remote image (http backend): its verdict passes through open. */
+  { ENOLINK, "ENOLINK", { 404, 500, 404, 500, 500 } },
+  { EREMOTEIO, "EREMOTEIO", { 502, 500, 502, 500, 500 } },
   /* Anything else is the server's problem. */
   { EIO, "EIO", { 500, 500, 500, 500, 500 } },
   { ENOMEM, "ENOMEM", { 500, 500, 500, 500, 500 } },
@@ -73,6 +76,7 @@ static const struct {
   { 415, "Unsupported Media Type" },
   { 416, "Range Not Satisfiable" },
   { 500, "Internal Server Error" },
+  { 502, "Bad Gateway" },
   { 503, "Service Unavailable" },
   { 507, "Insufficient Storage" },
   { 418, "Unknown" },

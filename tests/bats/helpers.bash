@@ -580,6 +580,8 @@ stack_save ()
   local v
   for v in $_stack_vars; do
     printf -v "_stack_${1}_$v" '%s' "${!v:-}"
+    # bats hands setup_file's exported variables to the tests.
+    export "_stack_${1}_$v"
   done
 }
 

@@ -32,6 +32,7 @@ BATS_SUITES = \
 	tests/bats/tickets.bats \
 	tests/bats/docs-man.bats \
 	tests/bats/images-body-records.bats \
+	tests/bats/http-gateway.bats \
 	$(NULL)
 TESTS += $(BATS_SUITES)
 EXTRA_DIST += $(BATS_SUITES) \
@@ -40,4 +41,5 @@ EXTRA_DIST += $(BATS_SUITES) \
 	tests/bats/helpers.bash \
 	tests/bats/nbd-helpers.bash \
 	tests/bats/send-in-pieces.py \
+	tests/bats/http-helpers.bash \
 	$(NULL)

@@ -33,6 +33,7 @@ BATS_SUITES = \
 	tests/bats/docs-man.bats \
 	tests/bats/images-body-records.bats \
 	tests/bats/http-gateway.bats \
+	tests/bats/http-faults.bats \
 	$(NULL)
 TESTS += $(BATS_SUITES)
 EXTRA_DIST += $(BATS_SUITES) \

@@ -51,5 +51,6 @@ EXTRA_DIST += \
 	tests/bench/nbd.bash \
 	tests/bench/nginx.bash \
 	tests/bench/small.bash \
+	tests/bench/gateway.bash \
 	.ci/run \
 	$(NULL)

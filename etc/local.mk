@@ -10,4 +10,5 @@ dist_examples_DATA = \
 	etc/examples/canonical-nbd.json \
 	etc/examples/cloudstack-nbd.json \
 	etc/examples/imageio-nbd.json \
+	etc/examples/gateway-http.json \
 	$(NULL)

@@ -135,7 +135,7 @@ nginx_buffered_to_disk ()
   expect_json '.code == "FORBIDDEN"'
   admin_http /api/v1/daemon -H 'Origin: http://example.com'
   expect_status 200
-  expect_json '.backends == ["file", "nbd"]'
+  expect_json '.backends == ["file", "nbd", "http"]'
   expect_no_header Access-Control-Allow-Origin
 }
 

@@ -213,6 +213,8 @@ same_answer () {
   ! grep -q -e s3cr3t -e tr4ce "$FCGI_LOG" || fail "a header value in the log"
   http "$BASE_URL/api/v1/daemon"
   expect_json '.backends | index("http") != null'
+  http "$BASE_URL/api/v1/metrics/backend"
+  expect_json '.http.bytes_read >= 1048576 and .http.requests >= 1'
 }
 
 @test "one kept connection to the host carries a worker's requests" {

@@ -142,7 +142,7 @@ not json at all
 {"path": "@IMG@", "backend": "ftp"}
 {"path": "@IMG@", "sparse": "no"}
 {"path": "@IMG@", "filename": 7}
-{"url": "http://example.org/disk"}
+{"url": "ftp://example.org/disk"}
 {"url": "file://relative"}
 {}
 EOF

@@ -34,6 +34,7 @@ BATS_SUITES = \
 	tests/bats/images-body-records.bats \
 	tests/bats/http-gateway.bats \
 	tests/bats/http-faults.bats \
+	tests/bats/http-static.bats \
 	$(NULL)
 TESTS += $(BATS_SUITES)
 EXTRA_DIST += $(BATS_SUITES) \

@@ -53,7 +53,7 @@ teardown_file () { stack_stop; }
   expect_status 200
   expect_json --arg s "$SPOOL" --arg t "$STATE" \
     '.version == "0.1.0" and .workers == 4 and .spool_dir == $s
-     and .state_dir == $t and .backends == ["file", "nbd"]
+     and .state_dir == $t and .backends == ["file", "nbd", "http"]
      and (.features | index("prometheus")) != null
      and .uptime >= 0 and .start_time > 1600000000'
   expect_json --argjson p "$(fcgi_supervisor_pid)" '.pid == $p'

@@ -125,7 +125,7 @@ static const struct {
   { "nbd:10.0.0.5:10812:exportname=vda", true, "nbd",
     NULL, NULL, "10.0.0.5", "10812", "vda" },
   { .url = "" },
-  { .url = "http://example.com/disk" },
+  { .url = "ftp://example.com/disk" },
   { .url = "/var/tmp/disk.raw" },
   { .url = "file:relative" },
   { .url = "file://host/var/tmp/disk.raw" },
@@ -168,8 +168,8 @@ static const struct {
    * alias, leading zeros in a port, every url form in the scheme error. */
   { "{\"file\": \"rel\"}", "path: must be absolute, not \"rel\"" },
   { "{\"host\": \"h\", \"port\": \"000080\"}", NULL },
-  { "{\"url\": \"http://x\"}", "url: unsupported scheme in \"http://x\" "
-    "(file://, nbd://, nbd+unix:// or nbd:)" },
+  { "{\"url\": \"ftp://x\"}", "url: unsupported scheme in \"ftp://x\" "
+    "(file://, nbd://, nbd+unix:// or nbd:, http:// or https://)" },
   /* A typo of a known field is refused, not ignored. */
   { "{\"path\": \"/a\", \"read_onyl\": true}",
     "read_onyl: unknown field, did you mean \"read_only\"?" },
@@ -233,7 +233,7 @@ static const struct {
   { "{\"url\": \"file:///a\", \"path\": \"/a\"}", "url: conflicts with path" },
   { "{\"url\": \"nbd:unix:/s\", \"socket\": \"/s\"}", "url: conflicts" },
   { "{\"url\": 1}", "url: must be a string" },
-  { "{\"url\": \"http://x/a\"}", "url: unsupported scheme" },
+  { "{\"url\": \"ftp://x/a\"}", "url: unsupported scheme" },
   { "{\"url\": \"nbd:unix:relative\"}", "url:" },
   { "{\"socket\": \"relative\"}", "socket: must be absolute" },
   { "{\"socket\": 1}", "socket: must be a string" },
@@ -680,6 +680,33 @@ test_to_json (void)
   check_round_trip ("CloudStack", "{\"socket\": \"/s\", \"export\": \"e\", "
                     "\"export_bitmap\": \"b\", \"idle_timeout_seconds\": 3}");
   check_round_trip ("TCP", "{\"url\": \"nbd://h:10811/e\"}");
+  check_round_trip ("http", "{\"url\": \"https://h:54322/images/x\", "
+                    "\"insecure\": true, \"remote_timeout\": 5, "
+                    "\"headers\": {\"Authorization\": \"Bearer t\"}}");
+}
+
+/* The http backend's headers are credentials: the normalized JSON
+ * names them and masks their values. */
+static void
+test_http_headers_masked (void)
+{
+  struct transfer t;
+  json_object *j;
+  const char *s;
+
+  if (parse_string ("{\"url\": \"http://h/images/x\", \"headers\": "
+                    "{\"Authorization\": \"Bearer s3cr3t\"}}", &t) == -1) {
+    tap_ok (false, "http headers: parse: %s", error_message ());
+    return;
+  }
+  j = transfer_to_json (&t);
+  s = j ? json_object_to_json_string_ext (j, JSON_C_TO_STRING_PLAIN) : "";
+  tap_ok (strstr (s, "s3cr3t") == NULL
+          && strstr (s, "\"headers\":{\"Authorization\":\"***\"}") != NULL,
+          "http headers masked in the normalized JSON: %s", s);
+  tap_ok (strcmp (t.type->name, "http") == 0, "an http url selects http");
+  json_object_put (j);
+  transfer_free (&t);
 }
 
 /* Where etc/examples is: $top_srcdir, else next to this source file. */
@@ -709,6 +736,7 @@ test_examples (void)
 {
   static const char *const names[] = {
     "canonical-file", "canonical-nbd", "imageio-nbd", "cloudstack-nbd",
+    "gateway-http",
   };
   char *dir = examples_dir ();
 
@@ -1033,6 +1061,7 @@ main (void)
   test_dialects ();
   test_to_json ();
   test_examples ();
+  test_http_headers_masked ();
   test_load ();
   test_load_unchanged ();
   test_image_roots ();

@@ -1,0 +1,99 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# The http backend on a plain web server: an image lighttpd serves as a
+# static file is a read-only transfer here (ranged GETs; no OPTIONS
+# features, no PUT), with one data extent and checksums computed here
+# equal to imagexfer's own on the same file.  A path that lighttpd
+# refuses without a header shows the descriptor's headers arrive.
+# shellcheck disable=SC2154 # status_code and body come from http
+
+bats_require_minimum_version 1.5.0
+
+load helpers
+load expect
+load http-helpers
+
+MiB=1048576
+
+setup_file () {
+  command -v jq >/dev/null || return 0
+  gateway_start --lighttpd-extra '$HTTP["url"] =~ "^/private/" {
+  $REQUEST_HEADER["X-Image-Token"] != "let-me-in" { url.access-deny = ( "" ) }
+}'
+  stack_use host
+  mkdir -p "$STACK_DIR/www/private"
+  image_random "$STACK_DIR/www/disk.raw" 3M
+  cp "$STACK_DIR/www/disk.raw" "$STACK_DIR/www/private/disk.raw"
+  transfer_put local "{\"path\": \"$STACK_DIR/www/disk.raw\"}"
+  stack_use gateway
+}
+
+teardown_file () {
+  gateway_stop
+}
+
+setup () {
+  command -v jq >/dev/null || skip "jq not installed"
+  [ -n "${HOST_URL:-}" ] || fail "the stacks did not start"
+  stack_use gateway
+  T=$BATS_TEST_TMPDIR
+  STATIC=$HOST_DIR/www/disk.raw
+  gw_transfer static "$HOST_URL/disk.raw" '{"filename": "disk.raw"}'
+}
+
+@test "static: OPTIONS says read-only with checksum and extents; PUT and PATCH are 403" {
+  http -X OPTIONS "$BASE_URL/images/static"
+  expect_status 200
+  expect_json '.features == ["extents","checksum"] and .max_writers == 0'
+  expect_header Allow "OPTIONS, GET, HEAD"
+  http -T "$STATIC" "$BASE_URL/images/static"
+  expect_error 403
+  http -X PATCH -H 'Content-Type: application/json' -d '{"op": "flush"}' \
+    "$BASE_URL/images/static"
+  expect_error 403
+  cmp "$STATIC" "$HOST_DIR/www/private/disk.raw" || fail "the file changed"
+}
+
+@test "static: whole, ranged and suffix GETs are byte for byte" {
+  http "$BASE_URL/images/static"
+  expect_status 200
+  expect_header Content-Length $((3 * MiB))
+  expect_disposition disk.raw
+  expect_body_is "$STATIC"
+  ranged_get static "$STATIC" 0 0
+  ranged_get static "$STATIC" 12345 $((2 * MiB + 99))
+  ranged_get static "$STATIC" $((3 * MiB - 10)) $((3 * MiB - 1)) "bytes=-10"
+  http -I "$BASE_URL/images/static"
+  expect_header Content-Length $((3 * MiB))
+}
+
+@test "static: one data extent, dirty all dirty, checksums equal imagexfer's own" {
+  http "$BASE_URL/images/static/extents"
+  expect_extents_cover $((3 * MiB)) '["hole","length","start","zero"]'
+  expect_json --argjson s $((3 * MiB)) '. == [{"start": 0, "length": $s, "zero": false, "hole": false}]'
+  http "$BASE_URL/images/static/extents?context=dirty"
+  expect_extents_cover $((3 * MiB)) '["dirty","length","start","zero"]'
+  expect_json --argjson s $((3 * MiB)) '. == [{"start": 0, "length": $s, "dirty": true, "zero": false}]'
+  local q
+  for q in "" "?algorithm=sha256&block_size=1048576"; do
+    http "$HOST_URL/images/local/checksum$q"
+    expect_status 200
+    local want=$body
+    http "$BASE_URL/images/static/checksum$q"
+    expect_status 200
+    expect_eq "$body" "$want" "checksum$q vs the host's file transfer"
+  done
+}
+
+@test "static: the descriptor's headers reach the remote; without them 403 is passed on" {
+  gw_transfer priv "$HOST_URL/private/disk.raw" '{"headers": {"X-Image-Token": "let-me-in"}}'
+  http "$BASE_URL/images/priv"
+  expect_status 200
+  expect_body_is "$STATIC"
+  gw_transfer nopriv "$HOST_URL/private/disk.raw"
+  http "$BASE_URL/images/nopriv"
+  expect_error 403
+  gw_transfer missing "$HOST_URL/not-there.raw"
+  http "$BASE_URL/images/missing"
+  expect_error 404
+}

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "backend-http.h"
 #include "backend-registry.h"
@@ -100,6 +101,22 @@ header_name_valid (const char *s)
   return true;
 }
 
+/* Headers imagexfer sets itself, per request: a descriptor's would
+ * contradict them and corrupt data. */
+static bool
+header_name_reserved (const char *s)
+{
+  static const char *const reserved[] = {
+    "Range", "Content-Range", "Content-Length", "Content-Type", "Expect",
+    "Transfer-Encoding", "Host", "Connection", NULL,
+  };
+
+  for (size_t i = 0; reserved[i]; i++)
+    if (strcasecmp (s, reserved[i]) == 0)
+      return true;
+  return false;
+}
+
 static bool
 header_value_valid (json_object *v)
 {
@@ -146,6 +163,11 @@ parse_headers (json_object *v, const char *name, void *out)
     /* The message names the header, never its value. */
     if (!header_name_valid (key)) {
       error_set (EINVAL, "%s: \"%s\" is not a header name", name, key);
+      goto fail;
+    }
+    if (header_name_reserved (key)) {
+      error_set (EINVAL, "%s: %s is set by imagexfer for each request",
+                 name, key);
       goto fail;
     }
     if (!json_object_is_type (value, json_type_string)

@@ -14,9 +14,10 @@
 
 #include "backend.h"
 
-/* One ranged GET or PUT carries at most this much: the chunk the
- * pipeline asks for is normally smaller (chunk_size). */
-#define HTTP_MAX_REQUEST (32u * 1024 * 1024)
+/* The largest single request: a read or write is the caller's buffer (a
+ * chunk, a checksum block) and never this large; it bounds one zero
+ * PATCH, so zeroing a large range takes few round trips. */
+#define HTTP_MAX_REQUEST (UINT64_C (1) << 30)
 
 /* The answer to OPTIONS, an error body or a JSON reply is kept up to
  * this size; the extents list up to HTTP_EXTENTS_MAX. */

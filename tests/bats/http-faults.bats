@@ -208,6 +208,7 @@ while True:
     '{"url": "https://h/images/x", "headers": {"Bad Name": "v"}}|is not a header name' \
     '{"url": "https://h/images/x", "headers": {"X-A": "v\r\nX-B: w"}}|X-A: must be a string without line breaks' \
     '{"url": "https://h/images/x", "headers": ["Authorization: x"]}|headers: must be an object' \
+    '{"url": "https://h/images/x", "headers": {"range": "bytes=0-1"}}|headers: range is set by imagexfer' \
     '{"backend": "http"}|remote_url: required' \
     '{"path": "/x.raw", "insecure": true}|insecure: only valid with the http backend' \
     '{"url": "https://h/images/x", "remote_timeout": "5"}|remote_timeout' \

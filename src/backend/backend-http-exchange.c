@@ -227,22 +227,13 @@ exchange_url (const struct http_backend *hb, const struct http_exchange *x)
   return url;
 }
 
+/* list with copies of from's lines appended; NULL (list freed) when
+ * out of memory. */
 static struct curl_slist *
-exchange_headers (const struct http_backend *hb, struct http_exchange *x)
+slist_append_all (struct curl_slist *list, const struct curl_slist *from)
 {
-  struct curl_slist *list = NULL;
-
-  for (const struct curl_slist *h = hb->base_headers; h; h = h->next) {
-    struct curl_slist *l = curl_slist_append (list, h->data);
-
-    if (l == NULL) {
-      curl_slist_free_all (list);
-      return NULL;
-    }
-    list = l;
-  }
-  for (const struct curl_slist *h = x->headers; h; h = h->next) {
-    struct curl_slist *l = curl_slist_append (list, h->data);
+  for (; from; from = from->next) {
+    struct curl_slist *l = curl_slist_append (list, from->data);
 
     if (l == NULL) {
       curl_slist_free_all (list);
@@ -251,6 +242,15 @@ exchange_headers (const struct http_backend *hb, struct http_exchange *x)
     list = l;
   }
   return list;
+}
+
+/* The descriptor's headers, then the request's own. */
+static struct curl_slist *
+exchange_headers (const struct http_backend *hb, struct http_exchange *x)
+{
+  struct curl_slist *list = slist_append_all (NULL, hb->base_headers);
+
+  return list ? slist_append_all (list, x->headers) : NULL;
 }
 
 static void

@@ -34,10 +34,7 @@ teardown_file () {
 }
 
 setup () {
-  command -v jq >/dev/null || skip "jq not installed"
-  [ -n "${HOST_URL:-}" ] || fail "the stacks did not start"
-  stack_use gateway
-  T=$BATS_TEST_TMPDIR
+  gateway_setup
 }
 
 # The gateway still answers (the worker was not lost).

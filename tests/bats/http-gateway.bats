@@ -29,10 +29,7 @@ teardown_file () {
 }
 
 setup () {
-  command -v jq >/dev/null || skip "jq not installed"
-  [ -n "${HOST_URL:-}" ] || fail "the stacks did not start"
-  stack_use gateway
-  T=$BATS_TEST_TMPDIR
+  gateway_setup
 }
 
 # same_answer PATH: the gateway and the host answer GET PATH with the

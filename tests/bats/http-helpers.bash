@@ -9,6 +9,7 @@
 #     host:    HOST_URL HOST_DIR HOST_SPOOL HOST_IMAGES (HOST_HTTPS_URL)
 #     gateway: the current stack (BASE_URL, SPOOL, ...)
 #   gateway_stop
+#   gateway_setup        a test's setup: the gateway's variables, T
 #   on_host CMD...       run CMD with the host's stack variables
 #   host_file ID SIZE    a random image and file transfer ID on the host
 #                        (pristine copy $BATS_TEST_TMPDIR/ID.orig)
@@ -47,6 +48,16 @@ gateway_stop ()
   stack_use host
   stack_stop
   stack_use gateway
+}
+
+# The start of every test: skip without jq (setup_file then started
+# nothing), the gateway's variables, T for the test's files.
+gateway_setup ()
+{
+  command -v jq >/dev/null || skip "jq not installed"
+  [ -n "${HOST_URL:-}" ] || fail "the stacks did not start"
+  stack_use gateway
+  T=$BATS_TEST_TMPDIR
 }
 
 on_host ()

@@ -33,10 +33,7 @@ teardown_file () {
 }
 
 setup () {
-  command -v jq >/dev/null || skip "jq not installed"
-  [ -n "${HOST_URL:-}" ] || fail "the stacks did not start"
-  stack_use gateway
-  T=$BATS_TEST_TMPDIR
+  gateway_setup
   STATIC=$HOST_DIR/www/disk.raw
   gw_transfer static "$HOST_URL/disk.raw" '{"filename": "disk.raw"}'
 }

@@ -144,8 +144,10 @@ on_body (char *data, size_t size, size_t nmemb, void *opaque)
   size_t len = size * nmemb;
 
   if (!status_ok (x->status) || x->sink == HTTP_SINK_TEXT) {
-    /* Past the limit an error body is cut, a wanted one fails. */
-    if (append_text (x, data, len) < len && status_ok (x->status)) {
+    /* Past the limit an error body or a small answer (OPTIONS) is cut;
+     * a list we need whole (text_max given) fails. */
+    if (append_text (x, data, len) < len && status_ok (x->status)
+        && x->text_max) {
       x->too_much = true;
       return 0;
     }

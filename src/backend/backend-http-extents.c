@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The http backend's extents: the remote's own /extents list (both
  * contexts), fetched once per request and context and handed out in the
- * steps backend.c asks for.  The list is held in memory, so its JSON is
- * bounded (HTTP_EXTENTS_MAX, some 200,000 extents); a longer one fails
- * the request. */
+ * steps backend.c asks for.  The answer is held in memory, so its JSON
+ * is bounded (HTTP_EXTENTS_MAX, some 200,000 extents); a longer one
+ * fails the request. */
 #include <config.h>
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -52,6 +53,47 @@ append_item (json_object *item, enum extents_context context,
                              flags);
 }
 
+/* The list, one object at a time: memory is the text and the extents,
+ * not a JSON tree of the whole list.  An extent object holds no nested
+ * object nor brace in a string, so each runs from '{' to the next '}'. */
+static int
+parse_list (const char *text, enum extents_context context,
+            struct extent_list *list)
+{
+  const char *p = text + strspn (text, " \t\r\n");
+  const char *end = p + strlen (p);
+
+  while (end > p && strchr (" \t\r\n", end[-1]))
+    end--;
+  if (*p != '[' || end[-1] != ']') {
+    error_set (EREMOTEIO, "not a JSON list");
+    return -1;
+  }
+  while ((p = memchr (p, '{', (size_t) (end - p))) != NULL) {
+    const char *close = memchr (p, '}', (size_t) (end - p));
+    json_tokener *tok = json_tokener_new ();
+    json_object *item;
+    int r = -1;
+
+    if (close == NULL || tok == NULL) {
+      json_tokener_free (tok);
+      error_set (EREMOTEIO, "a malformed extent");
+      return -1;
+    }
+    item = json_tokener_parse_ex (tok, p, (int) (close - p + 1));
+    if (item == NULL || !json_object_is_type (item, json_type_object))
+      error_set (EREMOTEIO, "a malformed extent");
+    else
+      r = append_item (item, context, list);
+    json_object_put (item);
+    json_tokener_free (tok);
+    if (r == -1)
+      return -1;
+    p = close + 1;
+  }
+  return 0;
+}
+
 static int
 fetch_extents (struct http_backend *hb, enum extents_context context)
 {
@@ -61,24 +103,17 @@ fetch_extents (struct http_backend *hb, enum extents_context context)
                                                  : "/extents?context=zero",
   };
   struct extent_list *list = &hb->extents[context];
-  json_object *array = NULL;
   int r = http_exchange_run (hb, &x, "extents", HTTP_NO_OFFSET);
 
   extent_list_clear (list);
-  if (r == 0 && (array = json_tokener_parse (x.text ? x.text : "")) != NULL
-      && json_object_is_type (array, json_type_array)) {
-    for (size_t i = 0; r == 0 && i < json_object_array_length (array); i++)
-      r = append_item (json_object_array_get_idx (array, i), context, list);
-    if (r == -1)
-      error_set (EREMOTEIO, "extents: remote %s: %s", hb->label,
-                 error_message ());
-  }
-  else if (r == 0) {
-    error_set (EREMOTEIO, "extents: remote %s answered no JSON list",
-               hb->label);
+  if (r == 0 && parse_list (x.text ? x.text : "", context, list) == -1) {
+    char why[256];
+
+    /* Copied: error_set must not read the buffer it writes. */
+    snprintf (why, sizeof why, "%s", error_message ());
+    error_set (EREMOTEIO, "extents: remote %s: %s", hb->label, why);
     r = -1;
   }
-  json_object_put (array);
   http_exchange_free (&x);
   hb->has_extents[context] = r == 0;
   return r;

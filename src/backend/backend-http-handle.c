@@ -13,6 +13,7 @@
 
 #include "backend-http.h"
 #include "error.h"
+#include "log.h"
 
 static int
 copy_string (const char *s, char **out)
@@ -132,6 +133,9 @@ http_handle_setup (struct http_backend *hb, const struct transfer *t)
   if (hb->ca_file)
     curl_easy_setopt (c, CURLOPT_CAINFO, hb->ca_file);
   if (hb->insecure) {
+    /* Never silently: every handle made so says it in the log. */
+    log_warning ("open %s: remote %s: TLS certificate checks are off "
+                 "(insecure)", t->id, hb->label);
     curl_easy_setopt (c, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt (c, CURLOPT_SSL_VERIFYHOST, 0L);
   }

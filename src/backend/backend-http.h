@@ -69,7 +69,9 @@ struct http_exchange {
   enum http_sink sink;
   void *buffer;                 /* HTTP_SINK_BUFFER */
   size_t buffer_len;
-  size_t text_max;              /* HTTP_SINK_TEXT: 0 means small */
+  size_t text_max;              /* HTTP_SINK_TEXT: the whole answer is
+                                 * needed, up to this; 0: a small one,
+                                 * cut past HTTP_SMALL_BODY_MAX */
 
   /* Out. */
   long status;

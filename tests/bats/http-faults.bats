@@ -149,6 +149,8 @@ while True:
   http "$BASE_URL/images/g-insecure"
   expect_status 200
   expect_body_is "$T/new"
+  grep -q "open g-insecure: remote $HOST_HTTPS_URL: TLS certificate checks are off" \
+    "$FCGI_LOG" || fail "insecure was silent"
   expect_serving
 }
 

@@ -177,7 +177,9 @@ test_counters (void)
           && strcmp (stats_scope_name (STATS_SCOPE_FIRST_BACKEND), "file") == 0
           && strcmp (stats_scope_name (STATS_SCOPE_FIRST_BACKEND + 1), "nbd")
              == 0
-          && stats_scope_name (STATS_SCOPE_FIRST_BACKEND + 2) == NULL
+          && strcmp (stats_scope_name (STATS_SCOPE_FIRST_BACKEND + 2), "http")
+             == 0
+          && stats_scope_name (STATS_SCOPE_FIRST_BACKEND + 3) == NULL
           && strcmp (stats_scope_name (STATS_SCOPE_OTHER), "other") == 0,
           "scope names: all, the registry's backends, other");
   stats_global (STATS_SCOPE_FIRST_BACKEND, &file);

@@ -37,6 +37,15 @@ setup () {
   gateway_setup
 }
 
+# A test's own host (the one that stops) never outlives it.
+teardown () {
+  if [ -n "${HOST2_STARTED:-}" ]; then
+    stack_use host2
+    stack_stop
+    stack_use gateway
+  fi
+}
+
 # The gateway still answers (the worker was not lost).
 expect_serving () {
   http -X OPTIONS "$BASE_URL/images/*"
@@ -52,6 +61,28 @@ expect_serving () {
   [[ $body == *"remote http://127.0.0.1:$port"* ]] || fail "no remote named: $body"
   [[ $body != */images/x* ]] || fail "the remote's path (its id) shown: $body"
   http -X OPTIONS "$BASE_URL/images/g-down"
+  expect_error 503
+  expect_serving
+}
+
+@test "a host that stops while the gateway keeps a connection to it: 503" {
+  # A host of this test's own, so the suite's stays up.
+  HOST2_STARTED=yes
+  stack_start --workers 1 || fail "the second host did not start"
+  stack_save host2
+  image_random "$IMAGES/h2.raw" 1M
+  transfer_put h2 "{\"path\": \"$IMAGES/h2.raw\"}"
+  local url=$BASE_URL/images/h2 img=$IMAGES/h2.raw
+  stack_use gateway
+  gw_transfer g-h2 "$url"
+  http "$BASE_URL/images/g-h2"
+  expect_status 200
+  expect_body_is "$img"
+  stack_use host2
+  stack_stop
+  stack_save host2
+  stack_use gateway
+  http "$BASE_URL/images/g-h2"
   expect_error 503
   expect_serving
 }

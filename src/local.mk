@@ -51,6 +51,7 @@ src_libimagexfer_a_SOURCES = \
 	src/backend/backend-file-descriptor.c \
 	src/backend/backend-file.c \
 	src/backend/backend-file.h \
+	src/backend/backend-http-checksum.c \
 	src/backend/backend-http-descriptor.c \
 	src/backend/backend-http-exchange.c \
 	src/backend/backend-http-extents.c \

@@ -60,6 +60,7 @@ remote_features (struct http_remote *remote, const struct http_exchange *x)
       remote->can_zero |= strcmp (f, "zero") == 0;
       remote->can_flush |= strcmp (f, "flush") == 0;
       remote->can_extents |= strcmp (f, "extents") == 0;
+      remote->can_checksum |= strcmp (f, "checksum") == 0;
     }
   }
   json_object_put (obj);

@@ -170,6 +170,7 @@ const struct backend_ops backend_http_ops = {
   .zero = http_backend_zero,
   .flush = http_backend_flush,
   .extents = http_backend_extents,
+  .checksum = http_backend_checksum,
   .can_keep = http_backend_can_keep,
   .reuse = http_backend_reuse,
 };

@@ -47,7 +47,7 @@ struct http_headers {
 struct http_remote {
   bool images_api;              /* answers OPTIONS with "features" */
   bool can_write;               /* allows PUT */
-  bool can_zero, can_flush, can_extents;
+  bool can_zero, can_flush, can_extents, can_checksum;
 };
 
 /* Where the body of an answer goes. */
@@ -137,6 +137,10 @@ int http_exchange_run (struct http_backend *hb, struct http_exchange *x,
 void http_exchange_free (struct http_exchange *x);
 /* A remote status as the errno our clients' status follows. */
 int http_remote_errno (long status);
+
+/* backend-http-checksum.c */
+int http_backend_checksum (struct backend *b, const char *algorithm,
+                           uint64_t block_size, char *hex_out);
 
 /* backend-http-extents.c */
 int http_backend_extents (struct backend *b, enum extents_context context,

@@ -73,6 +73,14 @@ struct backend_ops {
    * the same descriptor; the backend takes its pointers from it). */
   bool (*can_keep) (struct backend *b);
   bool (*reuse) (struct backend *b, const struct transfer *t);
+
+  /* Optional: the block checksum of [0, size) (checksum.h) from the
+   * backend itself, when it can give it without our reading the data
+   * (a remote imagexfer or ImageIO computes its own).  1 with hex_out
+   * filled in, 0 when it cannot (computed by reading), -1 with
+   * error_set. */
+  int (*checksum) (struct backend *b, const char *algorithm,
+                   uint64_t block_size, char *hex_out);
 };
 
 struct backend {

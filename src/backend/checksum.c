@@ -273,6 +273,12 @@ checksum_compute (struct backend *b, const char *algorithm,
                CHECKSUM_BLOCK_ALIGNMENT);
     return -1;
   }
+  if (b->ops->checksum != NULL) {
+    int r = b->ops->checksum (b, algorithm, block_size, hex_out);
+
+    if (r != 0)
+      return r;
+  }
   if (sodium_init () == -1) {
     error_set (EIO, "checksum: libsodium cannot be initialized");
     return -1;

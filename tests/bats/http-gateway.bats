@@ -150,6 +150,19 @@ same_answer () {
   same_answer "sp/checksum" "g-sp/checksum"
   same_answer "sp/checksum?algorithm=sha256&block_size=1048576" \
     "g-sp/checksum?algorithm=sha256&block_size=1048576"
+  # The host computed them: no data crossed, nothing computed here.
+  grep -q 'checksum g-sp: remote GET .*/checksum: 200' "$FCGI_LOG" \
+    || fail "the host's checksum was not asked for"
+  ! grep -q 'checksum g-sp: .*computing it here' "$FCGI_LOG" \
+    || fail "computed at the gateway"
+  # A transfer of part of the host's image: computed here, by reading,
+  # equal to the host's on the same part.
+  on_host transfer_put sp-part \
+    "{\"path\": \"$HOST_IMAGES/sp.raw\", \"size\": $((12 * MiB))}"
+  gw_transfer g-sp-part "$HOST_URL/images/sp" "{\"size\": $((12 * MiB))}"
+  same_answer "sp-part/checksum" "g-sp-part/checksum"
+  grep -q 'checksum g-sp-part: .*computing it here' "$FCGI_LOG" \
+    || fail "a part's checksum was not computed here"
 
   # Upload it back into another transfer: the same bytes arrive.
   image_sparse "$HOST_IMAGES/sp2.raw" 64M

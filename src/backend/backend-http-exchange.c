@@ -64,16 +64,23 @@ curl_code_errno (CURLcode code)
   }
 }
 
+/* When line is the header name:, its value (blanks and line end cut,
+ * NUL-terminated, at most size - 1 bytes) in value. */
 static bool
-header_is (const char *line, size_t len, const char *name, const char **value)
+header_is (const char *line, size_t len, const char *name, char *value,
+           size_t size)
 {
   size_t n = strlen (name);
+  const char *v = line + n + 1;
+  const char *end = line + len;
 
   if (len <= n || strncasecmp (line, name, n) != 0 || line[n] != ':')
     return false;
-  *value = line + n + 1;
-  while (*value < line + len && (**value == ' ' || **value == '\t'))
-    (*value)++;
+  while (v < end && (*v == ' ' || *v == '\t'))
+    v++;
+  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+    end--;
+  snprintf (value, size, "%.*s", (int) (end - v), v);
   return true;
 }
 
@@ -82,28 +89,27 @@ on_header (char *line, size_t size, size_t nitems, void *opaque)
 {
   struct http_exchange *x = opaque;
   size_t len = size * nitems;
-  const char *v;
+  char v[256];
 
   if (len >= 5 && strncmp (line, "HTTP/", 5) == 0) {
     /* A new answer (after a 100 Continue): forget the last one's. */
     x->has_length = x->has_range = x->json = false;
     x->allow[0] = '\0';
     x->status = 0;
-    sscanf (line, "HTTP/%*s %ld", &x->status);
+    snprintf (v, sizeof v, "%.*s", (int) len, line);
+    sscanf (v, "HTTP/%*s %ld", &x->status);
     return len;
   }
-  if (header_is (line, len, "Content-Length", &v))
+  if (header_is (line, len, "Content-Length", v, sizeof v))
     x->has_length = sscanf (v, "%" SCNu64, &x->length) == 1;
-  else if (header_is (line, len, "Content-Range", &v))
+  else if (header_is (line, len, "Content-Range", v, sizeof v))
     x->has_range = sscanf (v, "bytes %" SCNu64 "-%" SCNu64 "/%" SCNu64,
                            &x->range_first, &x->range_last,
                            &x->range_total) >= 2;
-  else if (header_is (line, len, "Content-Type", &v))
+  else if (header_is (line, len, "Content-Type", v, sizeof v))
     x->json = strncasecmp (v, "application/json", 16) == 0;
-  else if (header_is (line, len, "Allow", &v)) {
-    snprintf (x->allow, sizeof x->allow, "%.*s", (int) (line + len - v), v);
-    x->allow[strcspn (x->allow, "\r\n")] = '\0';
-  }
+  else if (header_is (line, len, "Allow", v, sizeof v))
+    snprintf (x->allow, sizeof x->allow, "%s", v);
   return len;
 }
 
@@ -118,7 +124,7 @@ append_text (struct http_exchange *x, const char *data, size_t len)
 {
   size_t max = x->text_max && status_ok (x->status) ? x->text_max
                                                       : HTTP_SMALL_BODY_MAX;
-  size_t room = max - x->text_len;
+  size_t room = x->text_len < max ? max - x->text_len : 0;
 
   if (len > room) {
     x->text_truncated = true;

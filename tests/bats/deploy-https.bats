@@ -77,7 +77,7 @@ teardown_file ()
 @test "deploy: /api answers on the administrator's socket" {
   admin_http /api/v1/daemon
   expect_status 200
-  expect_json '.backends == ["file", "nbd"]'
+  expect_json '.backends == ["file", "nbd", "http"]'
 }
 
 @test "deploy: /images from 127.0.0.2 is served (not only from 127.0.0.1)" {

@@ -243,8 +243,8 @@ while True:
     '{"path": "/x.raw", "insecure": true}|insecure: only valid with the http backend' \
     '{"url": "https://h/images/x", "remote_timeout": "5"}|remote_timeout' \
     '{"url": "https://h/images/x", "heders": {}}|did you mean'; do
-    http -X PUT -H 'Content-Type: application/json' --data-binary "${d%%|*}" \
-      "$BASE_URL/api/v2/transfers/bad"
+    admin_http /api/v2/transfers/bad -X PUT -H 'Content-Type: application/json' \
+      --data-binary "${d%%|*}"
     expect_status 400 "${d%%|*}"
     [[ $body == *"${d#*|}"* ]] || fail "for ${d%%|*}: expected '${d#*|}' in $body"
   done

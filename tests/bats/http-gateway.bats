@@ -210,7 +210,7 @@ same_answer () {
   expect_status 200
   expect_body_is "$T/st.orig"
 
-  http "$BASE_URL/api/v2/transfers/g-st"
+  admin_http /api/v2/transfers/g-st
   expect_status 200
   expect_json --arg u "$HOST_URL/images/st" '.backend == "http" and .remote_url == $u
     and .headers == {"Authorization": "***", "X-Trace": "***"}
@@ -221,9 +221,9 @@ same_answer () {
   [[ $output == *"Authorization: ***"* ]] || fail "imagexferctl show: $output"
   [[ $output != *s3cr3t* && $output != *tr4ce* ]] || fail "a header value in show: $output"
   ! grep -q -e s3cr3t -e tr4ce "$FCGI_LOG" || fail "a header value in the log"
-  http "$BASE_URL/api/v1/daemon"
+  admin_http /api/v1/daemon
   expect_json '.backends | index("http") != null'
-  http "$BASE_URL/api/v1/metrics/backend"
+  admin_http /api/v1/metrics/backend
   expect_json '.http.bytes_read >= 1048576 and .http.requests >= 1'
 }
 

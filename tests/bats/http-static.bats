@@ -17,7 +17,8 @@ MiB=1048576
 
 setup_file () {
   command -v jq >/dev/null || return 0
-  gateway_start --lighttpd-extra '$HTTP["url"] =~ "^/private/" {
+  gateway_start --lighttpd-extra 'server.modules += ( "mod_access" )
+$HTTP["url"] =~ "^/private/" {
   $REQUEST_HEADER["X-Image-Token"] != "let-me-in" { url.access-deny = ( "" ) }
 }'
   stack_use host

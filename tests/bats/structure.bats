@@ -24,7 +24,8 @@ backend_names ()
   # The registry (src/backend/backend-registry.c) lists backends by their
   # rows; their names live in their own files.  imagexferctl add's
   # option "--file" is an option, not a backend; CloudStack's control
-  # protocol defaults to "nbd", a fact of that protocol, named once.
+  # protocol defaults to "nbd", a fact of that protocol, named once;
+  # "http" is also the scheme of an Origin header.
   local names name f bad=()
   names=$(backend_names)
   [ "$(echo "$names" | sort | tr '\n' ' ')" = "file http nbd " ] \
@@ -42,6 +43,11 @@ backend_names ()
         src/ctl/cloudstack-control.c)
           [ "$name" = nbd ] && [ "$(grep -c "\"$name\"" "$f")" = 1 ] \
             && grep -q "^#define CLOUDSTACK_DEFAULT_BACKEND \"nbd\"$" "$f" \
+            || bad+=("$f") ;;
+        src/config/config.c|fcgi/admin-access.c)
+          # There "http" is the scheme of a browser's Origin header, on
+          # lines that say so.
+          [ "$name" = http ] && ! grep "\"http\"" "$f" | grep -qvi origin \
             || bad+=("$f") ;;
         *) bad+=("$f") ;;
       esac

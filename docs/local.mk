@@ -10,6 +10,7 @@ dist_doc_DATA = \
 	docs/design.md \
 	docs/benchmark.md \
 	docs/control-planes.md \
+	docs/gateway.md \
 	$(NULL)
 
 EXTRA_DIST += \

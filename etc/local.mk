@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
-# The default configuration file and example transfer descriptors
+# The default configuration file (made from etc/imagexfer.conf.in: it
+# shows the configured default paths) and example transfer descriptors
 # (dist_ puts them in the tarball too).
 imagexferconfdir = $(sysconfdir)/imagexfer
-dist_imagexferconf_DATA = etc/imagexfer.conf
+imagexferconf_DATA = etc/imagexfer.conf
+PATH_FILES += etc/imagexfer.conf
 
 examplesdir = $(docdir)/examples
 dist_examples_DATA = \

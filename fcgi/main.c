@@ -177,6 +177,11 @@ main (int argc, char *argv[])
       return 1;
     }
   }
+  if (cfg.log_file && log_use_file (cfg.log_file) == -1) {
+    fprintf (stderr, "imagexfer-fcgi: %s\n", error_message ());
+    config_free (&cfg);
+    return 1;
+  }
 
   if (listen_address) {
     listen_fd = listen_on (listen_address);

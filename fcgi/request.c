@@ -109,6 +109,20 @@ request_param (struct request *req, const char *name)
 }
 
 const char *
+request_client (struct request *req)
+{
+  const char *addr = request_param (req, "REMOTE_ADDR");
+
+  /* One word, or the log line could be made to say something else. */
+  if (addr == NULL || addr[0] == '\0')
+    return "-";
+  for (const char *p = addr; *p; p++)
+    if (*p <= ' ' || *p >= 0x7f)
+      return "-";
+  return addr;
+}
+
+const char *
 request_header (struct request *req, const char *name)
 {
   char cgi_name[128] = "HTTP_";

@@ -66,6 +66,10 @@ void request_reset (struct request *req);
 const char *request_param (struct request *req, const char *name);
 const char *request_header (struct request *req, const char *name);
 
+/* The client's address as the web server saw it (REMOTE_ADDR), for
+ * the log; "-" when the web server did not pass it. */
+const char *request_client (struct request *req);
+
 /* Value of a query parameter (not decoded; our values are plain words),
  * or NULL.  "flush=n&x=1": request_query (req, "flush") -> "n". */
 const char *request_query (struct request *req, const char *key,

@@ -13,6 +13,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "service-notify.h"
 #include "stats.h"
 #include "supervisor.h"
 #include "worker.h"
@@ -26,6 +27,7 @@ struct worker_slot {
 static struct worker_slot slots[CONFIG_MAX_WORKERS * 2];
 static unsigned generation;
 static volatile sig_atomic_t got_terminate, got_reload, got_child;
+static volatile sig_atomic_t got_reopen;
 
 static void
 on_signal (int sig)
@@ -41,6 +43,9 @@ on_signal (int sig)
   case SIGCHLD:
     got_child = 1;
     break;
+  case SIGUSR1:
+    got_reopen = 1;
+    break;
   }
 }
 
@@ -48,7 +53,7 @@ static void
 install_signals (sigset_t *blocked)
 {
   struct sigaction sa;
-  static const int handled[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+  static const int handled[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1 };
 
   memset (&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
@@ -176,14 +181,29 @@ reap_workers (bool terminating)
   return early_deaths;
 }
 
+/* systemd (Type=notify) learns when we serve, reload and stop.  Only
+ * the daemon tells: a supervisor spawned by a web server is not the
+ * service's main process. */
+static void
+notify (const struct supervisor_options *options, const char *state)
+{
+  if (!options->exit_with_parent && service_notify (state) == -1)
+    log_warning ("supervisor: cannot tell systemd %s: %s", state,
+                 error_message ());
+}
+
 static void
 reload (struct config *cfg, const struct supervisor_options *options)
 {
   struct config fresh;
 
-  if (config_load (options->config_path, &fresh) == -1) {
+  notify (options, "RELOADING=1");
+  if (config_load (options->config_path, &fresh) == -1
+      || log_use_file (fresh.log_file) == -1) {
     log_error ("supervisor: reload failed, keeping the running config: %s",
                error_message ());
+    config_free (&fresh);
+    notify (options, "READY=1");
     return;
   }
   if (options->workers_override > 0)
@@ -196,6 +216,16 @@ reload (struct config *cfg, const struct supervisor_options *options)
   signal_workers (SIGTERM, true);
   log_info ("supervisor: config reloaded from %s, %u workers",
             cfg->path ? cfg->path : "(defaults)", cfg->workers);
+  notify (options, "READY=1");
+}
+
+/* logrotate moved the log file: this process and every worker open it
+ * again. */
+static void
+reopen_logs (void)
+{
+  log_reopen ();
+  signal_workers (SIGUSR1, false);
 }
 
 /* Stop taking requests, let the workers finish theirs.  Closing the
@@ -203,13 +233,14 @@ reload (struct config *cfg, const struct supervisor_options *options)
  * new requests with 503 at once instead of queueing them behind the
  * drain. */
 static void
-drain (int listen_fd, const char *listen_path)
+drain (int listen_fd, const struct supervisor_options *options)
 {
   sigset_t none;
 
+  notify (options, "STOPPING=1");
   close (listen_fd);
-  if (listen_path)
-    unlink (listen_path);
+  if (options->listen_path)
+    unlink (options->listen_path);
   log_info ("supervisor: draining %u workers", count_all_workers ());
   signal_workers (SIGTERM, false);
   sigemptyset (&none);
@@ -239,6 +270,8 @@ supervisor_run (int listen_fd, struct config *cfg,
   log_info ("supervisor: serving with %u workers (config %s)", cfg->workers,
             cfg->path ? cfg->path : "built-in defaults");
 
+  bool ready_told = false;
+
   while (!got_terminate) {
     unsigned early_deaths;
 
@@ -253,13 +286,23 @@ supervisor_run (int listen_fd, struct config *cfg,
       struct timespec pause = { .tv_sec = 0, .tv_nsec = 500 * 1000 * 1000 };
       nanosleep (&pause, NULL);
     }
+    if (got_reopen) {
+      got_reopen = 0;
+      reopen_logs ();
+    }
     while (count_current_workers () < cfg->workers
            && spawn_worker (listen_fd, cfg) == 0)
       ;
+    /* The socket listens and the workers are forked: connections from
+     * now on are accepted (queued until a worker takes them). */
+    if (!ready_told && count_current_workers () > 0) {
+      notify (options, "READY=1");
+      ready_told = true;
+    }
     if (!got_terminate && !got_reload && !got_child)
       sigsuspend (&none);
   }
-  drain (listen_fd, options->listen_path);
+  drain (listen_fd, options);
   stats_detach ();
   log_info ("supervisor: stopped");
   return EXIT_SUCCESS;

@@ -32,12 +32,18 @@
 /* How long a draining worker keeps answering queued requests. */
 #define WORKER_DRAIN_SECONDS 30
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reopen_requested;
 
 static void
 on_terminate (int sig)
 {
   stop_requested = 1;
+}
+
+static void
+on_reopen (int sig)
+{
+  reopen_requested = 1;
 }
 
 /* SIGTERM drains: a request in flight is finished, an idle worker leaves.
@@ -56,6 +62,10 @@ install_signals (void)
   sigemptyset (&sa.sa_mask);
   sigaction (SIGTERM, &sa, NULL);
   sigaction (SIGINT, &sa, NULL);
+  /* SIGUSR1 (logrotate) is blocked the same way: taken while waiting,
+   * or by the next log line of a request (log_reopen_on_pending). */
+  sa.sa_handler = on_reopen;
+  sigaction (SIGUSR1, &sa, NULL);
 
   /* The web server closing our connection must be an error, not death. */
   sa.sa_handler = SIG_IGN;
@@ -69,9 +79,12 @@ install_signals (void)
   sigemptyset (&terminate);
   sigaddset (&terminate, SIGTERM);
   sigaddset (&terminate, SIGINT);
+  sigaddset (&terminate, SIGUSR1);
   sigprocmask (SIG_BLOCK, &terminate, &waiting);
   sigdelset (&waiting, SIGTERM);
   sigdelset (&waiting, SIGINT);
+  sigdelset (&waiting, SIGUSR1);
+  log_reopen_on_pending (SIGUSR1);
   return waiting;
 }
 
@@ -253,7 +266,13 @@ worker_run (int listen_fd, const struct config *cfg)
   log_debug ("worker started");
 
   while (!stop_requested) {
-    if (!wait_for_connection (listen_fd, &waiting))
+    bool ready = wait_for_connection (listen_fd, &waiting);
+
+    if (reopen_requested) {
+      reopen_requested = 0;
+      log_reopen ();
+    }
+    if (!ready)
       continue;
     if (accept_and_serve (&req, cfg) == -1)
       return EXIT_FAILURE;

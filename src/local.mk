@@ -20,12 +20,15 @@ src_libimagexfer_a_SOURCES = \
 	src/util/json-field.h \
 	src/util/log.c \
 	src/util/log.h \
+	src/util/log-output.c \
 	src/util/process-id.c \
 	src/util/process-id.h \
 	src/util/process-info.c \
 	src/util/process-info.h \
 	src/util/range.c \
 	src/util/range.h \
+	src/util/service-notify.c \
+	src/util/service-notify.h \
 	src/util/text-parse.c \
 	src/util/text-parse.h \
 	src/config/config-dirs.c \

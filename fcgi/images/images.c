@@ -78,8 +78,8 @@ admit (struct image_request *ir, const struct images_route *route)
   enum lifecycle_state state = lifecycle_check (&ir->transfer, time (NULL));
 
   if (state != LIFECYCLE_OPEN) {
-    log_info ("%s %s: refused, transfer %s", req->method, id,
-              lifecycle_state_name (state));
+    log_info ("%s %s: refused, transfer %s client=%s", req->method, id,
+              lifecycle_state_name (state), request_client (req));
     response_error (req, 403, "transfer %s is %s", id,
                     lifecycle_state_name (state));
     return -1;
@@ -105,11 +105,11 @@ log_access (struct image_request *ir, const char *id)
   seconds = (double) (now.tv_sec - req->started.tv_sec)
             + (double) (now.tv_nsec - req->started.tv_nsec) / 1e9;
   log_info ("%s %s%s%s range=%s in=%" PRIu64 " out=%" PRIu64
-            " status=%d%s %.3fs",
+            " status=%d%s %.3fs client=%s",
             req->method, id, ir->sub[0] ? "/" : "", ir->sub,
             range ? range : content_range ? content_range : "-",
             req->body_read, req->body_sent, req->status,
-            req->failed ? " (aborted)" : "", seconds);
+            req->failed ? " (aborted)" : "", seconds, request_client (req));
 }
 
 /* Open the backend as the route needs it.  Failing to open is the

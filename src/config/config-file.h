@@ -14,8 +14,10 @@
 
 #include "log.h"
 
-#define CONFIG_DEFAULT_SPOOL_DIR "/var/lib/imagexfer/spool"
-#define CONFIG_DEFAULT_STATE_DIR "/run/imagexfer"
+/* The directories configure was told (--localstatedir, --runstatedir):
+ * /var/lib/imagexfer/spool and /run/imagexfer for a system build. */
+#define CONFIG_DEFAULT_SPOOL_DIR LOCALSTATEDIR "/lib/imagexfer/spool"
+#define CONFIG_DEFAULT_STATE_DIR RUNSTATEDIR "/imagexfer"
 #define CONFIG_DEFAULT_WORKERS 8
 #define CONFIG_DEFAULT_CHUNK_SIZE (4u * 1024 * 1024)
 #define CONFIG_MIN_CHUNK_SIZE (64u * 1024)
@@ -44,6 +46,7 @@ struct config {
   char *path;            /* the file read, or NULL for built-in defaults */
   char *spool_dir;       /* transfer descriptors: <id>.json */
   char *state_dir;       /* shared state table, events */
+  char *log_file;        /* log here instead of stderr, or NULL */
   enum log_level log_level;
   unsigned workers;      /* prefork worker processes */
   size_t chunk_size;     /* bytes per backend read/write while streaming */

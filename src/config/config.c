@@ -69,7 +69,8 @@ config_free (struct config *cfg)
   free_words (cfg->cors_origins);
   cfg->cors_origins = NULL;
   free (cfg->state_dir);
-  cfg->path = cfg->spool_dir = cfg->state_dir = NULL;
+  free (cfg->log_file);
+  cfg->path = cfg->spool_dir = cfg->state_dir = cfg->log_file = NULL;
 }
 
 const char *
@@ -319,6 +320,8 @@ set_key (const struct position *pos, const char *key, const char *value,
     return set_path (pos, key, value, &cfg->spool_dir);
   if (strcmp (key, "state_dir") == 0)
     return set_path (pos, key, value, &cfg->state_dir);
+  if (strcmp (key, "log_file") == 0)
+    return set_path (pos, key, value, &cfg->log_file);
   if (strcmp (key, "log_level") == 0) {
     if (log_level_parse (value, &cfg->log_level) == -1) {
       error_set (EINVAL, "%s:%d: log_level: must be error, warning, info or "

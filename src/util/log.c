@@ -13,6 +13,14 @@
 
 static enum log_level current_level = LOG_LEVEL_INFO;
 
+/* sd-daemon(3) priorities: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG. */
+static const int journal_priorities[] = {
+  [LOG_LEVEL_ERROR] = 3,
+  [LOG_LEVEL_WARNING] = 4,
+  [LOG_LEVEL_INFO] = 6,
+  [LOG_LEVEL_DEBUG] = 7,
+};
+
 static const char *const level_names[] = {
   [LOG_LEVEL_ERROR] = "error",
   [LOG_LEVEL_WARNING] = "warning",
@@ -57,12 +65,19 @@ log_msg (enum log_level level, const char *fmt, ...)
   if (!log_enabled (level))
     return;
 
-  clock_gettime (CLOCK_REALTIME, &now);
-  gmtime_r (&now.tv_sec, &tm);
-  strftime (stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-
-  n = snprintf (line, sizeof line, "%s.%03ldZ imagexfer[%d] %s: ", stamp,
-                now.tv_nsec / 1000000, (int) process_id (), level_names[level]);
+  log_output_check_pending ();
+  if (log_output_is_journal ())
+    /* The journal stamps each line itself. */
+    n = snprintf (line, sizeof line, "<%d>imagexfer[%d] %s: ",
+                  journal_priorities[level], (int) process_id (),
+                  level_names[level]);
+  else {
+    clock_gettime (CLOCK_REALTIME, &now);
+    gmtime_r (&now.tv_sec, &tm);
+    strftime (stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    n = snprintf (line, sizeof line, "%s.%03ldZ imagexfer[%d] %s: ", stamp,
+                  now.tv_nsec / 1000000, (int) process_id (), level_names[level]);
+  }
   va_start (args, fmt);
   vsnprintf (line + n, sizeof line - (size_t) n, fmt, args);
   va_end (args);

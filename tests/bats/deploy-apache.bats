@@ -65,7 +65,7 @@ FcgidIPCDir "$STACK_DIR/run/fcgid"
 FcgidProcessTableFile "$STACK_DIR/run/fcgid-shm"
 Define IMAGEXFER_BIN $STACK_DIR/bin/imagexfer-fcgi
 Define IMAGEXFER_CONF $STACK_DIR/imagexfer.conf
-Include "$top_srcdir/deploy/apache/imagexfer.conf"
+Include "$top_builddir/deploy/apache/imagexfer.conf"
 EOF
     "$APACHE2" -t -f "$STACK_DIR/apache.conf" 2>&1 || return 1
     "$APACHE2" -f "$STACK_DIR/apache.conf" -DFOREGROUND \

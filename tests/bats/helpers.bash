@@ -328,6 +328,9 @@ imagexfer_nginx_config ()
     sed -e "s|@pkgdatadir@/nginx|$dir/nginx|g" \
         -e "s|unix:/run/imagexfer/fcgi.sock|unix:$socket|g" \
         -e "s|unix:/run/imagexfer-admin/admin.sock|unix:$admin_socket|g" \
+        -e "s|unix:@runstatedir@/imagexfer/fcgi.sock|unix:$socket|g" \
+        -e "s|@sysconfdir@/imagexfer/tls/server.pem|$pemfile|" \
+        -e "s|@sysconfdir@/imagexfer/tls/server.key|$privkey|" \
         -e "s|listen 54322 ssl;|listen 127.0.0.1:$https_port ssl;|" \
         -e "s|/etc/imagexfer/tls/server.pem|$pemfile|" \
         -e "s|/etc/imagexfer/tls/server.key|$privkey|" \

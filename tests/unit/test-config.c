@@ -21,8 +21,12 @@ static const struct {
   const char *error;
   const char *expect;
 } config_tests[] = {
-  { "", NULL, " spool=/var/lib/imagexfer/spool state=/run/imagexfer "
-    "level=2 workers=8 chunk=4194304 sendfile=0 " },
+  /* The directories configure was given (--localstatedir, ...). */
+  { "", NULL, " spool=" LOCALSTATEDIR "/lib/imagexfer/spool state="
+    RUNSTATEDIR "/imagexfer level=2 workers=8 chunk=4194304 sendfile=0 " },
+  { "", NULL, " log=- " },
+  { "log_file = /var/log/imagexfer/imagexfer.log\n", NULL,
+    " log=/var/log/imagexfer/imagexfer.log " },
   { "# only a comment\n\n   \n\t\n", NULL, " workers=8 chunk=4194304 " },
   { "spool_dir = /srv/spool\n", NULL, " spool=/srv/spool " },
   { "spool_dir=/srv/spool", NULL, " spool=/srv/spool " },
@@ -94,6 +98,8 @@ static const struct {
   { "spool_dir = relative\n", ":1: spool_dir: must be an absolute path",
     NULL },
   { "state_dir = run/x\n", ":1: state_dir: must be an absolute path", NULL },
+  { "log_file = imagexfer.log\n", ":1: log_file: must be an absolute path",
+    NULL },
   { "log_level = verbose\n", ":1: log_level", NULL },
   { "log_level = DEBUG\n", ":1: log_level", NULL },
   { "log_level = 3\n", ":1: log_level", NULL },
@@ -177,7 +183,7 @@ summarize (const struct config *cfg, char *buf, size_t size)
               i ? "," : "", cfg->cors_origins[i]);
   snprintf (buf, size, " spool=%s state=%s level=%s workers=%u chunk=%zu "
             "sendfile=%d timeout=%u keep=%u sfmax=%" PRIu64 " client=%u "
-            "roots=%s%s%s mode=%o admin=%s cors=%s cancel=%u ",
+            "roots=%s%s%s mode=%o admin=%s cors=%s cancel=%u log=%s ",
             cfg->spool_dir, cfg->state_dir, level_digit (cfg->log_level),
             cfg->workers, cfg->chunk_size, cfg->sendfile,
             cfg->backend_timeout, cfg->backend_keep_seconds,
@@ -187,7 +193,7 @@ summarize (const struct config *cfg, char *buf, size_t size)
             cfg->image_roots && cfg->image_roots[1] ? cfg->image_roots[1] : "",
             cfg->file_mode,
             cfg->admin_tcp == CONFIG_ADMIN_TCP_LOOPBACK ? "loopback" : "no",
-            cors, cfg->cancel_timeout);
+            cors, cfg->cancel_timeout, cfg->log_file ? cfg->log_file : "-");
 }
 
 /* Test names are single TAP lines. */
@@ -281,7 +287,7 @@ test_files (const char *dir)
 {
   struct config cfg, defaults;
   char path[4096];
-  const char *top = getenv ("top_srcdir");
+  const char *top = getenv ("top_builddir");
   char shipped[4096];
 
   snprintf (path, sizeof path, "%s/missing.conf", dir);
@@ -298,16 +304,10 @@ test_files (const char *dir)
   config_free (&cfg);
   unlink (path);
 
-  /* The shipped file documents every key with its default. */
-  if (top && top[0])
-    snprintf (shipped, sizeof shipped, "%s/etc/imagexfer.conf", top);
-  else {
-    const char *suffix = "tests/unit/test-config.c";
-    size_t n = strlen (__FILE__), m = strlen (suffix);
-
-    snprintf (shipped, sizeof shipped, "%.*setc/imagexfer.conf",
-              n >= m ? (int) (n - m) : 0, __FILE__);
-  }
+  /* The shipped file (made in the build tree from etc/imagexfer.conf.in)
+   * documents every key with its default. */
+  snprintf (shipped, sizeof shipped, "%s/etc/imagexfer.conf",
+            top && top[0] ? top : ".");
   config_defaults (&defaults);
   tap_ok (config_load (shipped, &cfg) == 0
           && strcmp (cfg.spool_dir, defaults.spool_dir) == 0

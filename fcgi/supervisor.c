@@ -122,12 +122,12 @@ spawn_worker (int listen_fd, const struct config *cfg)
     return -1;
   }
   if (pid == 0) {
-    sigset_t none;
-
-    /* A worker must not outlive its supervisor. */
+    /* A worker must not outlive its supervisor.  Signals stay blocked
+     * until worker_run has its own handlers: a SIGTERM sent right after
+     * the fork (a stop just after a reload) would otherwise reach the
+     * supervisor's handler and be lost, and the drain would wait for
+     * this worker forever. */
     prctl (PR_SET_PDEATHSIG, SIGTERM);
-    sigemptyset (&none);
-    sigprocmask (SIG_SETMASK, &none, NULL);
     stats_detach ();
     _exit (worker_run (listen_fd, cfg));
   }

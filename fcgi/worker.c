@@ -80,10 +80,10 @@ install_signals (void)
   sigaddset (&terminate, SIGTERM);
   sigaddset (&terminate, SIGINT);
   sigaddset (&terminate, SIGUSR1);
-  sigprocmask (SIG_BLOCK, &terminate, &waiting);
-  sigdelset (&waiting, SIGTERM);
-  sigdelset (&waiting, SIGINT);
-  sigdelset (&waiting, SIGUSR1);
+  /* Only these are blocked (the supervisor forks with all of its own
+   * blocked); one that came before the handlers is still pending. */
+  sigprocmask (SIG_SETMASK, &terminate, NULL);
+  sigemptyset (&waiting);
   log_reopen_on_pending (SIGUSR1);
   return waiting;
 }

@@ -35,6 +35,7 @@ BATS_SUITES = \
 	tests/bats/http-gateway.bats \
 	tests/bats/http-faults.bats \
 	tests/bats/http-static.bats \
+	tests/bats/deploy-systemd.bats \
 	$(NULL)
 TESTS += $(BATS_SUITES)
 EXTRA_DIST += $(BATS_SUITES) \
@@ -44,4 +45,5 @@ EXTRA_DIST += $(BATS_SUITES) \
 	tests/bats/nbd-helpers.bash \
 	tests/bats/send-in-pieces.py \
 	tests/bats/http-helpers.bash \
+	tests/bats/notify-probe.py \
 	$(NULL)

@@ -36,6 +36,7 @@ BATS_SUITES = \
 	tests/bats/http-faults.bats \
 	tests/bats/http-static.bats \
 	tests/bats/deploy-systemd.bats \
+	tests/bats/ops-logging.bats \
 	$(NULL)
 TESTS += $(BATS_SUITES)
 EXTRA_DIST += $(BATS_SUITES) \

@@ -69,6 +69,17 @@ logrotatedir = $(sysconfdir)/logrotate.d
 logrotate_DATA = deploy/logrotate.d/imagexfer
 PATH_FILES += $(tmpfiles_DATA) $(sysusers_DATA) $(logrotate_DATA)
 
+# The Debian package (a native one: debian/ is in the tarball).
+EXTRA_DIST += \
+	debian/changelog \
+	debian/control \
+	debian/copyright \
+	debian/imagexfer.docs \
+	debian/rules \
+	debian/source/format \
+	tests/package/build-deb \
+	$(NULL)
+
 EXTRA_DIST += \
 	deploy/install-deps \
 	deploy/quickstart \

@@ -92,7 +92,7 @@ units_for_this_build () {
   run -0 systemd-tmpfiles --root="$root" --create "$tmpfiles"
   runstatedir=$(make_var runstatedir)
   localstatedir=$(make_var localstatedir)
-  for d in "$runstatedir/imagexfer:750" "$localstatedir/lib/imagexfer:750" \
+  for d in "$runstatedir/imagexfer:751" "$localstatedir/lib/imagexfer:750" \
            "$localstatedir/lib/imagexfer/spool:770" \
            "$localstatedir/log/imagexfer:750"; do
     expect_eq "$(stat -c '%a %u %g' "$root${d%:*}")" "${d##*:} $uid $gid" "${d%:*}"

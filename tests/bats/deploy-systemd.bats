@@ -12,12 +12,6 @@ load expect
 
 UNITS=(imagexfer.service imagexfer-cloudstack.service)
 
-# A make variable of the build tree, as configure set it.
-make_var () {
-  make -s -C "$top_builddir" --no-print-directory \
-    --eval="print-var: ; @echo \$($1)" print-var
-}
-
 need_systemd_tools () {
   command -v systemd-analyze >/dev/null \
     || skip "systemd-analyze not installed (package systemd)"
@@ -32,7 +26,7 @@ teardown () { rm -rf "$TMP"; }
 # tree (verify checks that ExecStart exists), in $TMP/units.
 units_for_this_build () {
   local bindir unit
-  bindir=$(make_var bindir)
+  bindir=$(build_make_var bindir)
   mkdir -p "$TMP/bin" "$TMP/units"
   ln -s "$top_builddir/fcgi/imagexfer-fcgi" "$TMP/bin/imagexfer-fcgi"
   ln -s "$top_builddir/src/ctl/imagexferctl" "$TMP/bin/imagexferctl"
@@ -90,8 +84,8 @@ units_for_this_build () {
   gid=$(awk -F: '$1 == "imagexfer" { print $3 }' "$root/etc/group")
   [ -n "$uid" ] && [ -n "$gid" ] || fail "no imagexfer user/group: $(cat "$root/etc/passwd")"
   run -0 systemd-tmpfiles --root="$root" --create "$tmpfiles"
-  runstatedir=$(make_var runstatedir)
-  localstatedir=$(make_var localstatedir)
+  runstatedir=$(build_make_var runstatedir)
+  localstatedir=$(build_make_var localstatedir)
   for d in "$runstatedir/imagexfer:751" "$localstatedir/lib/imagexfer:750" \
            "$localstatedir/lib/imagexfer/spool:770" \
            "$localstatedir/log/imagexfer:750"; do

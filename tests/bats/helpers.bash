@@ -675,3 +675,11 @@ header ()
     END { if (found) print value; else exit 1 }
   ' "$STACK_DIR/headers"
 }
+
+# build_make_var NAME: a make variable of the build tree as configure set
+# it (bindir, localstatedir, ...), to find what the installed files name.
+build_make_var ()
+{
+  make -s -C "$top_builddir" --no-print-directory \
+    --eval="print-var: ; @echo \$($1)" print-var
+}

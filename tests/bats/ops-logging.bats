@@ -123,3 +123,39 @@ start_daemon () {
   expect_eq "$output" "imagexfer-fcgi: cannot open log_file $TMP/no/such/dir/imagexfer.log: No such file or directory"
   [ ! -e "$TMP/fcgi.sock" ] || fail "it listened anyway"
 }
+
+@test "logrotate: the shipped snippet rotates log_file and the daemon follows" {
+  command -v logrotate >/dev/null || skip "logrotate not installed (deploy/install-deps installs it)"
+  mkdir -p "$TMP/log"
+  chmod 0750 "$TMP/log"
+  log=$TMP/log/imagexfer.log
+  stack_start --mode daemon --workers 2 --conf-extra "log_file = $log"
+  image_random "$IMAGES/a.img" 4K
+  transfer_put rot "{\"path\": \"$IMAGES/a.img\", \"ops\": [\"read\"]}"
+  http "$BASE_URL/images/rot?before"
+  expect_status 200
+  wait_for_line "$log" "GET rot "
+
+  # The installed file, with this stack's log directory, pid file and user.
+  logdir=$(build_make_var localstatedir)/log/imagexfer
+  piddir=$(build_make_var runstatedir)/imagexfer
+  sed -e "s|^$logdir/|$TMP/log/|" \
+      -e "s|pidfile=$piddir/imagexfer.pid|pidfile=$STACK_DIR/fcgi.pid|" \
+      -e "s|su imagexfer imagexfer|su $(id -un) $(id -gn)|" \
+      "$top_builddir/deploy/logrotate.d/imagexfer" > "$TMP/logrotate.conf"
+  grep -q "^$TMP/log/\*.log {" "$TMP/logrotate.conf" || fail "no log path in $(cat "$TMP/logrotate.conf")"
+  grep -q "pidfile=$STACK_DIR/fcgi.pid" "$TMP/logrotate.conf" || fail "no pid file in $(cat "$TMP/logrotate.conf")"
+  run -0 logrotate --force --state "$TMP/logrotate.state" "$TMP/logrotate.conf"
+
+  [ -s "$log.1" ] || fail "not rotated: $(ls -l "$TMP/log")"
+  for i in 1 2 3 4; do
+    http "$BASE_URL/images/rot?after=$i"
+    expect_status 200
+  done
+  for _ in $(seq 50); do
+    [ "$(grep -c "GET rot " "$log" 2>/dev/null)" -ge 4 ] && break
+    sleep 0.1
+  done
+  expect_eq "$(grep -c "GET rot " "$log")" 4 "access lines after the rotation"
+  expect_eq "$(grep -c "GET rot " "$log.1")" 1 "access lines before it"
+}

@@ -91,6 +91,10 @@ units_for_this_build () {
            "$localstatedir/log/imagexfer:750"; do
     expect_eq "$(stat -c '%a %u %g' "$root${d%:*}")" "${d##*:} $uid $gid" "${d%:*}"
   done
+  admin_gid=$(awk -F: '$1 == "imagexfer-admin" { print $3 }' "$root/etc/group")
+  [ -n "$admin_gid" ] || fail "no imagexfer-admin group: $(cat "$root/etc/group")"
+  expect_eq "$(stat -c '%a %u %g' "$root$runstatedir/imagexfer-admin")" \
+    "2750 0 $admin_gid" "$runstatedir/imagexfer-admin"
   # The daemon's defaults are these very directories.
   run -0 "$top_builddir/fcgi/imagexfer-fcgi" --help
   grep -q "^#spool_dir = $localstatedir/lib/imagexfer/spool$" "$top_builddir/etc/imagexfer.conf"

@@ -328,6 +328,7 @@ imagexfer_nginx_config ()
     sed -e "s|@pkgdatadir@/nginx|$dir/nginx|g" \
         -e "s|unix:/run/imagexfer/fcgi.sock|unix:$socket|g" \
         -e "s|unix:/run/imagexfer-admin/admin.sock|unix:$admin_socket|g" \
+        -e "s|unix:@runstatedir@/imagexfer-admin/admin.sock|unix:$admin_socket|g" \
         -e "s|unix:@runstatedir@/imagexfer/fcgi.sock|unix:$socket|g" \
         -e "s|@sysconfdir@/imagexfer/tls/server.pem|$pemfile|" \
         -e "s|@sysconfdir@/imagexfer/tls/server.key|$privkey|" \

@@ -35,13 +35,14 @@ docs/imagexfer.conf.5: docs/imagexfer.conf.5.pod
 docs/imagexfer-transfer.5: docs/imagexfer-transfer.5.pod
 
 # PAGE.SECTION from PAGE.SECTION.pod, with the configured paths in place
-# of SYSCONFDIR, DATADIR and DOCDIR; a POD error fails the build rather
+# of SYSCONFDIR, DATADIR, DOCDIR, LOCALSTATEDIR and RUNSTATEDIR; a POD error fails the build rather
 # than ending up as a "POD ERRORS" section in the page.
 $(nodist_man_MANS): Makefile
 	$(AM_V_GEN)$(MKDIR_P) docs && \
 	page=`basename $@` && \
 	sed -e 's|SYSCONFDIR|$(sysconfdir)|g' -e 's|DATADIR|$(datadir)|g' \
-	  -e 's|DOCDIR|$(docdir)|g' $(srcdir)/$@.pod > $@.pod-t && \
+	  -e 's|DOCDIR|$(docdir)|g' -e 's|LOCALSTATEDIR|$(localstatedir)|g' \
+	  -e 's|RUNSTATEDIR|$(runstatedir)|g' $(srcdir)/$@.pod > $@.pod-t && \
 	$(POD2MAN) --errors=die --section="$${page##*.}" \
 	  --name="$${page%.*}" --center=imagexfer \
 	  --release="imagexfer $(PACKAGE_VERSION)" $@.pod-t > $@-t && \

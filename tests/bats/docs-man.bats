@@ -91,7 +91,7 @@ config_keys ()
 @test "the shipped imagexfer.conf shows every key" {
   local code shipped
   code=$(config_keys)
-  shipped=$(sed -n 's/^#\([a-z_]*\) = .*/\1/p' "$top_srcdir/etc/imagexfer.conf" \
+  shipped=$(sed -n 's/^#\([a-z_]*\) = .*/\1/p' "$top_builddir/etc/imagexfer.conf" \
     | sort -u)
   expect_same_names "$code" "$shipped" "config keys (etc/imagexfer.conf)"
 }

@@ -49,6 +49,20 @@ valid_port (const char *s, size_t len)
   return v >= 1 && v <= 65535;
 }
 
+/* The port in s[0..len) without its leading zeros ("080" is port 80, as
+ * getaddrinfo reads it), updating *len; NULL when it is not a port
+ * 1-65535.  The url and the "port" field both go through here, so that
+ * one port is always written back the same way. */
+static const char *
+port_digits (const char *s, size_t *len)
+{
+  while (*len > 1 && s[0] == '0' && s[1] >= '0' && s[1] <= '9') {
+    s++;
+    (*len)--;
+  }
+  return valid_port (s, *len) ? s : NULL;
+}
+
 /* A DNS name or IPv4 address; IPv6 literals come without brackets. */
 static bool
 valid_host (const char *s, size_t len, bool ipv6)
@@ -114,7 +128,7 @@ parse_host_port (const char *url, const char *s, size_t len, bool port_required,
     error_set (EINVAL, "url: missing port in \"%s\"", url);
     return -1;
   }
-  if (port && !valid_port (port, port_len)) {
+  if (port && (port = port_digits (port, &port_len)) == NULL) {
     error_set (EINVAL, "url: bad port in \"%s\"", url);
     return -1;
   }
@@ -244,6 +258,7 @@ parse_port (json_object *v, const char *name, void *out)
 {
   char buf[24];
   const char *s, *digits;
+  size_t len;
 
   if (json_object_is_type (v, json_type_int)) {
     snprintf (buf, sizeof buf, "%" PRId64, json_object_get_int64 (v));
@@ -257,11 +272,8 @@ parse_port (json_object *v, const char *name, void *out)
     error_set (EINVAL, "%s: must be a port number", name);
     return -1;
   }
-  /* "080" is port 80, as strtoul reads it; stored as "80". */
-  digits = s;
-  while (digits[0] == '0' && digits[1] >= '0' && digits[1] <= '9')
-    digits++;
-  if (!valid_port (digits, strlen (digits))) {
+  len = strlen (s);
+  if ((digits = port_digits (s, &len)) == NULL) {
     error_set (EINVAL, "%s: must be a port number 1-65535, not \"%s\"", name,
                s);
     return -1;
@@ -288,7 +300,7 @@ static const struct descriptor_field nbd_fields[] = {
     DESCRIPTOR_LOCATION },
   { "export_bitmap", NULL, &descriptor_nonempty_string,
     LOCATION (export_bitmap), ALWAYS, 0 },
-  { NULL },
+  { .name = NULL },
 };
 
 static int

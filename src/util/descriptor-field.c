@@ -357,5 +357,13 @@ descriptor_url_decode (const char *url, const char *s, size_t len)
     error_set (ENOMEM, "out of memory");
   else if (out == NULL)
     error_set (EINVAL, "url: bad percent-escape in \"%s\"", url);
+  else if (!utf8_valid (out, strlen (out))) {
+    /* The descriptor is written back as JSON (/api, imagexferctl), and
+     * NBD export names are UTF-8. */
+    error_set (EINVAL, "url: percent-escapes that are not UTF-8 in \"%s\"",
+               url);
+    free (out);
+    out = NULL;
+  }
   return out;
 }

@@ -107,3 +107,45 @@ percent_encode (const char *text)
   *q = '\0';
   return out;
 }
+
+bool
+utf8_valid (const char *text, size_t len)
+{
+  const unsigned char *s = (const unsigned char *) text;
+  size_t i = 0;
+
+  while (i < len) {
+    unsigned char c = s[i];
+    size_t n;
+    uint32_t cp, min;
+
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    if ((c & 0xe0) == 0xc0) {
+      n = 1; cp = c & 0x1f; min = 0x80;
+    }
+    else if ((c & 0xf0) == 0xe0) {
+      n = 2; cp = c & 0x0f; min = 0x800;
+    }
+    else if ((c & 0xf8) == 0xf0) {
+      n = 3; cp = c & 0x07; min = 0x10000;
+    }
+    else
+      return false;
+    if (len - i <= n)
+      return false;
+    for (size_t k = 1; k <= n; k++) {
+      if ((s[i + k] & 0xc0) != 0x80)
+        return false;
+      cp = (cp << 6) | (s[i + k] & 0x3f);
+    }
+    /* Overlong forms, UTF-16 surrogates and beyond U+10FFFF: what a
+     * JSON parser that validates (ours does) refuses. */
+    if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+      return false;
+    i += n + 1;
+  }
+  return true;
+}

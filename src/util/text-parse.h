@@ -26,4 +26,8 @@ char *percent_decode (const char *text, size_t len);
  * path stays readable in logs.  A new string; NULL with errno ENOMEM. */
 char *percent_encode (const char *text);
 
+/* Whether text[0..len) is well-formed UTF-8 (no overlong forms,
+ * surrogates or code points past U+10FFFF): what JSON may carry. */
+bool utf8_valid (const char *text, size_t len);
+
 #endif

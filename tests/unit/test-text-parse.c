@@ -39,6 +39,22 @@ static const struct {
   { "/nul%00byte", NULL },
 };
 
+/* Well-formed UTF-8 or not: what a validating JSON parser would say. */
+static const struct {
+  const char *text;
+  bool valid;
+} utf8_tests[] = {
+  { "disk0", true },
+  { "\xc3\xa9t\xc3\xa9", true },               /* été */
+  { "\xf0\x9f\x92\xbe", true },                 /* U+1F4BE */
+  { "s8i\xd9k", false },                        /* a lead byte alone */
+  { "\xc3", false },                             /* cut short */
+  { "\xc0\xaf", false },                         /* overlong "/" */
+  { "\xed\xa0\x80", false },                     /* a surrogate */
+  { "\xf4\x90\x80\x80", false },                 /* past U+10FFFF */
+  { "\xff", false },
+};
+
 int
 main (void)
 {
@@ -69,5 +85,9 @@ main (void)
               "percent_decode \"%s\" refused with EINVAL", text);
     free (decoded);
   }
+  for (size_t i = 0; i < sizeof utf8_tests / sizeof utf8_tests[0]; i++)
+    tap_ok (utf8_valid (utf8_tests[i].text, strlen (utf8_tests[i].text))
+            == utf8_tests[i].valid, "utf8_valid test %zu: %s", i,
+            utf8_tests[i].valid ? "valid" : "refused");
   return tap_done ();
 }

@@ -124,6 +124,13 @@ static const struct {
     NULL, NULL, "localhost", "10809", "" },
   { "nbd:10.0.0.5:10812:exportname=vda", true, "nbd",
     NULL, NULL, "10.0.0.5", "10812", "vda" },
+  /* Written back as the "port" field writes it (found by fuzzing). */
+  { "nbd://127.0.0.1:01809/disk", true, "nbd",
+    NULL, NULL, "127.0.0.1", "1809", "disk" },
+  { "nbd://127.0.0.1:000080/", true, "nbd",
+    NULL, NULL, "127.0.0.1", "80", "" },
+  { "nbd+unix:///%C3%A9t%C3%A9?socket=/s", true, "nbd",
+    NULL, "/s", NULL, NULL, "\xc3\xa9t\xc3\xa9" },
   { .url = "" },
   { .url = "ftp://example.com/disk" },
   { .url = "/var/tmp/disk.raw" },
@@ -154,6 +161,9 @@ static const struct {
   { .url = "nbd:localhost:" },
   { .url = "nbd:localhost:x" },
   { .url = "nbd::10809" },
+  /* Not UTF-8 once decoded: it could not be written back as JSON. */
+  { .url = "nbd://127.0.0.1:100/s8i%d9k" },
+  { .url = "file:///images/%ff.raw" },
 };
 
 /* Descriptors: NULL error means valid, else a piece of the reason. */

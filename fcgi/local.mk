@@ -28,6 +28,8 @@ fcgi_libimagexfer_fcgi_a_SOURCES = \
 	fcgi/images/images-get.c \
 	fcgi/images/images-handlers.h \
 	fcgi/images/images-ops.c \
+	fcgi/images/images-patch-body.c \
+	fcgi/images/images-patch-body.h \
 	fcgi/images/images-request.c \
 	fcgi/images/images-request.h \
 	fcgi/images/images-routes.c \

@@ -12,11 +12,9 @@
 #include "cleanup.h"
 #include "error.h"
 #include "images-handlers.h"
-#include "json-field.h"
+#include "images-patch-body.h"
 #include "log.h"
 #include "range.h"
-
-#define PATCH_JSON_MAX (64 * 1024)
 
 static void
 answer_ok (struct request *req)
@@ -44,29 +42,17 @@ images_post_flush (struct image_request *ir)
 }
 
 static void
-patch_zero (struct image_request *ir, json_object *request_body)
+patch_zero (struct image_request *ir, const struct patch_body *body)
 {
-  uint64_t size = 0, offset = 0;
-  bool flush = false;
-  int has_size = json_field_uint64 (request_body, "size", &size);
-
-  if (has_size == 0)
-    error_set (EINVAL, "size: is required");
-  if (has_size != 1
-      || json_field_uint64 (request_body, "offset", &offset) == -1
-      || json_field_bool (request_body, "flush", &flush) == -1) {
-    response_error (ir->req, 400, "%s", error_message ());
-    return;
-  }
-  if (!range_within (offset, size, ir->backend->size)) {
+  if (!range_within (body->offset, body->size, ir->backend->size)) {
     image_request_unsatisfiable (ir, "zero range");
     return;
   }
-  if (backend_zero (ir->backend, size, offset) == -1) {
-    image_request_fail (ir, "zero at offset %" PRIu64, offset);
+  if (backend_zero (ir->backend, body->size, body->offset) == -1) {
+    image_request_fail (ir, "zero at offset %" PRIu64, body->offset);
     return;
   }
-  if (flush)
+  if (body->flush)
     flush_and_answer (ir);
   else
     answer_ok (ir->req);
@@ -76,47 +62,28 @@ static void
 patch_json (struct image_request *ir)
 {
   struct request *req = ir->req;
-  char text[PATCH_JSON_MAX];
-  CLEANUP_JSON_PUT json_object *request_body = NULL;
-  json_tokener *tokener;
-  json_object *op;
+  char text[PATCH_BODY_MAX];
+  struct patch_body body;
   size_t length;
 
   if (!req->has_content_length) {
     response_error (req, 400, "PATCH needs a Content-Length");
     return;
   }
-  if (req->content_length > PATCH_JSON_MAX) {
-    response_error (req, 413, "JSON body over %d bytes", PATCH_JSON_MAX);
+  if (req->content_length > PATCH_BODY_MAX) {
+    response_error (req, 413, "JSON body over %d bytes", PATCH_BODY_MAX);
     return;
   }
   length = (size_t) req->content_length;
-  if (request_read_body_full (req, text, length) == -1) {
+  if (request_read_body_full (req, text, length) == -1
+      || patch_body_parse (text, length, &body) == -1) {
     response_error (req, 400, "%s", error_message ());
     return;
   }
-  tokener = json_tokener_new ();
-  request_body = json_tokener_parse_ex (tokener, text, (int) length);
-  if (!request_body || json_tokener_get_error (tokener) != json_tokener_success
-      || tokener->char_offset != (int) length) {
-    json_tokener_free (tokener);
-    response_error (req, 400, "malformed JSON body");
-    return;
-  }
-  json_tokener_free (tokener);
-  if (!json_object_is_type (request_body, json_type_object)
-      || !json_object_object_get_ex (request_body, "op", &op)
-      || !json_object_is_type (op, json_type_string)) {
-    response_error (req, 400, "the body must be an object with a string "
-                    "\"op\"");
-    return;
-  }
-  if (strcmp (json_object_get_string (op), "zero") == 0)
-    patch_zero (ir, request_body);
-  else if (strcmp (json_object_get_string (op), "flush") == 0)
-    flush_and_answer (ir);
+  if (body.op == PATCH_OP_ZERO)
+    patch_zero (ir, &body);
   else
-    response_error (req, 400, "unknown op: %s", json_object_get_string (op));
+    flush_and_answer (ir);
 }
 
 /* CloudStack's extension: PATCH with Range: bytes=A-B and B-A+1 bytes. */

@@ -20,7 +20,7 @@ static const struct descriptor_field file_fields[] = {
     DESCRIPTOR_ALWAYS, DESCRIPTOR_LOCATION },
   { "offset", NULL, &descriptor_uint64, LOCATION (offset), DESCRIPTOR_ALWAYS,
     0 },
-  { NULL },
+  { .name = NULL },
 };
 
 /* file:///abs/path (an empty or "localhost" authority); percent-escapes

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "log.h"
 
@@ -78,6 +79,12 @@ const char *config_choose_path (const char *explicit_path);
 /* Load defaults, then the file at path (NULL: defaults only).  On error
  * returns -1 with error_set naming the file, line and key. */
 int config_load (const char *path, struct config *cfg);
+
+/* What config_load does once the file is open: defaults, then every
+ * line of fp; name stands for the file in messages.  cfg->path is left
+ * NULL.  Same errors; reads nothing but fp (and, for image_roots, the
+ * directories it names). */
+int config_parse_stream (FILE *fp, const char *name, struct config *cfg);
 
 void config_free (struct config *cfg);
 

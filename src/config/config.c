@@ -474,15 +474,10 @@ parse_line (const struct position *pos, char *line, struct config *cfg)
   return set_key (pos, key, value, cfg);
 }
 
-int
-config_load (const char *path, struct config *cfg)
+/* The defaults, or -1 (ENOMEM) with cfg left freed. */
+static int
+config_start (struct config *cfg)
 {
-  CLEANUP_FREE char *line = NULL;
-  size_t size = 0;
-  struct position pos = { .path = path, .line = 0 };
-  FILE *fp;
-  int r = 0;
-
   config_defaults (cfg);
   if (cfg->spool_dir == NULL || cfg->state_dir == NULL
       || cfg->cors_origins == NULL || cfg->cors_origins[0] == NULL) {
@@ -490,17 +485,19 @@ config_load (const char *path, struct config *cfg)
     error_set (ENOMEM, "strdup");
     return -1;
   }
-  if (path == NULL)
-    return 0;
+  return 0;
+}
 
-  fp = fopen (path, "re");
-  if (fp == NULL) {
-    int saved_errno = errno;
+int
+config_parse_stream (FILE *fp, const char *name, struct config *cfg)
+{
+  CLEANUP_FREE char *line = NULL;
+  size_t size = 0;
+  struct position pos = { .path = name, .line = 0 };
+  int r = 0;
 
-    error_set (saved_errno, "%s: %s", path, strerror (saved_errno));
-    config_free (cfg);
+  if (config_start (cfg) == -1)
     return -1;
-  }
   while (getline (&line, &size, fp) != -1) {
     pos.line++;
     if (parse_line (&pos, line, cfg) == -1) {
@@ -509,16 +506,38 @@ config_load (const char *path, struct config *cfg)
     }
   }
   if (r == 0 && ferror (fp)) {
-    error_set (EIO, "%s: read error", path);
-    r = -1;
-  }
-  fclose (fp);
-
-  if (r == 0 && (cfg->path = strdup (path)) == NULL) {
-    error_set (ENOMEM, "strdup");
+    error_set (EIO, "%s: read error", name);
     r = -1;
   }
   if (r == -1)
     config_free (cfg);
+  return r;
+}
+
+int
+config_load (const char *path, struct config *cfg)
+{
+  FILE *fp;
+  int r;
+
+  if (path == NULL)
+    return config_start (cfg);
+
+  fp = fopen (path, "re");
+  if (fp == NULL) {
+    int saved_errno = errno;
+
+    memset (cfg, 0, sizeof *cfg);
+    error_set (saved_errno, "%s: %s", path, strerror (saved_errno));
+    return -1;
+  }
+  r = config_parse_stream (fp, path, cfg);
+  fclose (fp);
+
+  if (r == 0 && (cfg->path = strdup (path)) == NULL) {
+    config_free (cfg);
+    error_set (ENOMEM, "strdup");
+    r = -1;
+  }
   return r;
 }

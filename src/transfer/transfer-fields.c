@@ -170,6 +170,6 @@ const struct descriptor_field transfer_fields[] = {
     0 },
   { "uuid", NULL, NULL, 0, ALWAYS, DESCRIPTOR_IGNORED },
   { "id", NULL, NULL, 0, ALWAYS, DESCRIPTOR_IGNORED },
-  { NULL },
+  { .name = NULL },
 };
 

@@ -40,6 +40,13 @@ workers = 1
 log_level = debug
 EOF
 
+  # mod_fcgid gives its programs a clean environment: a sanitizer run
+  # (tests/run-all) passes its options on, so that reports reach its logs.
+  local sanitizer_env="" var
+  for var in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
+    [ -z "${!var:-}" ] || sanitizer_env+="FcgidInitialEnv $var \"${!var}\""$'\n'
+  done
+
   local port started=""
   for _ in 1 2 3; do
     port=$(_stack_pick_port)
@@ -63,6 +70,7 @@ DocumentRoot "$STACK_DIR/www"
 </Directory>
 FcgidIPCDir "$STACK_DIR/run/fcgid"
 FcgidProcessTableFile "$STACK_DIR/run/fcgid-shm"
+$sanitizer_env
 Define IMAGEXFER_BIN $STACK_DIR/bin/imagexfer-fcgi
 Define IMAGEXFER_CONF $STACK_DIR/imagexfer.conf
 Include "$top_builddir/deploy/apache/imagexfer.conf"

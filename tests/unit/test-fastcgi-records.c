@@ -333,7 +333,8 @@ add_record_of (struct stream *s, int request_id, int type,
   h[7] = 0;
   s->length += FCGI_HEADER_LEN;
   s->cuts[s->ncuts++] = s->length;
-  memcpy (s->data + s->length, content, length);
+  if (length > 0)               /* content is NULL for empty records */
+    memcpy (s->data + s->length, content, length);
   /* Padding bytes are garbage the reader must skip. */
   memset (s->data + s->length + length, 0xee, padding);
   s->length += length + padding;

@@ -733,7 +733,7 @@ examples_dir (void)
       return NULL;
     return dir;
   }
-  if (n >= m && strcmp (__FILE__ + n - m, suffix) == 0) {
+  if (n >= m && strcmp (&__FILE__[n - m], suffix) == 0) {
     if (asprintf (&dir, "%.*setc/examples", (int) (n - m), __FILE__) == -1)
       return NULL;
     return dir;

@@ -191,6 +191,14 @@ nbd_backend_negotiate (struct nbd_backend *nb, const struct transfer *t)
     e = nb->timed_out ? ETIMEDOUT : nbd_backend_errno ();
     if (e == ENOENT)
       e = ECONNREFUSED;
+    /* A server that hangs up during the handshake (stopped, or
+     * restarting, as we connected) is down too.  libnbd says so in
+     * several ways: "server disconnected unexpectedly" without an errno
+     * (EIO here), EPIPE when it was sending, and EINVAL ("external event
+     * is invalid in state CONNECT.START") when the socket's listen queue
+     * was full. */
+    if (e == EIO || e == EPIPE || e == EINVAL)
+      e = ECONNRESET;
     if (e == ETIMEDOUT)
       error_set (e, "NBD server at %s did not answer in %u s", location,
                  backend_timeout ());

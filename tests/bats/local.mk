@@ -37,6 +37,7 @@ BATS_SUITES = \
 	tests/bats/http-static.bats \
 	tests/bats/deploy-systemd.bats \
 	tests/bats/ops-logging.bats \
+	tests/bats/load-faults.bats \
 	$(NULL)
 TESTS += $(BATS_SUITES)
 EXTRA_DIST += $(BATS_SUITES) \
@@ -47,4 +48,5 @@ EXTRA_DIST += $(BATS_SUITES) \
 	tests/bats/send-in-pieces.py \
 	tests/bats/http-helpers.bash \
 	tests/bats/notify-probe.py \
+	tests/bats/load-client.py \
 	$(NULL)

@@ -8,12 +8,6 @@
 #include "range.h"
 
 int
-LLVMFuzzerInitialize (int *argc, char ***argv)
-{
-  return 0;
-}
-
-int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   char *value = fuzz_string (data, size);

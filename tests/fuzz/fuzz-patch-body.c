@@ -11,12 +11,6 @@
 #include "images-patch-body.h"
 
 int
-LLVMFuzzerInitialize (int *argc, char ***argv)
-{
-  return 0;
-}
-
-int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   struct patch_body body;

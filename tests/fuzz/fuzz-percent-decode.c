@@ -10,12 +10,6 @@
 #include "text-parse.h"
 
 int
-LLVMFuzzerInitialize (int *argc, char ***argv)
-{
-  return 0;
-}
-
-int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   char *decoded = percent_decode ((const char *) data, size);

@@ -13,12 +13,6 @@ static const uint64_t sizes[] = {
 };
 
 int
-LLVMFuzzerInitialize (int *argc, char ***argv)
-{
-  return 0;
-}
-
-int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   char *value = fuzz_string (data, size);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+/* Optional: set-up before the first input. */
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 
 /* A promise of the parser that the input broke. */

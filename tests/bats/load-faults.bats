@@ -11,6 +11,7 @@
 # LOAD_SECONDS (default 30) sets the time under load; the suite takes
 # about that plus 15 s.
 
+# shellcheck disable=SC2154 # top_srcdir comes from make check, body from http
 bats_require_minimum_version 1.5.0
 
 load helpers

@@ -164,6 +164,21 @@ nbd_backend_opt_go (struct nbd_backend *nb)
   return 0;
 }
 
+/* After a failed step of the handshake: when the connection is gone
+ * (the server stopped, or restarted, while we negotiated; libnbd's errno
+ * is then whatever the last send or recv saw), the server is down, which
+ * the client may retry (503), not an answer about the export.  Returns
+ * true after error_set. */
+static bool
+nbd_backend_lost (struct nbd_backend *nb, const char *location)
+{
+  if (nbd_aio_is_dead (nb->nbd) != 1 && nbd_aio_is_closed (nb->nbd) != 1)
+    return false;
+  error_set (ECONNRESET, "cannot connect to NBD server at %s: %s", location,
+             nbd_get_error ());
+  return true;
+}
+
 /* Connect, choose the contexts, enter transmission.  Returns 0 or -1
  * with error_set. */
 static int
@@ -225,7 +240,8 @@ nbd_backend_negotiate (struct nbd_backend *nb, const struct transfer *t)
   }
 
   if (nbd_backend_request_contexts (nb, bitmap_context) == -1) {
-    error_set (nbd_backend_errno (), "nbd: %s", nbd_get_error ());
+    if (!nbd_backend_lost (nb, location))
+      error_set (nbd_backend_errno (), "nbd: %s", nbd_get_error ());
     free (bitmap_context);
     return -1;
   }
@@ -237,7 +253,7 @@ nbd_backend_negotiate (struct nbd_backend *nb, const struct transfer *t)
     if (e == ETIMEDOUT)
       error_set (e, "NBD server at %s did not answer in %u s", location,
                  backend_timeout ());
-    else {
+    else if (!nbd_backend_lost (nb, location)) {
       /* The server answered but refused: a missing export is the
        * descriptor's fault, not a temporary outage. */
       if (e == ENOENT || e == ECONNREFUSED)

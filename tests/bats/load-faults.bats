@@ -145,31 +145,64 @@ print(s["put_ok"], s["get_ok"], s["known_bytes"])' "$state/summary.json" "$t")
   expect_body_is "$BATS_TEST_TMPDIR/expected"
 }
 
-@test "an NBD server that hangs up during the handshake is down (503), not an internal error" {
-  # A listener that accepts and closes at once, as qemu-nbd does when it
-  # is stopped while a worker connects.
-  local sock=$STACK_DIR/hangup.sock
+# A listener on $1 that hangs up on every client, as qemu-nbd does when it
+# is stopped while a worker connects: at once (mode close), or in the
+# middle of the negotiation (mode go): it greets, turns down every option
+# (NBD_REP_ERR_UNSUP) and hangs up on NBD_OPT_GO.  Sets HANGUP_PID.
+hangup_server () {
   python3 -c '
-import os, socket, sys
+import socket, struct, sys
+
+def read(c, n):
+    data = b""
+    while len(data) < n:
+        piece = c.recv(n - len(data))
+        if not piece:
+            raise OSError("client left")
+        data += piece
+    return data
+
 s = socket.socket(socket.AF_UNIX)
 s.bind(sys.argv[1])
 s.listen(8)
 while True:
     c, _ = s.accept()
+    try:
+        if sys.argv[2] == "go":
+            c.sendall(b"NBDMAGIC" + b"IHAVEOPT" + struct.pack(">H", 3))
+            read(c, 4)                              # client flags
+            while True:
+                _, option, length = struct.unpack(">QII", read(c, 16))
+                read(c, length)
+                if option == 1 or option == 7:      # EXPORT_NAME, GO
+                    break
+                c.sendall(struct.pack(">QIII", 0x3e889045565a9, option,
+                                      0x80000001, 0))
+    except OSError:
+        pass
     c.close()
-' "$sock" 3>&- &
+' "$1" "$2" 3>&- &
   HANGUP_PID=$!
-  for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
-  transfer_put hangup "{\"socket\": \"$sock\"}"
-  for req in "" "-H Range:bytes=0-99" "-X OPTIONS"; do
-    # shellcheck disable=SC2086
-    http $req "$BASE_URL/images/hangup"
-    expect_error 503 "GET $req"
-    [[ $body == *"$sock"* ]] || fail "the error does not name $sock: $body"
+  for _ in $(seq 50); do [ -S "$1" ] && return 0; sleep 0.1; done
+  fail "no listener at $1"
+}
+
+@test "an NBD server that hangs up during the handshake is down (503), not an internal error" {
+  local sock=$STACK_DIR/hangup.sock mode req
+  for mode in close go; do
+    rm -f "$sock"
+    hangup_server "$sock" "$mode"
+    transfer_put hangup "{\"socket\": \"$sock\"}"
+    for req in "" "-H Range:bytes=0-99" "-X OPTIONS"; do
+      # shellcheck disable=SC2086
+      http $req "$BASE_URL/images/hangup"
+      expect_error 503 "$mode: GET $req"
+      [[ $body == *"$sock"* ]] || fail "the error does not name $sock: $body"
+    done
+    http -T "$IMAGES/file.raw" "$BASE_URL/images/hangup"
+    expect_error 503 "$mode: PUT"
+    kill "$HANGUP_PID"
+    wait "$HANGUP_PID" 2>/dev/null || :
+    HANGUP_PID=""
   done
-  http -T "$IMAGES/file.raw" "$BASE_URL/images/hangup"
-  expect_error 503 "PUT"
-  kill "$HANGUP_PID"
-  wait "$HANGUP_PID" 2>/dev/null || :
-  HANGUP_PID=""
 }

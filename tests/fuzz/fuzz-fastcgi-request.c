@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -33,38 +34,36 @@
  * socket buffers, so one thread can write all of it before reading. */
 #define INPUT_MAX (16 * 1024)
 
-static char socket_dir[] = "/tmp/imagexfer-fuzz-XXXXXX";
+/* An abstract unix socket (Linux): nothing in the file system to
+ * remove, which matters since libFuzzer ends the process with _Exit. */
 static struct sockaddr_un address;
+static socklen_t address_length;
 static int listen_fd = -1;
-
-static void
-remove_socket (void)
-{
-  unlink (address.sun_path);
-  rmdir (socket_dir);
-}
 
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
+  int n;
+
   log_set_level (LOG_LEVEL_ERROR);
   signal (SIGPIPE, SIG_IGN);
-  if (FCGX_Init () != 0 || mkdtemp (socket_dir) == NULL) {
-    perror ("fuzz-fastcgi-request: set-up");
+  if (FCGX_Init () != 0) {
+    perror ("fuzz-fastcgi-request: FCGX_Init");
     abort ();
   }
   address.sun_family = AF_UNIX;
-  snprintf (address.sun_path, sizeof address.sun_path, "%s/fcgi.sock",
-            socket_dir);
+  n = snprintf (address.sun_path + 1, sizeof address.sun_path - 1,
+                "imagexfer-fuzz-%ld", (long) getpid ());
+  address_length = (socklen_t) (offsetof (struct sockaddr_un, sun_path)
+                                + 1 + (size_t) n);
   listen_fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (listen_fd == -1
-      || bind (listen_fd, (struct sockaddr *) &address, sizeof address) == -1
+      || bind (listen_fd, (struct sockaddr *) &address, address_length) == -1
       || listen (listen_fd, 4) == -1
       || fcntl (listen_fd, F_SETFL, O_NONBLOCK) == -1) {
     perror ("fuzz-fastcgi-request: listening socket");
     abort ();
   }
-  atexit (remove_socket);
   return 0;
 }
 
@@ -212,7 +211,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     return 0;
   client = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (client == -1
-      || connect (client, (struct sockaddr *) &address, sizeof address) == -1) {
+      || connect (client, (struct sockaddr *) &address, address_length) == -1) {
     perror ("fuzz-fastcgi-request: connect");
     abort ();
   }

@@ -63,6 +63,8 @@ src_libimagexfer_a_SOURCES = \
 	src/backend/backend-http.c \
 	src/backend/backend-http.h \
 	src/backend/backend-nbd-descriptor.c \
+	src/backend/backend-nbd-host.c \
+	src/backend/backend-nbd-host.h \
 	src/backend/backend-nbd-extents.c \
 	src/backend/backend-nbd-open.c \
 	src/backend/backend-nbd-wait.c \

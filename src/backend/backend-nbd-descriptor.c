@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend-nbd-host.h"
 #include "backend-nbd.h"
 #include "backend-registry.h"
 #include "error.h"
@@ -63,31 +64,12 @@ port_digits (const char *s, size_t *len)
   return valid_port (s, *len) ? s : NULL;
 }
 
-/* A DNS name or IPv4 address; IPv6 literals come without brackets. */
-static bool
-valid_host (const char *s, size_t len, bool ipv6)
-{
-  if (len == 0)
-    return false;
-  for (size_t i = 0; i < len; i++) {
-    char c = s[i];
-
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-        || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_')
-      continue;
-    if (ipv6 && c == ':')
-      continue;
-    return false;
-  }
-  return true;
-}
-
 /* HOST or [IPV6] followed by an optional :PORT, from s[0..len). */
 static int
 parse_host_port (const char *url, const char *s, size_t len, bool port_required,
                  struct nbd_location *loc)
 {
-  const char *host = s, *port = NULL;
+  const char *host = s, *port = NULL, *why = NULL;
   size_t host_len, port_len = 0;
   bool ipv6 = false;
 
@@ -120,8 +102,10 @@ parse_host_port (const char *url, const char *s, size_t len, bool port_required,
     }
   }
 
-  if (!valid_host (host, host_len, ipv6)) {
-    error_set (EINVAL, "url: bad host in \"%s\"", url);
+  if (ipv6 && memchr (host, ':', host_len) == NULL)
+    why = "brackets are only for an IPv6 address";
+  if (why || !nbd_host_valid (host, host_len, ipv6, &why)) {
+    error_set (EINVAL, "url: bad host in \"%s\": %s", url, why);
     return -1;
   }
   if (port == NULL && port_required) {
@@ -281,6 +265,32 @@ parse_port (json_object *v, const char *name, void *out)
   return descriptor_store_string (digits, out);
 }
 
+/* "host": a host name (RFC 1123) or an IPv4 or IPv6 address, nothing
+ * else (backend-nbd-host.c says why).  The value is not repeated in the
+ * message: it may hold control characters. */
+static int
+parse_host (json_object *v, const char *name, void *out)
+{
+  char **host = out;
+  const char *why = NULL;
+
+  if (descriptor_nonempty_string.parse (v, name, out) == -1)
+    return -1;
+  if (!nbd_host_valid (*host, strlen (*host), true, &why)) {
+    error_set (EINVAL, "%s: must be a host name or an IP address; this "
+               "one has %s", name, why);
+    free (*host);
+    *host = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+static const struct descriptor_type descriptor_host = {
+  parse_host, descriptor_string_to_json, descriptor_string_format,
+  descriptor_string_release,
+};
+
 static const struct descriptor_type descriptor_port = {
   parse_port, descriptor_string_to_json, descriptor_string_format,
   descriptor_string_release,
@@ -292,7 +302,7 @@ static const struct descriptor_type descriptor_port = {
 static const struct descriptor_field nbd_fields[] = {
   { "socket", NULL, &descriptor_absolute_path, LOCATION (socket), ALWAYS,
     DESCRIPTOR_LOCATION | DESCRIPTOR_SELECTS_BACKEND },
-  { "host", NULL, &descriptor_nonempty_string, LOCATION (host), ALWAYS,
+  { "host", NULL, &descriptor_host, LOCATION (host), ALWAYS,
     DESCRIPTOR_LOCATION | DESCRIPTOR_SELECTS_BACKEND },
   { "port", NULL, &descriptor_port, LOCATION (port), ALWAYS,
     DESCRIPTOR_LOCATION },

@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,6 +260,8 @@ supervisor_run (int listen_fd, struct config *cfg,
                 const struct supervisor_options *options)
 {
   sigset_t blocked, none;
+  /* How soon a broken state file is noticed when no worker dies. */
+  const struct timespec state_check_interval = { .tv_sec = 1 };
 
   if (options->exit_with_parent)
     prctl (PR_SET_PDEATHSIG, SIGTERM);
@@ -279,6 +282,11 @@ supervisor_run (int listen_fd, struct config *cfg,
       got_reload = 0;
       reload (cfg, options);
     }
+    /* A state file deleted, replaced, truncated or overwritten is
+     * mapped again (rebuilt if need be) before the dead are counted
+     * out of it: the table the workers use is the one to clean. */
+    if (stats_refresh () == 1)
+      stats_supervisor_start (cfg->workers);
     got_child = 0;
     early_deaths = reap_workers (false);
     if (early_deaths > 0) {
@@ -300,7 +308,7 @@ supervisor_run (int listen_fd, struct config *cfg,
       ready_told = true;
     }
     if (!got_terminate && !got_reload && !got_child)
-      sigsuspend (&none);
+      ppoll (NULL, 0, &state_check_interval, &none);
   }
   drain (listen_fd, options);
   stats_detach ();

@@ -201,6 +201,9 @@ accept_and_serve (struct request *req, const struct config *cfg)
     return -1;
   }
   limit_stalls (req->fcgx.ipcFd, cfg->client_timeout);
+  /* A state file replaced, truncated or overwritten since the last
+   * request is mapped again here, between requests. */
+  stats_refresh ();
   serve (req, cfg);
   request_end_body (req);
   request_reset (req);

@@ -43,6 +43,8 @@ src_libimagexfer_a_SOURCES = \
 	src/state/stats-limits.h \
 	src/state/stats-map.c \
 	src/state/stats-map.h \
+	src/state/stats-sigbus.c \
+	src/state/stats-sigbus.h \
 	src/state/stats-ranges.c \
 	src/state/stats-ranges.h \
 	src/state/stats-read.c \

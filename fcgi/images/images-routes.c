@@ -125,7 +125,8 @@ answer_options (struct request *req, bool read_only, int max_readers,
 void
 images_routes_options_any (struct request *req, const struct config *cfg)
 {
-  answer_options (req, false, (int) cfg->workers, (int) cfg->workers);
+  answer_options (req, false, (int) config_max_readers (cfg),
+                  (int) config_max_writers (cfg));
 }
 
 void
@@ -148,6 +149,6 @@ describe_transfer (struct image_request *ir)
   bool writable = (ir->transfer.ops & TRANSFER_OP_WRITE)
                   && backend_can_write (ir->backend) == 1;
 
-  answer_options (ir->req, !writable, (int) ir->cfg->workers,
-                  writable ? (int) ir->cfg->workers : 0);
+  answer_options (ir->req, !writable, (int) config_max_readers (ir->cfg),
+                  writable ? (int) config_max_writers (ir->cfg) : 0);
 }

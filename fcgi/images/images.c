@@ -20,6 +20,9 @@
 #include "stats.h"
 #include "transfer-status.h"
 
+/* Seconds a client refused for a transfer's cap is asked to wait. */
+#define IMAGES_RETRY_AFTER 1
+
 /* The spool file is gone: cancelled (403) or never known (404)?  The
  * rule lives in transfer_status_get, which the management API shares. */
 static bool
@@ -110,6 +113,34 @@ log_access (struct image_request *ir, const char *id)
             range ? range : content_range ? content_range : "-",
             req->body_read, req->body_sent, req->status,
             req->failed ? " (aborted)" : "", seconds, request_client (req));
+}
+
+/* The per-transfer caps (config max_readers, max_writers): a request
+ * beyond them is answered 503 at once, before the backend is opened, so
+ * that one transfer's clients cannot hold every worker.  OPTIONS and
+ * routes without a transfer are not counted.  Answers itself and
+ * returns -1 when refused. */
+static int
+claim_place (struct image_request *ir, const struct images_route *route)
+{
+  const struct config *cfg = ir->cfg;
+  bool writer = route->access == IMAGES_ACCESS_WRITE;
+  unsigned max = writer ? config_max_writers (cfg) : config_max_readers (cfg);
+
+  if (route->access != IMAGES_ACCESS_READ
+      && route->access != IMAGES_ACCESS_WRITE)
+    return 0;
+  if (stats_request_claim (writer, max, config_max_per_transfer (cfg)))
+    return 0;
+  log_info ("%s %s: refused, %u %s or %u requests in flight already "
+            "(max_%s)", ir->req->method, ir->transfer.id, max,
+            writer ? "writers" : "readers", config_max_per_transfer (cfg),
+            writer ? "writers" : "readers");
+  response_header (ir->req, "Retry-After", "%d", IMAGES_RETRY_AFTER);
+  response_error (ir->req, 503, "transfer %s has too many requests in "
+                  "flight (max_%s %u); retry later", ir->transfer.id,
+                  writer ? "writers" : "readers", max);
+  return -1;
 }
 
 /* Open the backend as the route needs it.  Failing to open is the
@@ -257,7 +288,8 @@ images_handle (struct request *req, const struct config *cfg)
                          req->method, image_request_start_offset (&ir));
   else
     stats_request_begin (NULL, NULL, req->method, 0);
-  if (!loaded || admit (&ir, route) == 0)
+  if (!loaded
+      || (admit (&ir, route) == 0 && claim_place (&ir, route) == 0))
     serve_route (&ir, route);
   /* A response cut short after its headers is a failure, whatever the
    * status line said. */

@@ -56,6 +56,10 @@ struct config {
   unsigned backend_timeout; /* seconds an NBD server may stay silent */
   unsigned backend_keep_seconds; /* an idle kept NBD connection closes */
   unsigned client_timeout; /* seconds a request body or response may stall */
+  /* Per-transfer caps on requests in flight that read / write the
+   * image; 0: unset (config_max_readers and config_max_writers say what
+   * applies). */
+  unsigned max_readers, max_writers;
   unsigned file_mode;    /* of the files the server writes: 0600/0640/0660 */
   /* Directories file images must be in, resolved (no symbolic links),
    * NULL-terminated; NULL when not set (only /api is then refused file
@@ -71,6 +75,14 @@ struct config {
 
 /* Fill cfg with the built-in defaults. */
 void config_defaults (struct config *cfg);
+
+/* The per-transfer caps in force: max_readers and max_writers, or when
+ * unset one less than the workers (at least 1); and the cap on both
+ * together, the larger of the two, so one transfer's mixed reads and
+ * writes still leave a worker for others. */
+unsigned config_max_readers (const struct config *cfg);
+unsigned config_max_writers (const struct config *cfg);
+unsigned config_max_per_transfer (const struct config *cfg);
 
 /* Resolve which file to read: explicit path, else $IMAGEXFER_CONF, else
  * the system file if it exists; NULL means defaults only. */

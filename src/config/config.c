@@ -73,6 +73,36 @@ config_free (struct config *cfg)
   cfg->path = cfg->spool_dir = cfg->state_dir = cfg->log_file = NULL;
 }
 
+/* Unset, a cap leaves one worker for the other transfers (none when
+ * there is only one).  Computed when asked, since --workers and a
+ * reload change the worker count after the file is read. */
+static unsigned
+default_cap (const struct config *cfg)
+{
+  return cfg->workers > 1 ? cfg->workers - 1 : 1;
+}
+
+unsigned
+config_max_readers (const struct config *cfg)
+{
+  return cfg->max_readers ? cfg->max_readers : default_cap (cfg);
+}
+
+unsigned
+config_max_writers (const struct config *cfg)
+{
+  return cfg->max_writers ? cfg->max_writers : default_cap (cfg);
+}
+
+unsigned
+config_max_per_transfer (const struct config *cfg)
+{
+  unsigned readers = config_max_readers (cfg);
+  unsigned writers = config_max_writers (cfg);
+
+  return readers > writers ? readers : writers;
+}
+
 const char *
 config_choose_path (const char *explicit_path)
 {
@@ -396,6 +426,10 @@ set_key (const struct position *pos, const char *key, const char *value,
     cfg->cancel_timeout = (unsigned) n;
     return 0;
   }
+  if (strcmp (key, "max_readers") == 0)
+    return set_count (pos, key, value, CONFIG_MAX_WORKERS, &cfg->max_readers);
+  if (strcmp (key, "max_writers") == 0)
+    return set_count (pos, key, value, CONFIG_MAX_WORKERS, &cfg->max_writers);
   if (strcmp (key, "backend_keep_seconds") == 0)
     return set_count (pos, key, value, CONFIG_MAX_BACKEND_KEEP_SECONDS,
                       &cfg->backend_keep_seconds);

@@ -135,6 +135,9 @@ stats_entry_find (const char *id, bool create, bool *created)
       continue;
     }
     STORE (e->in_flight, 0);
+    STORE (e->readers, 0);
+    STORE (e->writers, 0);
+    STORE (e->data_requests, 0);
     entry_publish (e, id);
     if (created)
       *created = true;
@@ -151,6 +154,50 @@ stats_entry_find (const char *id, bool create, bool *created)
     warned = true;
   }
   return e;
+}
+
+/* The per-transfer caps. */
+
+static uint32_t *
+role_count (struct stats_entry *e, unsigned role)
+{
+  return role == STATS_ROLE_WRITER ? &e->writers : &e->readers;
+}
+
+static void
+decrement_to_zero (uint32_t *count)
+{
+  uint32_t n = LOAD (*count);
+
+  while (n > 0 && !CAS (*count, &n, n - 1))
+    ;
+}
+
+bool
+stats_entry_claim (struct stats_entry *e, unsigned role, unsigned max,
+                   unsigned max_total)
+{
+  uint32_t *count = role_count (e, role);
+
+  if (ADD (*count, 1) > max) {
+    decrement_to_zero (count);
+    return false;
+  }
+  if (ADD (e->data_requests, 1) > max_total) {
+    decrement_to_zero (&e->data_requests);
+    decrement_to_zero (count);
+    return false;
+  }
+  return true;
+}
+
+void
+stats_entry_unclaim (struct stats_entry *e, unsigned role)
+{
+  if (role != STATS_ROLE_READER && role != STATS_ROLE_WRITER)
+    return;
+  decrement_to_zero (&e->data_requests);
+  decrement_to_zero (role_count (e, role));
 }
 
 /* Management updates. */

@@ -34,6 +34,16 @@ bool stats_transfer_note_expired (const char *transfer_id);
  * when the table is full. */
 struct stats_entry *stats_entry_find (const char *id, bool create,
                                       bool *created);
+/* The per-transfer caps: count one more request of role (a reader or
+ * a writer) in flight on e, unless that makes more than max of its
+ * role or more than max_total of both; then nothing is counted and the
+ * answer is false.  stats_entry_unclaim gives one back (never below
+ * zero: a worker killed half-way through a claim may be given back
+ * once too often, which loosens the cap by one, never tightens it). */
+bool stats_entry_claim (struct stats_entry *e, unsigned role, unsigned max,
+                        unsigned max_total);
+void stats_entry_unclaim (struct stats_entry *e, unsigned role);
+
 /* Start the entry's counters and marks afresh (not in_flight, which
  * counts live requests). */
 void stats_entry_reset (struct stats_entry *e);

@@ -30,6 +30,13 @@ enum stats_method {
   STATS_METHOD_COUNT
 };
 
+/* What a request in flight counts as for the per-transfer caps. */
+enum stats_role {
+  STATS_ROLE_NONE = 0,
+  STATS_ROLE_READER = 1,
+  STATS_ROLE_WRITER = 2,
+};
+
 /* Global counters are kept for all requests, for each backend of the
  * registry (the first STATS_BACKEND_SCOPES of it, in its order), and for
  * requests with no backend (an unknown transfer) or beyond those.  The

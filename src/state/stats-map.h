@@ -20,7 +20,7 @@
 #include "transfer.h"
 
 #define STATS_MAGIC 0x31535441545358ULL   /* "XSTATS1" little-endian-ish */
-#define STATS_VERSION 3
+#define STATS_VERSION 4
 #define STATS_TRANSFERS 4096               /* power of two */
 /* stats-entry.c probes its hash chain with & (STATS_TRANSFERS - 1). */
 _Static_assert ((STATS_TRANSFERS & (STATS_TRANSFERS - 1)) == 0,
@@ -47,6 +47,8 @@ struct stats_slot {
   uint64_t seq;
   uint32_t entry;              /* transfer entry index + 1, 0 none */
   uint32_t scope;              /* enum stats_scope of the request */
+  uint32_t role;               /* enum stats_role the request counts as */
+  uint32_t pad;
   char transfer_id[TRANSFER_ID_MAX + 8];
   char method[8];
   char backend[8];
@@ -85,6 +87,10 @@ struct stats_entry {
   int64_t since_ns;            /* Unix ns the counters (re)started */
   uint32_t nranges;            /* under ranges_lock */
   uint32_t pad;
+  /* Requests in flight that read or write the image (the per-transfer
+   * caps, stats-admit.c), and both together. */
+  uint32_t readers, writers, data_requests;
+  uint32_t pad2;
   struct stats_range ranges[STATS_RANGES];
 };
 
@@ -137,12 +143,28 @@ extern bool stats_writable;
 int stats_map_attach (const char *state_dir, bool create);
 /* The permissions of a table created from now on (default 0640). */
 void stats_map_set_file_mode (unsigned mode);
+/* Is the mapped table still the file at state_dir/stats, whole and
+ * valid?  False when it was replaced, deleted, truncated (a SIGBUS
+ * caught meanwhile counts) or its header overwritten, and when nothing
+ * is mapped. */
+bool stats_map_current (void);
+/* Unmap the table and attach again as the last stats_map_attach did,
+ * which may rebuild it; without a table, at most once a second.  Every
+ * pointer into the old mapping dies: call only between requests, after
+ * giving back what this process holds there.  Returns 0 or -1. */
+int stats_map_reattach (void);
+/* A warning about the state file, at most one per STATS_WARN_SECONDS
+ * (the others are counted and the count shown with the next one). */
+#define STATS_WARN_SECONDS 10
+void stats_warn_limited (const char *fmt, ...)
+  __attribute__ ((format (printf, 1, 2)));
 /* Unmap.  Whatever this process holds in the table (its slot, its
  * request in flight) must have been given back before. */
 void stats_map_unmap (void);
 
 /* Copy a string field written by another process: bounded, always
- * terminated. */
+ * terminated, valid UTF-8 without control characters (anything else
+ * becomes '?'). */
 void stats_copy_string (char *dst, size_t dstsize, const char *src,
                         size_t srcsize);
 

@@ -158,6 +158,11 @@ stats_ranges_add (struct stats_entry *e, uint64_t start, uint64_t end)
     return;
   }
   n = e->nranges;
+  if (n > STATS_RANGES) {
+    /* Not a count this code wrote: the file was scribbled on. */
+    n = 0;
+    SET_FLAGS (e->flags, ENTRY_FLAG_INEXACT);
+  }
   exact = stats_ranges_merge (e->ranges, &n, start, end);
   e->nranges = n;
   STORE (e->transferred, stats_ranges_sum (e->ranges, n));

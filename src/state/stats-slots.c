@@ -17,6 +17,7 @@
 #include "log.h"
 #include "process-id.h"
 #include "stats-clock.h"
+#include "stats-entry.h"
 #include "stats-map.h"
 #include "stats-ranges.h"
 #include "stats-slots.h"
@@ -44,8 +45,10 @@ stats_worker_register (void)
       return 0;
     }
   }
-  log_warning ("stats: all %d worker slots taken; requests in flight of "
-               "pid %d are not shown", STATS_SLOTS, (int) pid);
+  /* Every request asks again: say it once in a while, not each time. */
+  stats_warn_limited ("stats: all %d worker slots taken; requests in "
+                      "flight of pid %d are not shown", STATS_SLOTS,
+                      (int) pid);
   return -1;
 }
 
@@ -86,6 +89,8 @@ slot_clear (struct stats_slot *s, int32_t pid, char *id, size_t idsize)
 
       if (LOAD (e->in_flight) > 0)
         SUB (e->in_flight, 1);
+      /* Its place under the transfer's cap is free again. */
+      stats_entry_unclaim (e, LOAD (s->role));
       ADD (e->errors, 1);
       STORE (e->last_activity_ms, stats_now_ms ());
       stats_ranges_unlock_dead (e, pid);
@@ -95,6 +100,7 @@ slot_clear (struct stats_slot *s, int32_t pid, char *id, size_t idsize)
       SUB (stats_map->counters[scope].in_flight, 1);
     STORE (s->in_flight, 0);
   }
+  STORE (s->role, STATS_ROLE_NONE);
   STORE (s->entry, 0);
   STORE (s->pid, 0);
   return had_request;

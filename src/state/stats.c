@@ -22,6 +22,7 @@ static bool my_in_flight;          /* between begin and end */
 static bool my_refused;            /* not activity on the transfer */
 static unsigned my_scope;
 static unsigned my_method;
+static unsigned my_role;           /* enum stats_role it is counted as */
 static uint64_t my_position;       /* offset + bytes so far */
 static struct timespec my_started; /* CLOCK_MONOTONIC */
 
@@ -82,6 +83,7 @@ slot_begin (struct stats_slot *s, const char *transfer_id,
   STORE (s->scope, my_scope);
   STORE (s->entry, my_entry ? (uint32_t) (my_entry - stats_map->entries) + 1
                             : 0);
+  STORE (s->role, STATS_ROLE_NONE);
   STORE (s->in_flight, 1);
   ADD (s->seq, 1);
 }
@@ -103,6 +105,7 @@ stats_request_begin (const char *transfer_id, const char *backend,
   clock_gettime (CLOCK_MONOTONIC, &my_started);
   my_in_flight = true;
   my_refused = false;
+  my_role = STATS_ROLE_NONE;
   my_scope = scope_index (backend);
   my_method = method_index (method);
   my_position = offset;
@@ -211,8 +214,12 @@ stats_request_end (int http_status)
 
   count_request (&stats_map->counters[STATS_SCOPE_ALL], http_status, us);
   count_request (&stats_map->counters[my_scope], http_status, us);
+  if (my_entry && my_role != STATS_ROLE_NONE)
+    stats_entry_unclaim (my_entry, my_role);
+  my_role = STATS_ROLE_NONE;
   if (s) {
     bytes = LOAD (s->bytes);
+    STORE (s->role, STATS_ROLE_NONE);
     STORE (s->in_flight, 0);
     STORE (s->entry, 0);
   }
@@ -227,6 +234,28 @@ stats_request_end (int http_status)
   stats_copy_string (id, sizeof id, my_entry->id, sizeof my_entry->id);
   my_entry = NULL;
   record_end (id, http_status, bytes);
+}
+
+bool
+stats_request_claim (bool writer, unsigned max, unsigned max_total)
+{
+  struct stats_slot *s = stats_slot_mine ();
+  unsigned role = writer ? STATS_ROLE_WRITER : STATS_ROLE_READER;
+
+  if (stats_map == NULL || !stats_writable || !my_in_flight
+      || my_entry == NULL)
+    return true;               /* nothing to count in: not enforced */
+  /* The slot says so first, so that the supervisor gives the place
+   * back if this process dies now. */
+  if (s)
+    STORE (s->role, role);
+  if (!stats_entry_claim (my_entry, role, max, max_total)) {
+    if (s)
+      STORE (s->role, STATS_ROLE_NONE);
+    return false;
+  }
+  my_role = role;
+  return true;
 }
 
 void
@@ -297,6 +326,21 @@ bool
 stats_attached (void)
 {
   return stats_map != NULL;
+}
+
+/* Between requests: a table replaced, deleted, truncated or scribbled
+ * on is left for a valid one (rebuilt if need be), after giving back
+ * this process's slot in the old one. */
+int
+stats_refresh (void)
+{
+  if (my_in_flight)
+    return 0;
+  if (stats_map && stats_map_current ())
+    return 0;
+  if (stats_map)
+    stats_slot_release_mine ();
+  return stats_map_reattach () == 0 ? 1 : -1;
 }
 
 /* What this process holds in the table goes back before the mapping

@@ -46,6 +46,13 @@ int stats_attach (const char *state_dir);
  * operator's tool).  Read-write when permitted, else read-only (then
  * every update is a no-op).  Returns 0, or -1 when there is none. */
 int stats_attach_existing (const char *state_dir);
+/* Between requests (workers) and periodically (the supervisor): when
+ * the table was replaced, deleted, truncated or overwritten, map a
+ * valid one again, rebuilding it if need be (a truncated file never
+ * kills the process: see stats-sigbus.h).  Returns 0 when the mapping
+ * is unchanged, 1 when a table was mapped anew, -1 when there is none
+ * (tried again at most once a second). */
+int stats_refresh (void);
 /* Unmap; a worker's slot is released first. */
 void stats_detach (void);
 bool stats_attached (void);
@@ -56,6 +63,13 @@ void stats_request_begin (const char *transfer_id, const char *backend,
                           const char *method, uint64_t offset);
 void stats_request_progress (uint64_t bytes, bool is_write);
 void stats_request_end (int http_status);
+/* The per-transfer caps (config max_readers, max_writers): the request
+ * in flight reads (writer false) or writes the image of its transfer.
+ * Counts it until stats_request_end, unless max requests of its kind or
+ * max_total of both are in flight on the transfer already: then false.
+ * A worker that dies is counted out by the supervisor.  Without a
+ * writable table nothing is counted and every request is admitted. */
+bool stats_request_claim (bool writer, unsigned max, unsigned max_total);
 /* The request in flight was refused because its transfer is closed
  * (lifecycle_check): it still counts as a request, but not as activity
  * on the transfer, which would restart an idle or sliding timeout and

@@ -91,6 +91,18 @@ expect_closed_by () {   # CURL-ARGS-OF-FIRST-REQUEST...
   expect_eq "${lines[1]}" "200 1" "request after the first (connection reused?)"
 }
 
+# --- the management API, on the administrator's socket -------------------
+api () { admin_http "/api/$1" "${@:2}"; }
+# Wait (bounded) until a jq expression over GET /api/$1 holds.
+wait_api () {   # PATH JQ-EXPR [TRIES of 0.1 s]
+  local i
+  for ((i = 0; i < ${3:-50}; i++)); do
+    api "$1" && jq -e "$2" "$STACK_DIR/body" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  show; fail "timed out waiting for $2 on /api/$1"
+}
+
 # --- images and transfers ------------------------------------------------
 file_transfer () {   # ID PATH [JSON object merged in]
   transfer_put "$1" "$(jq -nc --arg p "$2" --argjson x "${3:-{\}}" '{path: $p} + $x')"

@@ -38,6 +38,8 @@ BATS_SUITES = \
 	tests/bats/deploy-systemd.bats \
 	tests/bats/ops-logging.bats \
 	tests/bats/load-faults.bats \
+	tests/bats/faults-state.bats \
+	tests/bats/faults-caps.bats \
 	$(NULL)
 TESTS += $(BATS_SUITES)
 EXTRA_DIST += $(BATS_SUITES) \

@@ -16,17 +16,6 @@ expect_api_error () {   # STATUS CODE
   expect_json --arg c "$2" '(keys == ["code", "message"]) and .code == $c
                            and (.message | length > 0)'
 }
-# The management API is on the administrator's socket.
-api () { admin_http "/api/$1" "${@:2}"; }
-# Wait (bounded) until a jq expression over GET /api/$1 holds.
-wait_api () {   # PATH JQ-EXPR [TRIES of 0.1 s]
-  local i
-  for ((i = 0; i < ${3:-50}; i++)); do
-    api "$1" && jq -e "$2" "$STACK_DIR/body" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  show; fail "timed out waiting for $2 on /api/$1"
-}
 # A download running in the background at a limited rate.
 slow_get () {   # ID RATE OUTFILE
   curl -sS --limit-rate "$2" -o "$3" "$BASE_URL/images/$1" &

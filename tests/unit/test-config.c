@@ -103,6 +103,19 @@ static const struct {
   { "log_level = verbose\n", ":1: log_level", NULL },
   { "log_level = DEBUG\n", ":1: log_level", NULL },
   { "log_level = 3\n", ":1: log_level", NULL },
+  /* Per-transfer caps: one less than the workers unless set; reads and
+   * writes together held to the larger. */
+  { "", NULL, " caps=7/7/7 " },
+  { "workers = 1\n", NULL, " caps=1/1/1 " },
+  { "workers = 2\n", NULL, " caps=1/1/1 " },
+  { "workers = 4\nmax_readers = 8\n", NULL, " caps=8/3/8 " },
+  { "max_writers = 1\n", NULL, " caps=7/1/7 " },
+  { "max_readers = 2\nmax_writers = 1\n", NULL, " caps=2/1/2 " },
+  { "max_readers = 256\n", NULL, " caps=256/7/256 " },
+  { "max_readers = 0\n", ":1: max_readers: must be 1-256", NULL },
+  { "max_writers = 257\n", ":1: max_writers: must be 1-256", NULL },
+  { "max_writers = -1\n", ":1: max_writers", NULL },
+  { "max_writers = two\n", ":1: max_writers", NULL },
   { "workers = 0\n", ":1: workers", NULL },
   { "backend_timeout = 0\n", ":1: backend_timeout", NULL },
   { "backend_timeout = 3601\n", ":1: backend_timeout", NULL },
@@ -183,7 +196,8 @@ summarize (const struct config *cfg, char *buf, size_t size)
               i ? "," : "", cfg->cors_origins[i]);
   snprintf (buf, size, " spool=%s state=%s level=%s workers=%u chunk=%zu "
             "sendfile=%d timeout=%u keep=%u sfmax=%" PRIu64 " client=%u "
-            "roots=%s%s%s mode=%o admin=%s cors=%s cancel=%u log=%s ",
+            "roots=%s%s%s mode=%o admin=%s cors=%s cancel=%u log=%s "
+            "caps=%u/%u/%u ",
             cfg->spool_dir, cfg->state_dir, level_digit (cfg->log_level),
             cfg->workers, cfg->chunk_size, cfg->sendfile,
             cfg->backend_timeout, cfg->backend_keep_seconds,
@@ -193,7 +207,9 @@ summarize (const struct config *cfg, char *buf, size_t size)
             cfg->image_roots && cfg->image_roots[1] ? cfg->image_roots[1] : "",
             cfg->file_mode,
             cfg->admin_tcp == CONFIG_ADMIN_TCP_LOOPBACK ? "loopback" : "no",
-            cors, cfg->cancel_timeout, cfg->log_file ? cfg->log_file : "-");
+            cors, cfg->cancel_timeout, cfg->log_file ? cfg->log_file : "-",
+            config_max_readers (cfg), config_max_writers (cfg),
+            config_max_per_transfer (cfg));
 }
 
 /* Test names are single TAP lines. */

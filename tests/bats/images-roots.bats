@@ -74,3 +74,39 @@ expect_outside () {
   expect_json '.code == "BAD_REQUEST" and (.message | test("outside image_roots"))'
   [ ! -e "$SPOOL/api-out.json" ] || fail "the refused descriptor was written"
 }
+
+# Issue 9 finding 3: a FIFO as the image hung a worker forever, and four
+# GETs took a four-worker server down.  Now every kind of file that is
+# not an image is refused at once, so more such requests than workers
+# leave the server serving.
+@test "roots: a FIFO, a directory, a character device, a link to a FIFO: refused at once, workers stay free" {
+  mkfifo "$IMAGES/fifo"
+  mkdir -p "$IMAGES/dir"
+  ln -sf "$IMAGES/fifo" "$IMAGES/fifolink"
+  local kinds="fifo dir fifolink" k i
+  if mknod "$IMAGES/chardev" c 1 3 2>/dev/null; then
+    kinds="$kinds chardev"
+  else
+    echo "# not root: no character device inside the roots (mknod)" >&3
+  fi
+  for k in $kinds; do
+    file_transfer "$k" "$IMAGES/$k"
+    # Four at once on a two-worker server, each answered within 5 s.
+    for i in 1 2 3 4; do
+      curl -s -o "$T/$k.$i" -w '%{http_code}' --max-time 5 \
+        "$BASE_URL/images/$k" > "$T/$k.$i.code" &
+    done
+    wait
+    for i in 1 2 3 4; do
+      expect_eq "$(cat "$T/$k.$i.code")" 500 "GET of a $k (request $i)"
+      jq -e --arg k "$k" '.error == "cannot open the image of transfer \($k) (see the server log)"' \
+        "$T/$k.$i" > /dev/null || fail "$k: $(cat "$T/$k.$i")"
+    done
+  done
+  grep -q "GET fifo: open failed: .*not a regular file or a block device" "$FCGI_LOG" \
+    || fail "the log does not say why"
+  new_image after 4096
+  http --max-time 5 "$BASE_URL/images/after"
+  expect_status 200
+  expect_body_is "$T/after.orig"
+}

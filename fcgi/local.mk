@@ -47,6 +47,8 @@ fcgi_libimagexfer_fcgi_a_SOURCES = \
 	fcgi/tickets/tickets-extend.c \
 	fcgi/tickets/tickets-internal.h \
 	fcgi/supervisor.h \
+	fcgi/takeover.c \
+	fcgi/takeover.h \
 	fcgi/worker.c \
 	fcgi/worker.h \
 	$(NULL)

@@ -158,6 +158,7 @@ main (int argc, char *argv[])
     return 2;
   }
 
+  options.argv = argv;
   options.config_path = config_choose_path (explicit_config);
   if (config_load (options.config_path, &cfg) == -1) {
     fprintf (stderr, "imagexfer-fcgi: %s\n", error_message ());

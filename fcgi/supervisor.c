@@ -17,6 +17,7 @@
 #include "service-notify.h"
 #include "stats.h"
 #include "supervisor.h"
+#include "takeover.h"
 #include "worker.h"
 
 struct worker_slot {
@@ -123,12 +124,12 @@ spawn_worker (int listen_fd, const struct config *cfg)
     return -1;
   }
   if (pid == 0) {
-    /* A worker must not outlive its supervisor.  Signals stay blocked
-     * until worker_run has its own handlers: a SIGTERM sent right after
-     * the fork (a stop just after a reload) would otherwise reach the
-     * supervisor's handler and be lost, and the drain would wait for
-     * this worker forever. */
-    prctl (PR_SET_PDEATHSIG, SIGTERM);
+    /* A worker learns when its supervisor dies (takeover.h).  Signals
+     * stay blocked until worker_run has its own handlers: a SIGTERM sent
+     * right after the fork (a stop just after a reload) would otherwise
+     * reach the supervisor's handler and be lost, and the drain would
+     * wait for this worker forever. */
+    takeover_worker_start ();
     stats_detach ();
     _exit (worker_run (listen_fd, cfg));
   }
@@ -263,8 +264,13 @@ supervisor_run (int listen_fd, struct config *cfg,
   /* How soon a broken state file is noticed when no worker dies. */
   const struct timespec state_check_interval = { .tv_sec = 1 };
 
-  if (options->exit_with_parent)
+  if (options->exit_with_parent) {
     prctl (PR_SET_PDEATHSIG, SIGTERM);
+    if (takeover_supervisor_start (listen_fd, options->argv) == -1) {
+      log_info ("supervisor: another supervisor serves this socket");
+      return EXIT_SUCCESS;
+    }
+  }
   install_signals (&blocked);
   sigemptyset (&none);
   stats_set_file_mode (cfg->file_mode);
@@ -277,6 +283,13 @@ supervisor_run (int listen_fd, struct config *cfg,
 
   while (!got_terminate) {
     unsigned early_deaths;
+
+    /* Taken over from a dead supervisor, this one is not the web
+     * server's child: it leaves with the web server. */
+    if (takeover_web_server_gone ()) {
+      log_info ("supervisor: the web server has exited");
+      break;
+    }
 
     if (got_reload) {
       got_reload = 0;

@@ -11,6 +11,7 @@ struct supervisor_options {
   int workers_override;        /* --workers, or 0 */
   bool exit_with_parent;       /* spawned by the web server */
   const char *listen_path;     /* --listen unix socket path, or NULL */
+  char **argv;                 /* the command line, to take over with */
 };
 
 /* Runs until SIGTERM; cfg is the loaded config (reloaded in place on

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "request.h"
 #include "stats.h"
+#include "takeover.h"
 #include "tickets.h"
 #include "transfer.h"
 #include "worker.h"
@@ -32,11 +33,13 @@
 /* How long a draining worker keeps answering queued requests. */
 #define WORKER_DRAIN_SECONDS 30
 
-static volatile sig_atomic_t stop_requested, reopen_requested;
+static volatile sig_atomic_t stop_requested, reopen_requested, orphaned;
 
 static void
 on_terminate (int sig)
 {
+  if (sig == SIGUSR2)
+    orphaned = 1;              /* the supervisor died (takeover.h) */
   stop_requested = 1;
 }
 
@@ -62,6 +65,7 @@ install_signals (void)
   sigemptyset (&sa.sa_mask);
   sigaction (SIGTERM, &sa, NULL);
   sigaction (SIGINT, &sa, NULL);
+  sigaction (SIGUSR2, &sa, NULL);
   /* SIGUSR1 (logrotate) is blocked the same way: taken while waiting,
    * or by the next log line of a request (log_reopen_on_pending). */
   sa.sa_handler = on_reopen;
@@ -80,6 +84,7 @@ install_signals (void)
   sigaddset (&terminate, SIGTERM);
   sigaddset (&terminate, SIGINT);
   sigaddset (&terminate, SIGUSR1);
+  sigaddset (&terminate, SIGUSR2);
   /* Only these are blocked (the supervisor forks with all of its own
    * blocked); one that came before the handlers is still pending. */
   sigprocmask (SIG_SETMASK, &terminate, NULL);
@@ -113,7 +118,10 @@ wait_for_connection (int listen_fd, const sigset_t *waiting)
    * delivering a pending SIGTERM: ask for it, or a busy worker would
    * never drain. */
   sigpending (&pending);
-  if (sigismember (&pending, SIGTERM) || sigismember (&pending, SIGINT)) {
+  if (sigismember (&pending, SIGUSR2))
+    orphaned = 1;
+  if (sigismember (&pending, SIGTERM) || sigismember (&pending, SIGINT)
+      || orphaned) {
     stop_requested = 1;
     return false;
   }
@@ -279,6 +287,14 @@ worker_run (int listen_fd, const struct config *cfg)
       continue;
     if (accept_and_serve (&req, cfg) == -1)
       return EXIT_FAILURE;
+  }
+  /* Between requests: one orphan becomes the supervisor, the others
+   * answer what is queued and leave. */
+  if (orphaned) {
+    backend_drop_kept ();
+    stats_detach ();
+    takeover_try ();
+    stats_attach (cfg->state_dir);
   }
   drain_backlog (&req, cfg);
   /* Once every process has closed it, the web server sees the socket

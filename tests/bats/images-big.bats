@@ -15,7 +15,11 @@ DATA1=$(( 5 * 1073741824 / 2 ))     # 2.5 GiB
 DATA2=$(( 4 * 1073741824 - 524288 )) # straddles 4 GiB
 
 setup_file () {
-  stack_start --workers 4
+  # 8 writers and 4 readers at once on one transfer: above the default
+  # per-transfer caps (one less than the workers), which would answer
+  # some of them 503.
+  stack_start --workers 4 --conf-extra "max_readers = 12" \
+    --conf-extra "max_writers = 12"
   image_sparse "$IMAGES/big.raw" "$SIZE"
   head -c 1M /dev/urandom > "$BATS_FILE_TMPDIR/d1"
   head -c 1M /dev/urandom > "$BATS_FILE_TMPDIR/d2"

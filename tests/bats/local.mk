@@ -40,6 +40,7 @@ BATS_SUITES = \
 	tests/bats/load-faults.bats \
 	tests/bats/faults-state.bats \
 	tests/bats/faults-caps.bats \
+	tests/bats/faults-supervisor.bats \
 	$(NULL)
 TESTS += $(BATS_SUITES)
 EXTRA_DIST += $(BATS_SUITES) \

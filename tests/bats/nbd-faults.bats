@@ -19,7 +19,10 @@ setup_file () {
     command -v "$t" >/dev/null || return 0   # each test skips, naming it
   done
   # A short backend_timeout: the stopped-server test waits for it.
-  stack_start --workers 8 --conf-extra "backend_timeout = 3"
+  # 8 writers at once on one transfer: above the default per-transfer
+  # cap (one less than the workers), which would answer one 503.
+  stack_start --workers 8 --conf-extra "backend_timeout = 3" \
+    --conf-extra "max_writers = 8"
 }
 
 teardown_file () {

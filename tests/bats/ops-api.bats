@@ -30,8 +30,10 @@ stop_bg () {
 }
 
 setup_file () {
+  # Eight parallel PUTs on one transfer: above the default cap (one
+  # less than the workers), which would answer some of them 503.
   stack_start --workers 4 --conf-extra "chunk_size = 64K" \
-    --conf-extra "image_roots = @IMAGES@"
+    --conf-extra "image_roots = @IMAGES@" --conf-extra "max_writers = 8"
   image_random "$IMAGES/big.img" 24M
   image_random "$IMAGES/small.img" 1M
 }

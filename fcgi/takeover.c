@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Surviving the death of the supervisor in spawned mode (takeover.h). */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "takeover.h"
+
+/* "PID:STARTTIME" of the web server, for the supervisor that takes over
+ * (it is not the web server's child). */
+#define WEB_SERVER_ENV "IMAGEXFER_WEB_SERVER"
+/* The lock's descriptor, held across the exec of a takeover so that no
+ * other worker takes over meanwhile. */
+#define LOCK_FD_ENV "IMAGEXFER_TAKEOVER_LOCK_FD"
+
+static bool spawned;           /* takeover_supervisor_start was called */
+static int lock_fd = -1;
+static char **self_argv;
+static pid_t supervisor_pid;
+static pid_t web_server_pid;
+static unsigned long long web_server_start;
+
+/* Field 22 of /proc/PID/stat: when the process started, so that a pid
+ * used again by another process is not taken for the web server. */
+static unsigned long long
+process_start_time (pid_t pid)
+{
+  char path[64], text[1024];
+  unsigned long long start = 0;
+  const char *p;
+  FILE *f;
+  size_t n;
+
+  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  f = fopen (path, "re");
+  if (f == NULL)
+    return 0;
+  n = fread (text, 1, sizeof text - 1, f);
+  fclose (f);
+  text[n] = '\0';
+  /* The command name may hold spaces: count fields after its ')'. */
+  p = strrchr (text, ')');
+  for (int field = 2; p && field < 22; field++)
+    p = strchr (p + 1, ' ');
+  if (p)
+    sscanf (p + 1, "%llu", &start);
+  return start;
+}
+
+/* One lock per listening socket: its inode names an abstract socket
+ * (sun_path[0] '\0': no file, gone with its holder). */
+static socklen_t
+lock_address (int listen_fd, struct sockaddr_un *addr)
+{
+  struct stat st;
+
+  if (fstat (listen_fd, &st) == -1)
+    return 0;
+  memset (addr, 0, sizeof *addr);
+  addr->sun_family = AF_UNIX;
+  snprintf (addr->sun_path + 1, sizeof addr->sun_path - 1,
+            "imagexfer-supervisor-%ju-%ju", (uintmax_t) st.st_dev,
+            (uintmax_t) st.st_ino);
+  return (socklen_t) (offsetof (struct sockaddr_un, sun_path) + 1
+                      + strlen (addr->sun_path + 1));
+}
+
+static int
+lock_take (int listen_fd)
+{
+  struct sockaddr_un addr;
+  socklen_t len = lock_address (listen_fd, &addr);
+  int fd;
+
+  if (len == 0)
+    return -1;
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd == -1)
+    return -1;
+  if (bind (fd, (struct sockaddr *) &addr, len) == -1) {
+    int saved = errno;
+    close (fd);
+    errno = saved;
+    return -1;
+  }
+  return fd;
+}
+
+/* The lock a worker took before it executed this program, if the
+ * descriptor named in the environment is that lock. */
+static int
+lock_inherited (int listen_fd)
+{
+  const char *env = getenv (LOCK_FD_ENV);
+  struct sockaddr_un want, have;
+  socklen_t want_len, have_len = sizeof have;
+  int fd;
+
+  if (env == NULL)
+    return -1;
+  fd = atoi (env);
+  unsetenv (LOCK_FD_ENV);
+  want_len = lock_address (listen_fd, &want);
+  if (fd <= STDERR_FILENO || want_len == 0
+      || getsockname (fd, (struct sockaddr *) &have, &have_len) == -1
+      || have_len != want_len || memcmp (&have, &want, want_len) != 0)
+    return -1;
+  fcntl (fd, F_SETFD, FD_CLOEXEC);
+  return fd;
+}
+
+int
+takeover_supervisor_start (int listen_fd, char **argv)
+{
+  const char *env = getenv (WEB_SERVER_ENV);
+  char value[64];
+
+  spawned = true;
+  self_argv = argv;
+  supervisor_pid = getpid ();
+  lock_fd = lock_inherited (listen_fd);
+  if (lock_fd == -1)
+    lock_fd = lock_take (listen_fd);
+  if (lock_fd == -1 && errno == EADDRINUSE)
+    return -1;
+  if (lock_fd == -1)
+    log_warning ("supervisor: no takeover lock (%m); if this process "
+                 "dies, the web server must restart imagexfer");
+  if (env == NULL
+      || sscanf (env, "%d:%llu", &web_server_pid, &web_server_start) != 2) {
+    web_server_pid = getppid ();
+    web_server_start = process_start_time (web_server_pid);
+    snprintf (value, sizeof value, "%d:%llu", (int) web_server_pid,
+              web_server_start);
+    setenv (WEB_SERVER_ENV, value, 1);
+  }
+  return 0;
+}
+
+bool
+takeover_web_server_gone (void)
+{
+  if (!spawned || web_server_pid <= 1)
+    return false;
+  return process_start_time (web_server_pid) != web_server_start;
+}
+
+void
+takeover_worker_start (void)
+{
+  sigset_t orphan;
+
+  if (lock_fd != -1)
+    close (lock_fd);
+  lock_fd = -1;
+  /* Held until the worker has its handler (worker_run), so that it is
+   * not killed by SIGUSR2's default action meanwhile. */
+  sigemptyset (&orphan);
+  sigaddset (&orphan, SIGUSR2);
+  sigprocmask (SIG_BLOCK, &orphan, NULL);
+  prctl (PR_SET_PDEATHSIG, spawned ? SIGUSR2 : SIGTERM);
+  /* The supervisor may have died before the line above. */
+  if (spawned && getppid () != supervisor_pid)
+    raise (SIGUSR2);
+}
+
+void
+takeover_try (void)
+{
+  char number[16];
+  int fd;
+
+  if (!spawned || self_argv == NULL)
+    return;
+  fd = lock_take (STDIN_FILENO);
+  if (fd == -1)
+    return;                    /* another worker took over first */
+  log_warning ("worker: the supervisor died; taking over as supervisor");
+  /* A SIGUSR2 still pending would kill the new supervisor, which does
+   * not handle it: ignoring it discards it, across the exec too. */
+  signal (SIGUSR2, SIG_IGN);
+  /* The new supervisor keeps the lock (lock_inherited). */
+  snprintf (number, sizeof number, "%d", fd);
+  if (fcntl (fd, F_SETFD, 0) == 0 && setenv (LOCK_FD_ENV, number, 1) == 0)
+    execv ("/proc/self/exe", self_argv);
+  log_error ("worker: cannot take over as supervisor: exec: %m");
+  unsetenv (LOCK_FD_ENV);
+  close (fd);
+}

@@ -34,12 +34,15 @@
 #define WORKER_DRAIN_SECONDS 30
 
 static volatile sig_atomic_t stop_requested, reopen_requested, orphaned;
+static volatile sig_atomic_t terminated;
 
 static void
 on_terminate (int sig)
 {
   if (sig == SIGUSR2)
     orphaned = 1;              /* the supervisor died (takeover.h) */
+  else
+    terminated = 1;
   stop_requested = 1;
 }
 
@@ -120,6 +123,8 @@ wait_for_connection (int listen_fd, const sigset_t *waiting)
   sigpending (&pending);
   if (sigismember (&pending, SIGUSR2))
     orphaned = 1;
+  if (sigismember (&pending, SIGTERM) || sigismember (&pending, SIGINT))
+    terminated = 1;
   if (sigismember (&pending, SIGTERM) || sigismember (&pending, SIGINT)
       || orphaned) {
     stop_requested = 1;
@@ -289,8 +294,9 @@ worker_run (int listen_fd, const struct config *cfg)
       return EXIT_FAILURE;
   }
   /* Between requests: one orphan becomes the supervisor, the others
-   * answer what is queued and leave. */
-  if (orphaned) {
+   * answer what is queued and leave.  A worker told to stop (the
+   * supervisor was draining when it died) only leaves. */
+  if (orphaned && !terminated) {
     backend_drop_kept ();
     stats_detach ();
     takeover_try ();

@@ -11,8 +11,6 @@ load helpers
 load expect
 load ctl-helpers
 
-# The management API is on the administrator's socket.
-api () { admin_http "/api/$1" "${@:2}"; }
 metric () {   # NAME{LABELS} from the last Prometheus answer
   awk -v n="$1" '$1 == n { print $2; found = 1 } END { exit !found }' \
     "$STACK_DIR/body"

@@ -125,21 +125,22 @@ claim_place (struct image_request *ir, const struct images_route *route)
 {
   const struct config *cfg = ir->cfg;
   bool writer = route->access == IMAGES_ACCESS_WRITE;
+  const char *kind = writer ? "writers" : "readers";
   unsigned max = writer ? config_max_writers (cfg) : config_max_readers (cfg);
+  unsigned max_total = config_max_per_transfer (cfg);
 
   if (route->access != IMAGES_ACCESS_READ
       && route->access != IMAGES_ACCESS_WRITE)
     return 0;
-  if (stats_request_claim (writer, max, config_max_per_transfer (cfg)))
+  if (stats_request_claim (writer, max, max_total))
     return 0;
   log_info ("%s %s: refused, %u %s or %u requests in flight already "
-            "(max_%s)", ir->req->method, ir->transfer.id, max,
-            writer ? "writers" : "readers", config_max_per_transfer (cfg),
-            writer ? "writers" : "readers");
+            "(max_%s)", ir->req->method, ir->transfer.id, max, kind,
+            max_total, kind);
   response_header (ir->req, "Retry-After", "%d", IMAGES_RETRY_AFTER);
   response_error (ir->req, 503, "transfer %s has too many requests in "
-                  "flight (max_%s %u); retry later", ir->transfer.id,
-                  writer ? "writers" : "readers", max);
+                  "flight (max_%s %u); retry later", ir->transfer.id, kind,
+                  max);
   return -1;
 }
 

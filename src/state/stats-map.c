@@ -150,7 +150,7 @@ map_file (const char *path, bool *writable, struct stat *mapped)
 }
 
 /* What was mapped, to notice a file replaced, truncated or scribbled
- * on (stats_map_check). */
+ * on (stats_map_current), and to attach again (stats_map_reattach). */
 static char map_path[PATH_MAX];
 static char map_state_dir[PATH_MAX];
 static bool map_create;
@@ -178,7 +178,6 @@ stats_map_attach (const char *state_dir, bool create)
   map_create = create;
   for (int attempt = 0; attempt < 5; attempt++) {
     struct stats_map *m = map_file (path, &writable, &map_stat);
-
     int why = errno;
 
     if (m) {

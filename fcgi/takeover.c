@@ -17,9 +17,10 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "process-info.h"
 #include "takeover.h"
 
-/* "PID:STARTTIME" of the web server, for the supervisor that takes over
+/* "PID:START" (start: Unix seconds) of the web server, for the supervisor that takes over
  * (it is not the web server's child). */
 #define WEB_SERVER_ENV "IMAGEXFER_WEB_SERVER"
 /* The lock's descriptor, held across the exec of a takeover so that no
@@ -31,33 +32,17 @@ static int lock_fd = -1;
 static char **self_argv;
 static pid_t supervisor_pid;
 static pid_t web_server_pid;
-static unsigned long long web_server_start;
+static double web_server_start;
 
-/* Field 22 of /proc/PID/stat: when the process started, so that a pid
- * used again by another process is not taken for the web server. */
-static unsigned long long
+/* When the process started (Unix seconds, at the kernel's clock-tick
+ * resolution), so that a pid used again by another process is not taken
+ * for the web server; 0 when it is gone. */
+static double
 process_start_time (pid_t pid)
 {
-  char path[64], text[1024];
-  unsigned long long start = 0;
-  const char *p;
-  FILE *f;
-  size_t n;
+  struct process_info info;
 
-  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
-  f = fopen (path, "re");
-  if (f == NULL)
-    return 0;
-  n = fread (text, 1, sizeof text - 1, f);
-  fclose (f);
-  text[n] = '\0';
-  /* The command name may hold spaces: count fields after its ')'. */
-  p = strrchr (text, ')');
-  for (int field = 2; p && field < 22; field++)
-    p = strchr (p + 1, ' ');
-  if (p)
-    sscanf (p + 1, "%llu", &start);
-  return start;
+  return process_info_read (pid, &info) == 0 ? info.start_time : 0;
 }
 
 /* One lock per listening socket: its inode names an abstract socket
@@ -140,10 +125,10 @@ takeover_supervisor_start (int listen_fd, char **argv)
     log_warning ("supervisor: no takeover lock (%m); if this process "
                  "dies, the web server must restart imagexfer");
   if (env == NULL
-      || sscanf (env, "%d:%llu", &web_server_pid, &web_server_start) != 2) {
+      || sscanf (env, "%d:%lf", &web_server_pid, &web_server_start) != 2) {
     web_server_pid = getppid ();
     web_server_start = process_start_time (web_server_pid);
-    snprintf (value, sizeof value, "%d:%llu", (int) web_server_pid,
+    snprintf (value, sizeof value, "%d:%.3f", (int) web_server_pid,
               web_server_start);
     setenv (WEB_SERVER_ENV, value, 1);
   }
@@ -153,9 +138,13 @@ takeover_supervisor_start (int listen_fd, char **argv)
 bool
 takeover_web_server_gone (void)
 {
+  double drift;
+
   if (!spawned || web_server_pid <= 1)
     return false;
-  return process_start_time (web_server_pid) != web_server_start;
+  /* Printed to 1 ms and read back: equal within the clock tick. */
+  drift = process_start_time (web_server_pid) - web_server_start;
+  return drift > 0.005 || drift < -0.005;
 }
 
 void

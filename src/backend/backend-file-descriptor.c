@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "backend.h"
 #include "backend-file.h"
@@ -78,6 +79,37 @@ file_confine (const void *location, const char *const *roots)
   return 0;
 }
 
+/* What stat says the path is, for the reason. */
+static const char *
+file_kind (mode_t mode)
+{
+  if (S_ISDIR (mode))
+    return "a directory";
+  if (S_ISFIFO (mode))
+    return "a FIFO";
+  if (S_ISCHR (mode))
+    return "a character device";
+  if (S_ISSOCK (mode))
+    return "a socket";
+  return "not a regular file";
+}
+
+static int
+file_probe (const void *location)
+{
+  const struct file_location *loc = location;
+  struct stat st;
+
+  /* stat never opens, so a FIFO cannot block it; a missing file is the
+   * open's to report (a request answers it), not an invalid transfer. */
+  if (stat (loc->path, &st) == -1 || S_ISREG (st.st_mode)
+      || S_ISBLK (st.st_mode))
+    return 0;
+  error_set (EINVAL, "path: \"%s\" is %s, not a regular file or a block "
+             "device", loc->path, file_kind (st.st_mode));
+  return -1;
+}
+
 const struct backend_type backend_type_file = {
   .name = "file",
   .ops = &backend_file_ops,
@@ -87,4 +119,5 @@ const struct backend_type backend_type_file = {
   .parse_url = file_parse_url,
   .check = file_check,
   .confine = file_confine,
+  .probe = file_probe,
 };

@@ -48,6 +48,13 @@ struct backend_type {
    * error_set (EINVAL, "<field>: ... outside image_roots").  NULL: the
    * backend names no file (an NBD server), nothing to confine. */
   int (*confine) (const void *location, const char *const *roots);
+
+  /* Optional, for the status of a transfer (/api, imagexferctl): whether
+   * what the location names can be this backend's image at all, found
+   * without opening it or waiting on anything (a FIFO named as a file
+   * image is an invalid transfer, and says so).  0, or -1 with
+   * error_set (EINVAL, reason).  NULL: nothing to look at. */
+  int (*probe) (const void *location);
 };
 
 /* Every backend, in order, ended by NULL.  The first is the default of

@@ -48,6 +48,14 @@ load (const char *spool_dir, const char *id, struct transfer_status *st)
       return -1;
   }
   else if (transfer_parse (id, text, len, &st->t) == 0) {
+    /* Parsed, but naming something that cannot be an image (a FIFO, a
+     * directory): invalid, with the reason, rather than "ready". */
+    if (st->t.type->probe != NULL
+        && st->t.type->probe (st->t.location) == -1) {
+      snprintf (st->reason, sizeof st->reason, "%s", error_message ());
+      transfer_free (&st->t);
+      return 0;
+    }
     st->t.spool_dev = sb.st_dev;
     st->t.spool_ino = sb.st_ino;
     st->t.spool_mtime = sb.st_mtim.tv_sec;

@@ -108,6 +108,17 @@ expect_outside () {
   done
   grep -q "GET fifo: open failed: .*not a regular file or a block device" "$FCGI_LOG" \
     || fail "the log does not say why"
+  # The operator sees each as an invalid transfer, with the reason.
+  declare -A what=([fifo]="a FIFO" [dir]="a directory" [fifolink]="a FIFO"
+                   [chardev]="a character device")
+  for k in $kinds; do
+    api "v2/transfers/$k"
+    expect_status 200
+    expect_json --arg r "path: \"$IMAGES/$k\" is ${what[$k]}, not a regular file or a block device" \
+      '.state == "invalid" and .reason == $r'
+  done
+  api v2/transfers
+  expect_json '[.. | objects | select(.state? == "invalid")] | length >= 3'
   new_image after 4096
   http --max-time 5 "$BASE_URL/images/after"
   expect_status 200

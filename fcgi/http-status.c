@@ -39,6 +39,7 @@ status_from_table (int errnum)
   case ESHUTDOWN:
     return 503;
   case EREMOTEIO:  /* a remote (http backend) failed or answered wrong */
+  case EPROTO:     /* the web server's FastCGI records were malformed */
     return 502;
   default:
     return 500;

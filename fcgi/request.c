@@ -237,8 +237,13 @@ request_read_body_full (struct request *req, void *buf, size_t count)
   while (count > 0) {
     ssize_t n = request_read_body (req, p, count);
     if (n <= 0) {
-      error_set (EPIPE, "client %s after %" PRIu64 " of %" PRIu64 " bytes",
-                 body_failure (req), req->body_read, req->content_length);
+      /* A malformed record is the web server's stream going wrong, not
+       * the client's doing: EPROTO (502), not EPIPE (400). */
+      bool malformed = req->body_direct && req->body_in.error == EPROTO;
+
+      error_set (malformed ? EPROTO : EPIPE, "client %s after %" PRIu64
+                 " of %" PRIu64 " bytes", body_failure (req), req->body_read,
+                 req->content_length);
       return -1;
     }
     p += n;

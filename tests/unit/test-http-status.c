@@ -39,6 +39,9 @@ static const struct {
   /* A remote image (http backend): its verdict passes through open. */
   { ENOLINK, "ENOLINK", { 404, 500, 404, 500, 500 } },
   { EREMOTEIO, "EREMOTEIO", { 502, 500, 502, 500, 500 } },
+  /* The web server's FastCGI stream broke mid-body: not the client's
+   * fault. */
+  { EPROTO, "EPROTO", { 502, 500, 500, 500, 500 } },
   /* Anything else is the server's problem. */
   { EIO, "EIO", { 500, 500, 500, 500, 500 } },
   { ENOMEM, "ENOMEM", { 500, 500, 500, 500, 500 } },

@@ -7,3 +7,11 @@
 CTL=${top_builddir}/src/ctl/imagexferctl
 
 ctl () { "$CTL" --config "$STACK_DIR/imagexfer.conf" "$@"; }
+
+# The stack both imagexferctl suites run on: two workers, small chunks
+# (so a 16 MiB transfer takes many of them), a 1 MiB and a 16 MiB image.
+ctl_stack_start () {
+  stack_start --workers 2 --conf-extra "chunk_size = 64K"
+  image_random "$IMAGES/a.img" 1M
+  image_random "$IMAGES/big.img" 16M
+}

@@ -9,11 +9,7 @@ load helpers
 load expect
 load ctl-helpers
 
-setup_file () {
-  stack_start --workers 2 --conf-extra "chunk_size = 64K"
-  image_random "$IMAGES/a.img" 1M
-  image_random "$IMAGES/big.img" 16M
-}
+setup_file () { ctl_stack_start; }
 teardown_file () { stack_stop; }
 
 @test "help: for the tool and for each command" {

@@ -2,6 +2,8 @@
 #include <config.h>
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
 
@@ -20,6 +22,23 @@ fail (struct fastcgi_stdin *in, int errnum)
     in->error = errnum;
 }
 
+/* The stream is not what the FastCGI protocol allows here: keep the
+ * length bytes at raw (at most a header's worth), where they came and
+ * what was expected, for the message. */
+static void
+fail_unexpected (struct fastcgi_stdin *in,
+                 enum fastcgi_stdin_expected expected,
+                 const unsigned char *raw, size_t length, uint64_t position)
+{
+  if (in->error)
+    return;
+  fail (in, EPROTO);
+  in->expected = expected;
+  in->unexpected_length = smallest (length, sizeof in->unexpected);
+  memcpy (in->unexpected, raw, in->unexpected_length);
+  in->unexpected_position = position;
+}
+
 int
 fastcgi_stdin_start (struct fastcgi_stdin *in, int fd, int request_id,
                      const void *buffered, size_t length)
@@ -29,6 +48,11 @@ fastcgi_stdin_start (struct fastcgi_stdin *in, int fd, int request_id,
   in->content_left = in->skip_left = in->header_length = 0;
   in->ended = false;
   in->error = 0;
+  in->position = in->header_position = in->last_content_position = 0;
+  in->buffered = length;
+  in->expected = FASTCGI_STDIN_EXPECTED_NOTHING_WRONG;
+  in->unexpected_length = 0;
+  in->unexpected_position = 0;
   in->carry_start = in->carry_length = 0;
   if (length > sizeof in->carry) {
     fail (in, EPROTO);
@@ -50,7 +74,8 @@ take_header (struct fastcgi_stdin *in)
 
   in->header_length = 0;
   if (h[0] != FCGI_VERSION_1) {
-    fail (in, EPROTO);
+    fail_unexpected (in, FASTCGI_STDIN_EXPECTED_VERSION_1, h, FCGI_HEADER_LEN,
+                     in->header_position);
     return;
   }
   /* Management records (request id 0) and records of another request
@@ -70,7 +95,8 @@ take_header (struct fastcgi_stdin *in)
     fail (in, ECONNABORTED);
     return;
   default:
-    fail (in, EPROTO);
+    fail_unexpected (in, FASTCGI_STDIN_EXPECTED_STDIN, h, FCGI_HEADER_LEN,
+                     in->header_position);
     return;
   }
 }
@@ -94,6 +120,7 @@ consume (struct fastcgi_stdin *in, const unsigned char *raw, size_t length,
         break;
       if (out + made != raw + pos)
         memmove (out + made, raw + pos, take);
+      in->last_content_position = in->position + pos + take - 1;
       made += take;
       pos += take;
       in->content_left -= take;
@@ -105,10 +132,14 @@ consume (struct fastcgi_stdin *in, const unsigned char *raw, size_t length,
     }
     else if (in->ended)
       /* Nothing may follow the end of the stream before we answer. */
-      fail (in, EPROTO);
+      fail_unexpected (in, FASTCGI_STDIN_EXPECTED_SILENCE, raw + pos,
+                       length - pos, in->position + pos);
     else {
       size_t take = smallest (FCGI_HEADER_LEN - in->header_length,
                               length - pos);
+
+      if (in->header_length == 0)
+        in->header_position = in->position + pos;
       memcpy (in->header + in->header_length, raw + pos, take);
       in->header_length += take;
       pos += take;
@@ -116,6 +147,7 @@ consume (struct fastcgi_stdin *in, const unsigned char *raw, size_t length,
         take_header (in);
     }
   }
+  in->position += pos;
   *produced = made;
   return pos;
 }
@@ -175,9 +207,77 @@ fastcgi_stdin_finish (struct fastcgi_stdin *in)
   ssize_t n = fastcgi_stdin_read (in, &byte, 1);
 
   if (n > 0) {
-    fail (in, EPROTO);
+    fail_unexpected (in, FASTCGI_STDIN_EXPECTED_END, &byte, 1,
+                     in->last_content_position);
     errno = EPROTO;
     return -1;
   }
   return (int) n;
+}
+
+static const char *
+record_type_name (int type)
+{
+  static const char *const names[] = {
+    [FCGI_BEGIN_REQUEST] = "FCGI_BEGIN_REQUEST",
+    [FCGI_ABORT_REQUEST] = "FCGI_ABORT_REQUEST",
+    [FCGI_END_REQUEST] = "FCGI_END_REQUEST",
+    [FCGI_PARAMS] = "FCGI_PARAMS",
+    [FCGI_STDIN] = "FCGI_STDIN",
+    [FCGI_STDOUT] = "FCGI_STDOUT",
+    [FCGI_STDERR] = "FCGI_STDERR",
+    [FCGI_DATA] = "FCGI_DATA",
+    [FCGI_GET_VALUES] = "FCGI_GET_VALUES",
+    [FCGI_GET_VALUES_RESULT] = "FCGI_GET_VALUES_RESULT",
+    [FCGI_UNKNOWN_TYPE] = "FCGI_UNKNOWN_TYPE",
+  };
+
+  if (type > 0 && type < (int) (sizeof names / sizeof names[0]))
+    return names[type];
+  return "an unknown type";
+}
+
+const char *
+fastcgi_stdin_describe_error (const struct fastcgi_stdin *in, char *buf,
+                              size_t size)
+{
+  const unsigned char *h = in->unexpected;
+  char hex[3 * FCGI_HEADER_LEN + 1] = "";
+  char what[128] = "";
+  const char *expected;
+
+  buf[0] = '\0';
+  if (in->error != EPROTO
+      || in->expected == FASTCGI_STDIN_EXPECTED_NOTHING_WRONG)
+    return buf;
+  for (size_t i = 0; i < in->unexpected_length; i++)
+    snprintf (hex + strlen (hex), sizeof hex - strlen (hex), "%s%02x",
+              i ? " " : "", h[i]);
+  switch (in->expected) {
+  case FASTCGI_STDIN_EXPECTED_VERSION_1:
+    snprintf (what, sizeof what, "record header %s (version %d)", hex, h[0]);
+    expected = "a header of FastCGI version 1";
+    break;
+  case FASTCGI_STDIN_EXPECTED_STDIN:
+    snprintf (what, sizeof what, "record header %s (%s, request %d, "
+              "content %d, padding %d)", hex, record_type_name (h[1]),
+              h[2] << 8 | h[3], h[4] << 8 | h[5], h[6]);
+    expected = "FCGI_STDIN (or FCGI_ABORT_REQUEST) of this request";
+    break;
+  case FASTCGI_STDIN_EXPECTED_SILENCE:
+    snprintf (what, sizeof what, "bytes %s", hex);
+    expected = "nothing (the end record of this request's FCGI_STDIN came "
+               "before)";
+    break;
+  default:
+    snprintf (what, sizeof what, "content %s", hex);
+    expected = "the end record of this request's FCGI_STDIN (the body was "
+               "longer than its Content-Length)";
+    break;
+  }
+  snprintf (buf, size, "%s at byte %" PRIu64 " of request %d's FCGI_STDIN "
+            "stream (%zu bytes of it read ahead by libfcgi), where %s was "
+            "expected", what, in->unexpected_position, in->request_id,
+            in->buffered, expected);
+  return buf;
 }

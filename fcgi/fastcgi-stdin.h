@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <fastcgi.h>
@@ -32,6 +33,23 @@ struct fastcgi_stdin {
   size_t header_length;
   bool ended;                   /* the empty STDIN record came */
   int error;                    /* errno of a failure; it sticks */
+  uint64_t position;            /* stream bytes consumed, from the start */
+  uint64_t header_position;     /* where the header in header began */
+  uint64_t last_content_position; /* of the last content byte read */
+  size_t buffered;              /* of them, read ahead by libfcgi */
+  /* Why the stream failed with EPROTO, for the message: the bytes that
+   * came (a record header, or what followed the end record), where they
+   * came, and what was expected there instead. */
+  enum fastcgi_stdin_expected {
+    FASTCGI_STDIN_EXPECTED_NOTHING_WRONG,
+    FASTCGI_STDIN_EXPECTED_VERSION_1,   /* a header of another version */
+    FASTCGI_STDIN_EXPECTED_STDIN,       /* a record of the wrong type */
+    FASTCGI_STDIN_EXPECTED_SILENCE,     /* bytes after the end record */
+    FASTCGI_STDIN_EXPECTED_END,         /* content past Content-Length */
+  } expected;
+  unsigned char unexpected[FCGI_HEADER_LEN];
+  size_t unexpected_length;
+  uint64_t unexpected_position;
   size_t carry_start, carry_length;
   unsigned char carry[FASTCGI_STDIN_CARRY];
 };
@@ -51,6 +69,16 @@ int fastcgi_stdin_start (struct fastcgi_stdin *in, int fd, int request_id,
  * own error.  After an error every call fails the same way. */
 ssize_t fastcgi_stdin_read (struct fastcgi_stdin *in, void *buf,
                             size_t count);
+
+/* After EPROTO: the bytes that came where something else was expected
+ * (in hex), what they are, where they came and what was expected, e.g.
+ * "record header 01 01 00 01 00 08 00 00 (FCGI_BEGIN_REQUEST, request 1,
+ * content 8, padding 0) at byte 0 of request 1's FCGI_STDIN stream (0
+ * bytes of it read ahead by libfcgi), where FCGI_STDIN (or
+ * FCGI_ABORT_REQUEST) of this request was expected".  Empty for other
+ * errors.  Returns buf. */
+const char *fastcgi_stdin_describe_error (const struct fastcgi_stdin *in,
+                                          char *buf, size_t size);
 
 /* Consume the stream up to its end record (there must be no content
  * left: EPROTO otherwise), so that the connection is at a record

@@ -238,12 +238,18 @@ request_read_body_full (struct request *req, void *buf, size_t count)
     ssize_t n = request_read_body (req, p, count);
     if (n <= 0) {
       /* A malformed record is the web server's stream going wrong, not
-       * the client's doing: EPROTO (502), not EPIPE (400). */
+       * the client's doing: EPROTO (502), not EPIPE (400).  Which bytes
+       * came, and where, tells a web server's bug from ours. */
       bool malformed = req->body_direct && req->body_in.error == EPROTO;
+      char detail[512];
 
+      if (malformed)
+        fastcgi_stdin_describe_error (&req->body_in, detail, sizeof detail);
       error_set (malformed ? EPROTO : EPIPE, "client %s after %" PRIu64
-                 " of %" PRIu64 " bytes", body_failure (req), req->body_read,
-                 req->content_length);
+                 " of %" PRIu64 " bytes%s%s", body_failure (req),
+                 req->body_read, req->content_length,
+                 malformed && detail[0] ? ": " : "",
+                 malformed ? detail : "");
       return -1;
     }
     p += n;

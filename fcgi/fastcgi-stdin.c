@@ -170,7 +170,9 @@ fastcgi_stdin_read (struct fastcgi_stdin *in, void *buf, size_t count)
   unsigned char *out = buf;
   size_t got = consume_carry (in, out, count);
 
-  while (got == 0 && !in->error && !in->ended) {
+  /* Past the end record, only its padding is still read: a connection
+   * the web server keeps must be left at a record boundary. */
+  while (got == 0 && !in->error && (!in->ended || in->skip_left > 0)) {
     /* The carry is empty here (out had room for all of it). */
     struct iovec iov[2] = {
       { .iov_base = out, .iov_len = count },

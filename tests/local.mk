@@ -28,6 +28,7 @@ check_PROGRAMS += \
 	tests/unit/test-request \
 	tests/unit/test-pipeline \
 	tests/unit/test-fastcgi-records \
+	tests/unit/test-fastcgi-stdin \
 	tests/unit/test-images-routes \
 	tests/unit/test-spool-admin \
 	tests/unit/test-admin-access \
@@ -46,6 +47,8 @@ tests_unit_test_pipeline_CFLAGS = $(FCGI_TEST_CFLAGS)
 tests_unit_test_pipeline_LDADD = $(IMAGEXFER_FCGI_LIBS)
 tests_unit_test_fastcgi_records_CFLAGS = $(FCGI_TEST_CFLAGS)
 tests_unit_test_fastcgi_records_LDADD = $(IMAGEXFER_FCGI_LIBS)
+tests_unit_test_fastcgi_stdin_CFLAGS = $(FCGI_TEST_CFLAGS)
+tests_unit_test_fastcgi_stdin_LDADD = $(IMAGEXFER_FCGI_LIBS)
 tests_unit_test_images_routes_CFLAGS = $(FCGI_TEST_CFLAGS)
 tests_unit_test_images_routes_LDADD = $(IMAGEXFER_FCGI_LIBS)
 tests_unit_test_admin_access_CFLAGS = $(FCGI_TEST_CFLAGS)

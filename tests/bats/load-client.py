@@ -164,8 +164,11 @@ class Client(threading.Thread):
 
     def check_error(self, method, response, payload):
         # A killed worker: the web server's own 500, 502 or 503 (or a cut
-        # connection); the NBD server down: imagexfer's 503.  imagexfer
-        # answers with a JSON error, the web server does not.  Anything
+        # connection), or imagexfer's 502 for an upload whose records
+        # lighttpd re-sent to another worker with its first attempt's
+        # still queued (docs/api.md, 502); the NBD server down:
+        # imagexfer's 503.  imagexfer answers with a JSON error, the web
+        # server does not.  Anything
         # else (a 2xx other than the expected one, a 4xx, imagexfer's 500)
         # says the server misunderstood a valid request or took a fault
         # for a bug.

@@ -41,6 +41,7 @@ BATS_SUITES = \
 	tests/bats/faults-state.bats \
 	tests/bats/faults-caps.bats \
 	tests/bats/faults-supervisor.bats \
+	tests/bats/lighttpd-streaming.bats \
 	$(NULL)
 TESTS += $(BATS_SUITES)
 EXTRA_DIST += $(BATS_SUITES) \

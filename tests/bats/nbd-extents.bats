@@ -292,7 +292,7 @@ DIRTY_EXPECTED='. == [
     {"start": ($t3 + 65536), "length": ($t - $t3 - 65536), "dirty": false, "zero": true}]'
 }
 
-# An export of 12 GiB (three block status commands in flight) whose
+# An export of 12 GiB (four block status commands in flight) whose
 # server describes 768 MiB per answer at most, alternating zero and
 # data: every command is answered short and asked again from where its
 # answer stopped, also across the ends of the commands (4 GiB less

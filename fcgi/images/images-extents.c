@@ -12,14 +12,14 @@
 #include "images-handlers.h"
 #include "log.h"
 
-/* Backends are asked for this much at a time: large enough that a
- * multi-terabyte sparse image takes few calls, small enough that one
- * step's extent list stays a few MiB even on a fragmented image.
+/* Backends are asked for the rest of the image and answer as much as
+ * they describe at once (backend_extents_part: a bounded part, whatever
+ * was asked), so one part's extent list is all a request holds, and the
+ * NBD backend can keep several block status commands in flight.
  *
  * The answer needs a Content-Length, and a fragmented image has millions
  * of extents, so the JSON goes to an unlinked temporary file (stdio
  * buffered) rather than memory, and is sent from there by the kernel. */
-#define EXTENTS_STEP (4ULL * 1024 * 1024 * 1024)
 
 static int
 append_extent (FILE *out, const struct extent *e,
@@ -40,8 +40,8 @@ append_extent (FILE *out, const struct extent *e,
                     e->flags & EXTENT_HOLE ? "true" : "false");
 }
 
-/* Walk [0, size) in steps, printing every extent but the last of each
- * step: it may still merge with the first of the next. */
+/* Walk [0, size) part by part, printing every extent but the last of
+ * each part: it may still merge with the first of the next. */
 static int
 collect_extents (struct image_request *ir, enum extents_context context,
                  FILE *out)
@@ -56,12 +56,11 @@ collect_extents (struct image_request *ir, enum extents_context context,
   if (fputc ('[', out) == EOF)
     goto io_error;
   while (offset < b->size) {
-    uint64_t count = b->size - offset;
+    uint64_t described;
     struct extent carry;
 
-    if (count > EXTENTS_STEP)
-      count = EXTENTS_STEP;
-    if (backend_extents (b, context, count, offset, &list) == -1)
+    if (backend_extents_part (b, context, b->size - offset, offset, &list,
+                              &described) == -1)
       goto out;
     /* Extents are no image data: nothing to count, only the check. */
     if (image_request_chunk_done (ir, 0, IMAGE_CHUNK_READ) == -1)
@@ -74,7 +73,7 @@ collect_extents (struct image_request *ir, enum extents_context context,
     if (extent_list_append (&list, carry.start, carry.length, carry.flags)
         == -1)
       goto out;
-    offset += count;
+    offset = described;
   }
   if (list.count > 0 && append_extent (out, &list.items[0], context, first)
       < 0)

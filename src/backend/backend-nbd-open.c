@@ -294,9 +294,7 @@ nbd_backend_open (const struct transfer *t, bool writable)
     return NULL;
   }
   snprintf (nb->id, sizeof nb->id, "%s", t->id);
-  extent_list_init (&nb->allocation);
-  extent_list_init (&nb->depth);
-  extent_list_init (&nb->bitmap);
+  nbd_backend_extents_init (nb);
 
   nb->nbd = nbd_create ();
   if (nb->nbd == NULL) {
@@ -351,9 +349,7 @@ nbd_backend_close (struct backend *b)
     nbd_close (nb->nbd);
   }
   free (nb->bitmap_context);
-  extent_list_free (&nb->allocation);
-  extent_list_free (&nb->depth);
-  extent_list_free (&nb->bitmap);
+  nbd_backend_extents_free (nb);
   free (nb);
 }
 

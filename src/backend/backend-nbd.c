@@ -20,7 +20,8 @@
  *
  * Large reads and writes are cut in pieces sent together with the async
  * API and waited for as a group, as nbdcopy does: one round trip per
- * request instead of one per piece.
+ * request instead of one per piece.  Block status likewise: an extents
+ * call keeps up to 4 commands in flight (backend-nbd-extents.c).
  */
 #include <config.h>
 

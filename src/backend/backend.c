@@ -413,13 +413,15 @@ backend_flush (struct backend *b)
   return 0;
 }
 
-/* Call ops->extents until [offset, offset+count) is covered.  Each step
- * lands in a scratch list first, so what the op returned can be checked
- * and extra_flags OR-ed in without touching what list held before. */
+/* Call ops->extents until [offset, offset+count) is covered, or once
+ * unless whole.  Each step lands in a scratch list first, so what the op
+ * returned can be checked and extra_flags OR-ed in without touching what
+ * list held before.  *described: the end of what was described. */
 static int
 backend_extents_loop (struct backend *b, enum extents_context context,
                       uint64_t count, uint64_t offset, unsigned extra_flags,
-                      struct extent_list *list)
+                      bool whole, struct extent_list *list,
+                      uint64_t *described)
 {
   struct extent_list step;
   uint64_t end = offset + count;
@@ -452,20 +454,25 @@ backend_extents_loop (struct backend *b, enum extents_context context,
     }
     step_end = extent_list_end (&step);
     offset = step_end;
+    if (!whole)
+      break;
   }
+  *described = offset;
   ret = 0;
  out:
   extent_list_free (&step);
   return ret;
 }
 
-int
-backend_extents (struct backend *b, enum extents_context context,
-                 uint64_t count, uint64_t offset, struct extent_list *list)
+static int
+backend_extents_some (struct backend *b, enum extents_context context,
+                      uint64_t count, uint64_t offset, bool whole,
+                      struct extent_list *list, uint64_t *described)
 {
   unsigned extra_flags = 0;
   int r;
 
+  *described = offset;
   if (backend_check_range (b, "extents", count, offset) == -1)
     return -1;
 
@@ -495,9 +502,32 @@ backend_extents (struct backend *b, enum extents_context context,
      * dirty). */
     if (context == EXTENTS_CONTEXT_DIRTY)
       extra_flags = EXTENT_DIRTY;
-    return extent_list_append (list, offset, count, extra_flags);
+    if (extent_list_append (list, offset, count, extra_flags) == -1)
+      return -1;
+    *described = offset + count;
+    return 0;
   }
-  return backend_extents_loop (b, context, count, offset, extra_flags, list);
+  return backend_extents_loop (b, context, count, offset, extra_flags, whole,
+                               list, described);
+}
+
+int
+backend_extents (struct backend *b, enum extents_context context,
+                 uint64_t count, uint64_t offset, struct extent_list *list)
+{
+  uint64_t described;
+
+  return backend_extents_some (b, context, count, offset, true, list,
+                               &described);
+}
+
+int
+backend_extents_part (struct backend *b, enum extents_context context,
+                      uint64_t count, uint64_t offset,
+                      struct extent_list *list, uint64_t *described)
+{
+  return backend_extents_some (b, context, count, offset, false, list,
+                               described);
 }
 
 int

@@ -155,6 +155,15 @@ int backend_flush (struct backend *b);
 int backend_extents (struct backend *b, enum extents_context context,
                      uint64_t count, uint64_t offset,
                      struct extent_list *list);
+/* The same, but one call of the backend: describes [offset, *described),
+ * at least one byte and at most count, as much as the backend answers at
+ * once (bounded by the backend, whatever count is: the NBD backend keeps
+ * several block status commands in flight, the file backend stops after
+ * a number of extents).  For walking a large range with bounded memory,
+ * emitting each part before asking the next. */
+int backend_extents_part (struct backend *b, enum extents_context context,
+                          uint64_t count, uint64_t offset,
+                          struct extent_list *list, uint64_t *described);
 
 int backend_data_fd (struct backend *b, uint64_t *base_offset);
 const char *backend_data_path (struct backend *b);

@@ -291,3 +291,77 @@ DIRTY_EXPECTED='. == [
     {"start": $t3, "length": 65536, "dirty": true, "zero": false},
     {"start": ($t3 + 65536), "length": ($t - $t3 - 65536), "dirty": false, "zero": true}]'
 }
+
+# An export of 12 GiB (four block status commands in flight) whose
+# server describes 768 MiB per answer at most, alternating zero and
+# data: every command is answered short and asked again from where its
+# answer stopped, also across the ends of the commands (4 GiB less
+# 1 MiB apart), which are not on the 768 MiB grid.
+short_answers_kit () {
+  nbd_kit "$1" eval \
+    get_size='echo 12884901888' \
+    pread='dd if=/dev/zero count=$3 iflag=count_bytes status=none' \
+    can_extents='exit 0' \
+    extents='p=805306368; n=$(($4 / p)); t=; [ $((n % 2)) = 1 ] || t=hole,zero
+             echo $4 $(((n + 1) * p - $4)) $t'
+}
+
+@test "a server that describes less than asked: exact across the commands in flight" {
+  short_answers_kit short
+  transfer_json short --arg s "$(nbd_sock short)" '{socket: $s, ops: ["read"]}'
+  P=805306368
+  nbdinfo_map=$(nbdinfo --map --json "$(nbd_uri short)" | jq -c '[.[] | [.offset, .length, .type]]')
+  expect_eq "$(jq -nc --argjson p "$P" '[range(16) as $i | [$i * $p, $p, (if $i % 2 == 0 then 3 else 0 end)]]')" \
+    "$nbdinfo_map" "nbdinfo --map of the eval export"
+
+  http "$BASE_URL/images/short/extents"
+  expect_extents_cover $((16 * P)) "$ZKEYS"
+  expect_json --argjson p "$P" '. == [range(16) as $i
+    | {"start": ($i * $p), "length": $p, "zero": ($i % 2 == 0), "hole": false}]'
+  http "$BASE_URL/images/short/extents?context=dirty"
+  expect_extents_cover $((16 * P)) "$DKEYS"
+  expect_json --argjson p "$P" '. == [range(16) as $i
+    | {"start": ($i * $p), "length": $p, "dirty": true, "zero": ($i % 2 == 0)}]'
+}
+
+@test "a dirty bitmap across the ends of the commands in flight: zero and dirty extents exact" {
+  I=$BATS_TEST_TMPDIR
+  G=1073741824
+  K=65536
+  # Where the first and second block status commands end.
+  B1=$((4 * G - MiB))
+  B2=$((8 * G - 2 * MiB))
+  S=$((16 * G))
+  qemu-img create -q -f qcow2 "$I/edges.qcow2" 16G
+  qemu-io -f qcow2 -c "write -P 0x11 0 1M" "$I/edges.qcow2" >/dev/null
+  qemu-img bitmap --add "$I/edges.qcow2" b0
+  qemu-io -f qcow2 -c "write -P 0x22 $((B1 - K)) 128k" \
+    -c "write -P 0x33 $((B2 - K)) 128k" "$I/edges.qcow2" >/dev/null
+  nbd_qemu edges -r -f qcow2 -A -B b0 "$I/edges.qcow2"
+  transfer_json edges --arg s "$(nbd_sock edges)" '{socket: $s, export_bitmap: "b0"}'
+  expect_eq "$(dirty_ranges_nbdinfo "$(nbd_uri edges)" b0)" \
+    "[[$((B1 - K)),131072],[$((B2 - K)),131072]]" "nbdinfo --map dirty ranges"
+
+  http "$BASE_URL/images/edges/extents?context=dirty"
+  expect_extents_cover "$S" "$DKEYS"
+  expect_json --argjson m "$MiB" --argjson k "$K" --argjson b1 "$B1" \
+    --argjson b2 "$B2" --argjson s "$S" '. == [
+    {"start": 0, "length": $m, "dirty": false, "zero": false},
+    {"start": $m, "length": ($b1 - $k - $m), "dirty": false, "zero": true},
+    {"start": ($b1 - $k), "length": (2 * $k), "dirty": true, "zero": false},
+    {"start": ($b1 + $k), "length": ($b2 - $b1 - 2 * $k), "dirty": false, "zero": true},
+    {"start": ($b2 - $k), "length": (2 * $k), "dirty": true, "zero": false},
+    {"start": ($b2 + $k), "length": ($s - $b2 - $k), "dirty": false, "zero": true}]'
+
+  http "$BASE_URL/images/edges/extents"
+  expect_extents_cover "$S" "$ZKEYS"
+  expect_json --argjson e "$(map_expected "$I/edges.qcow2")" '. == $e'
+  expect_json --argjson m "$MiB" --argjson k "$K" --argjson b1 "$B1" \
+    --argjson b2 "$B2" --argjson s "$S" '. == [
+    {"start": 0, "length": $m, "zero": false, "hole": false},
+    {"start": $m, "length": ($b1 - $k - $m), "zero": true, "hole": true},
+    {"start": ($b1 - $k), "length": (2 * $k), "zero": false, "hole": false},
+    {"start": ($b1 + $k), "length": ($b2 - $b1 - 2 * $k), "zero": true, "hole": true},
+    {"start": ($b2 - $k), "length": (2 * $k), "zero": false, "hole": false},
+    {"start": ($b2 + $k), "length": ($s - $b2 - $k), "zero": true, "hole": true}]'
+}

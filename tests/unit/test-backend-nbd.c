@@ -956,6 +956,63 @@ test_block_size (void)
   free (back);
 }
 
+/* backend_extents_part: one call describes what the commands in flight
+ * cover (4 of 4 GiB less 1 MiB), never more than asked, and the next call
+ * goes on from there.  The data (64 KiB, the memory plugin's pages are
+ * 32 KiB) straddles the end of the fourth command. */
+static void
+test_extents_part (void)
+{
+  const char *argv[] = { "nbdkit", "-f", "--exit-with-parent", "-U", "SOCK",
+                         "memory", "32G", NULL };
+  const uint64_t command = 4 * GiB - MiB;
+  struct extent_list list;
+  struct transfer t;
+  struct backend *b;
+  uint64_t described = 0;
+  char buf[65536];
+  int r;
+
+  if (!start_server (argv) || (b = open_server (&t, true)) == NULL) {
+    tap_ok (false, "extents part: start nbdkit and open");
+    return;
+  }
+  memset (buf, 0x5a, sizeof buf);
+  extent_list_init (&list);
+  r = backend_pwrite (b, buf, sizeof buf, 4 * command - 32768);
+  if (r == 0)
+    r = backend_extents_part (b, EXTENTS_CONTEXT_ZERO, b->size, 0, &list,
+                              &described);
+  tap_ok (r == 0 && described == 4 * command && list.count == 2
+          && list.items[0].start == 0
+          && list.items[0].length == 4 * command - 32768
+          && list.items[0].flags == EXTENT_ZERO
+          && list.items[1].length == 32768 && list.items[1].flags == 0,
+          "extents part: one call describes 4 commands' worth (%" PRIu64
+          " bytes, %zu extents)", described, list.count);
+
+  extent_list_clear (&list);
+  r = backend_extents_part (b, EXTENTS_CONTEXT_ZERO, b->size - 4 * command,
+                            4 * command, &list, &described);
+  tap_ok (r == 0 && described == 8 * command && list.count == 2
+          && list.items[0].start == 4 * command
+          && list.items[0].length == 32768 && list.items[0].flags == 0
+          && list.items[1].flags == EXTENT_ZERO,
+          "extents part: the next call goes on from there (to %" PRIu64
+          ", %zu extents)", described, list.count);
+
+  extent_list_clear (&list);
+  r = backend_extents_part (b, EXTENTS_CONTEXT_DIRTY, MiB, GiB, &list,
+                            &described);
+  tap_ok (r == 0 && described == GiB + MiB && list.count == 1
+          && list.items[0].start == GiB && list.items[0].length == MiB
+          && list.items[0].flags == (EXTENT_ZERO | EXTENT_DIRTY),
+          "extents part: never more than asked (to %" PRIu64 ")", described);
+  extent_list_free (&list);
+  backend_close (b);
+  stop_server ();
+}
+
 /* Multi-terabyte sparse exports: the whole extent map in seconds. */
 static void
 test_huge (void)
@@ -1250,6 +1307,7 @@ main (void)
   test_server_dies ();
   test_nozero ();
   test_block_size ();
+  test_extents_part ();
   test_huge ();
   test_checksum ();
   test_keep_connection ();

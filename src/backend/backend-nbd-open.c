@@ -285,7 +285,7 @@ struct backend *
 nbd_backend_open (const struct transfer *t, bool writable)
 {
   struct nbd_backend *nb;
-  int64_t size, max_block;
+  int64_t size, max_block, preferred_block;
 
   (void) writable;
   nb = calloc (1, sizeof *nb);
@@ -316,10 +316,18 @@ nbd_backend_open (const struct transfer *t, bool writable)
   max_block = nbd_get_block_size (nb->nbd, LIBNBD_SIZE_MAXIMUM);
   if (max_block > 0 && (uint64_t) max_block < nb->backend.max_request)
     nb->backend.max_request = (uint64_t) max_block;
+  /* A server that prefers larger commands gets them; none gets more than
+   * it takes. */
+  nb->piece_size = NBD_PIECE;
+  preferred_block = nbd_get_block_size (nb->nbd, LIBNBD_SIZE_PREFERRED);
+  if (preferred_block > 0 && (uint64_t) preferred_block > nb->piece_size)
+    nb->piece_size = (uint64_t) preferred_block;
+  if (nb->piece_size > nb->backend.max_request)
+    nb->piece_size = nb->backend.max_request;
 
   log_debug ("open: transfer %s: nbd size %" PRIu64 " max request %" PRIu64
-             " contexts:%s%s%s%s", t->id, nb->backend.size,
-             nb->backend.max_request,
+             " piece %" PRIu64 " contexts:%s%s%s%s", t->id, nb->backend.size,
+             nb->backend.max_request, nb->piece_size,
              nb->has_allocation ? " " CONTEXT_ALLOCATION : "",
              nb->has_depth ? " " CONTEXT_DEPTH : "",
              nb->bitmap_context ? " " : "",

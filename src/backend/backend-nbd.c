@@ -18,10 +18,11 @@
  * with nbd_add_meta_context, so the list is cleared and rebuilt around
  * the listing.
  *
- * Large reads and writes are cut in pieces sent together with the async
- * API and waited for as a group, as nbdcopy does: one round trip per
- * request instead of one per piece.  Block status likewise: an extents
- * call keeps up to 4 commands in flight (backend-nbd-extents.c).
+ * Large reads and writes are cut in pieces kept in flight with the async
+ * API, as nbdcopy does: the server always has the next command queued
+ * instead of one round trip per piece (backend-nbd.h says why the
+ * pieces are small).  Block status likewise: an extents call keeps up
+ * to 4 commands in flight (backend-nbd-extents.c).
  */
 #include <config.h>
 
@@ -85,79 +86,92 @@ nbd_backend_can_dirty (struct backend *b)
   return to_nbd (b)->bitmap_context != NULL;
 }
 
-/* Pieces for count bytes: at most NBD_MAX_PIECES, each at least
- * NBD_MIN_PIECE and a multiple of 64 KiB (servers' alignment). */
-static size_t
-nbd_backend_piece_size (size_t count)
+/* Send one piece of [offset, offset+count): the one at pos, in ring
+ * slot slot.  Returns 0, or -1 with *detail set (libnbd's text): not
+ * sent, so its callback will not run. */
+static int
+nbd_backend_send_piece (struct nbd_backend *nb, bool write, char *buf,
+                        size_t count, uint64_t offset, size_t pos,
+                        unsigned slot, char *detail, size_t detail_size)
 {
-  size_t piece = (count + NBD_MAX_PIECES - 1) / NBD_MAX_PIECES;
+  struct nbd_piece *piece = &nb->pieces[slot];
+  size_t n = count - pos < nb->piece_size ? count - pos : nb->piece_size;
+  nbd_completion_callback done = {
+    .callback = nbd_backend_piece_done, .user_data = piece,
+  };
+  int64_t cookie;
 
-  if (piece < NBD_MIN_PIECE)
-    piece = NBD_MIN_PIECE;
-  piece = (piece + 65535) & ~(size_t) 65535;
-  return piece;
+  piece->nb = nb;
+  piece->offset = offset + pos;
+  piece->done = false;
+  piece->error = 0;
+  if (write)
+    cookie = nbd_aio_pwrite (nb->nbd, buf + pos, n, offset + pos, done, 0);
+  else
+    cookie = nbd_aio_pread (nb->nbd, buf + pos, n, offset + pos, done, 0);
+  if (cookie == -1) {
+    piece->done = true;
+    piece->error = nbd_backend_errno ();
+    snprintf (detail, detail_size, "%s", nbd_get_error ());
+    return -1;
+  }
+  return 0;
 }
 
-/* Send [offset, offset+count) as pipelined pieces and wait for all of
- * them.  write: buf is the source, else the destination. */
+/* Send [offset, offset+count) as pieces, up to NBD_MAX_PIECES in flight:
+ * each answer makes room for the next piece, so the server always has
+ * work queued, as nbdcopy keeps it.  write: buf is the source, else the
+ * destination. */
 static int
 nbd_backend_pipelined (struct nbd_backend *nb, bool write, void *buf,
                        size_t count, uint64_t offset)
 {
   const char *what = write ? "pwrite" : "pread";
-  size_t piece_size = nbd_backend_piece_size (count);
-  size_t nr = 0, i, pos;
+  size_t sent = 0;
+  unsigned oldest = 0, in_flight = 0;
   int error = 0;
   uint64_t error_offset = offset;
   char detail[256] = "";
 
-  for (pos = 0; pos < count; pos += piece_size, nr++) {
-    struct nbd_piece *piece = &nb->pieces[nr];
-    size_t n = count - pos < piece_size ? count - pos : piece_size;
-    nbd_completion_callback done = {
-      .callback = nbd_backend_piece_done, .user_data = piece,
-    };
-    int64_t cookie;
+  while (in_flight > 0 || (sent < count && error == 0)) {
+    struct nbd_piece *piece;
 
-    piece->nb = nb;
-    piece->offset = offset + pos;
-    piece->done = false;
-    piece->error = 0;
-    if (write)
-      cookie = nbd_aio_pwrite (nb->nbd, (char *) buf + pos, n,
-                               offset + pos, done, 0);
-    else
-      cookie = nbd_aio_pread (nb->nbd, (char *) buf + pos, n,
-                              offset + pos, done, 0);
-    if (cookie == -1) {
-      /* Not sent, so its callback will not run: stop sending, but wait
-       * for what is in flight (its buffers are the caller's). */
-      piece->done = true;
-      piece->error = nbd_backend_errno ();
-      snprintf (detail, sizeof detail, "%s", nbd_get_error ());
-      nr++;
-      break;
+    /* After a failure nothing more is sent, but what is in flight is
+     * waited for: its buffers are the caller's. */
+    while (sent < count && error == 0 && in_flight < NBD_MAX_PIECES) {
+      unsigned slot = (oldest + in_flight) % NBD_MAX_PIECES;
+
+      if (nbd_backend_send_piece (nb, write, buf, count, offset, sent, slot,
+                                  detail, sizeof detail) == -1) {
+        error = nb->pieces[slot].error;
+        error_offset = nb->pieces[slot].offset;
+        break;
+      }
+      sent += nb->piece_size;
+      in_flight++;
     }
-  }
+    if (in_flight == 0)
+      break;
 
-  for (i = 0; i < nr; i++) {
-    if (nbd_backend_poll_until (nb, nbd_piece_is_done, &nb->pieces[i]) == -1) {
+    piece = &nb->pieces[oldest];
+    if (nbd_backend_poll_until (nb, nbd_piece_is_done, piece) == -1) {
       /* The connection is gone (libnbd fails what was in flight) or the
        * server went silent. */
       if (error == 0) {
         error = errno;
-        error_offset = nb->pieces[i].offset;
+        error_offset = piece->offset;
         if (error != ETIMEDOUT)
           snprintf (detail, sizeof detail, "%s", nbd_get_error ());
       }
-      goto out;
+      break;
     }
-    if (nb->pieces[i].error != 0 && error == 0) {
-      error = nb->pieces[i].error;
-      error_offset = nb->pieces[i].offset;
+    if (piece->error != 0 && error == 0) {
+      error = piece->error;
+      error_offset = piece->offset;
     }
+    oldest = (oldest + 1) % NBD_MAX_PIECES;
+    in_flight--;
   }
- out:
   if (error != 0)
     return nbd_backend_op_failed (nb, error, what, error_offset,
                                   detail[0] ? detail : NULL);
@@ -170,7 +184,7 @@ nbd_backend_pread (struct backend *b, void *buf, size_t count,
 {
   struct nbd_backend *nb = to_nbd (b);
 
-  if (count > NBD_MIN_PIECE)
+  if (count > nb->piece_size)
     return nbd_backend_pipelined (nb, false, buf, count, offset);
   return nbd_backend_await (nb, nbd_aio_pread (nb->nbd, buf, count, offset,
                                               nbd_backend_expect (nb, offset),
@@ -184,7 +198,7 @@ nbd_backend_pwrite (struct backend *b, const void *buf, size_t count,
 {
   struct nbd_backend *nb = to_nbd (b);
 
-  if (count > NBD_MIN_PIECE)
+  if (count > nb->piece_size)
     return nbd_backend_pipelined (nb, true, (void *) buf, count, offset);
   return nbd_backend_await (nb, nbd_aio_pwrite (nb->nbd, buf, count, offset,
                                                nbd_backend_expect (nb, offset),

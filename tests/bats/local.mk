@@ -9,6 +9,7 @@ BATS_SUITES = \
 	tests/bats/deploy-nginx.bats \
 	tests/bats/images-options.bats \
 	tests/bats/images-get.bats \
+	tests/bats/images-put-filesystems.bats \
 	tests/bats/images-put.bats \
 	tests/bats/images-patch.bats \
 	tests/bats/images-extents.bats \

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Writes of the file backend on a real file in $TMPDIR, one backend for
+ * a series of writes as an upload makes them: whatever the offset, the
+ * length, the window and where the buffer sits in memory, the bytes land
+ * exactly, nothing around them changes, and reads on the same backend
+ * afterwards see them. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "backend-file.h"
+#include "backend-registry.h"
+#include "error.h"
+#include "tap.h"
+
+#define MiB (1024u * 1024)
+#define FILE_SIZE (12 * MiB)
+
+struct write_case {
+  const char *name;
+  uint64_t offset;              /* in the window */
+  size_t count;
+  size_t shift;                 /* the buffer's address mod 4096 */
+};
+
+static const struct write_case cases[] = {
+  { "two aligned MiB", 0, 2 * MiB, 0 },
+  { "aligned, a page past a MiB", 4096, 2 * MiB + 4096, 0 },
+  { "odd start and end, address agrees", 4095, 3 * MiB + 7, 4095 },
+  { "odd start and end, address does not", 4095 + MiB, 3 * MiB + 7, 0 },
+  { "aligned offset, odd address", 8 * MiB, 2 * MiB, 1 },
+  { "odd offset and address, a MiB", MiB + 1, MiB, 1 },
+  { "sector aligned", 512, 2 * MiB, 512 },
+  { "one byte", 7 * MiB, 1, 0 },
+  { "up to the end", FILE_SIZE - 2 * MiB - 4097, 2 * MiB + 4097,
+    (FILE_SIZE - 2 * MiB - 4097) % 4096 },
+};
+
+static void
+fill_random (unsigned char *buf, size_t n, unsigned *seed)
+{
+  for (size_t i = 0; i < n; i++)
+    buf[i] = (unsigned char) (rand_r (seed) >> 7);
+}
+
+/* The file as it is on disk (read with its own descriptor, not the
+ * backend's) equals expected. */
+static bool
+file_equals (const char *path, uint64_t window, const unsigned char *expected)
+{
+  unsigned char *got = malloc (FILE_SIZE);
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  bool same = got && fd >= 0
+    && pread (fd, got, FILE_SIZE, (off_t) window) == FILE_SIZE
+    && memcmp (got, expected, FILE_SIZE) == 0;
+
+  if (fd >= 0)
+    close (fd);
+  free (got);
+  return same;
+}
+
+static struct transfer
+make_transfer (struct file_location *loc, char *path, uint64_t window)
+{
+  struct transfer t;
+
+  memset (&t, 0, sizeof t);
+  strcpy (t.id, "test-transfer");
+  loc->path = path;
+  loc->offset = window;
+  t.type = backend_type_find ("file");
+  t.location = loc;
+  t.ops = TRANSFER_OP_READ | TRANSFER_OP_WRITE;
+  return t;
+}
+
+/* Every case in turn on one backend, the file checked after each. */
+static void
+test_writes (char *path, uint64_t window)
+{
+  struct file_location loc;
+  struct transfer t = make_transfer (&loc, path, window);
+  unsigned char *expected = malloc (FILE_SIZE), *buffer, *back;
+  unsigned seed = 8;
+  struct backend *b;
+  void *memory;
+  int fd;
+
+  if (!expected || posix_memalign (&memory, 4096, FILE_SIZE + 4096) != 0) {
+    tap_ok (false, "window %" PRIu64 ": memory", window);
+    return;
+  }
+  /* The file: window bytes before the transfer, then its bytes. */
+  fill_random (expected, FILE_SIZE, &seed);
+  fd = open (path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  tap_ok (fd >= 0 && ftruncate (fd, (off_t) (window + FILE_SIZE)) == 0
+          && pwrite (fd, expected, FILE_SIZE, (off_t) window) == FILE_SIZE,
+          "window %" PRIu64 ": create %s", window, path);
+  if (fd >= 0)
+    close (fd);
+
+  b = backend_open (&t, true);
+  tap_ok (b != NULL, "window %" PRIu64 ": open", window);
+  if (!b) {
+    printf ("# %s\n", error_message ());
+    goto out;
+  }
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const struct write_case *c = &cases[i];
+
+    buffer = (unsigned char *) memory + c->shift;
+    fill_random (buffer, c->count, &seed);
+    memcpy (expected + c->offset, buffer, c->count);
+    tap_ok (backend_pwrite (b, buffer, c->count, c->offset) == 0
+            && file_equals (path, window, expected),
+            "window %" PRIu64 ": %s: %zu bytes at %" PRIu64
+            " land exactly, nothing else changes", window, c->name,
+            c->count, c->offset);
+  }
+  tap_ok (backend_flush (b) == 0, "window %" PRIu64 ": flush", window);
+  /* Reads after the writes, into a buffer at an odd address. */
+  back = (unsigned char *) memory + 3;
+  tap_ok (backend_pread (b, back, FILE_SIZE - 3, 3) == 0
+          && memcmp (back, expected + 3, FILE_SIZE - 3) == 0,
+          "window %" PRIu64 ": read back on the same backend", window);
+  backend_close (b);
+ out:
+  free (memory);
+  free (expected);
+}
+
+int
+main (void)
+{
+  const char *base = getenv ("TMPDIR");
+  char dir[PATH_MAX - 64], path[PATH_MAX];
+
+  snprintf (dir, sizeof dir, "%s/test-backend-file-write.XXXXXX",
+            base && *base ? base : "/tmp");
+  if (mkdtemp (dir) == NULL) {
+    perror ("mkdtemp");
+    return 1;
+  }
+  snprintf (path, sizeof path, "%s/image", dir);
+  test_writes (path, 0);
+  /* Windows off and on a page boundary. */
+  test_writes (path, 1000);
+  test_writes (path, 8192);
+  unlink (path);
+  rmdir (dir);
+  return tap_done ();
+}

@@ -19,6 +19,7 @@ check_PROGRAMS += \
 	tests/unit/test-config \
 	tests/unit/test-extents \
 	tests/unit/test-backend-file \
+	tests/unit/test-backend-file-keep \
 	tests/unit/test-stats \
 	tests/unit/test-lifecycle \
 	tests/unit/test-checksum \

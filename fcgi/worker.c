@@ -103,18 +103,17 @@ static bool
 wait_for_connection (int listen_fd, const sigset_t *waiting)
 {
   struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
-  int idle_ms = backend_kept_idle_ms ();
+  /* A backend kept open for the next request (an NBD connection, an
+   * image file) is closed once it has waited long enough or its
+   * transfer was cancelled: the wait wakes up to look. */
+  int wait_ms = backend_kept_tick ();
   struct timespec timeout = {
-    .tv_sec = idle_ms / 1000, .tv_nsec = (long) (idle_ms % 1000) * 1000000,
+    .tv_sec = wait_ms / 1000, .tv_nsec = (long) (wait_ms % 1000) * 1000000,
   };
   sigset_t pending;
   int r;
 
-  /* A backend kept open for the next request (an NBD connection) is
-   * closed once it has waited long enough. */
-  r = ppoll (&pfd, 1, idle_ms >= 0 ? &timeout : NULL, waiting);
-  if (r == 0)
-    backend_drop_kept ();
+  r = ppoll (&pfd, 1, wait_ms >= 0 ? &timeout : NULL, waiting);
   if (r != 1 || stop_requested)
     return false;
   /* When a connection is already waiting, ppoll returns at once without

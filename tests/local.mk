@@ -20,6 +20,7 @@ check_PROGRAMS += \
 	tests/unit/test-extents \
 	tests/unit/test-backend-file \
 	tests/unit/test-backend-file-write \
+	tests/unit/test-backend-file-keep \
 	tests/unit/test-stats \
 	tests/unit/test-lifecycle \
 	tests/unit/test-checksum \

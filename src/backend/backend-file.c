@@ -2,6 +2,9 @@
 /* The file backend: a raw image file or a block device, optionally a
  * window [offset, offset + size) inside it.
  *
+ * The struct is in backend-file.h; keeping the fd open between
+ * requests is backend-file-keep.c.
+ *
  * Offsets given to the ops are relative to the window; backend.c has
  * checked them against the window size, so the additions below cannot
  * overflow in practice, but they are checked anyway.
@@ -29,33 +32,6 @@
  * a very fragmented file never needs a huge list at once. */
 #define FILE_EXTENTS_MAX 1024
 
-struct file_backend {
-  struct backend backend;       /* must be first */
-  int fd;
-  const char *path;             /* the transfer's, not owned */
-  uint64_t window;              /* the descriptor's offset: where the
-                                 * window starts */
-  bool is_block;
-  unsigned sector_size;         /* block devices: logical block size */
-
-  /* Zeroing methods found unsupported here: not tried again. */
-  bool no_punch_hole;
-  bool no_zero_range;
-  bool no_blkzeroout;
-  /* lseek SEEK_DATA/SEEK_HOLE unsupported: report everything as data. */
-  bool no_seek_data;
-
-  /* Early writeback (file_start_writeback): the range written before the
-   * last one, whose writeback the next write waits for. */
-  uint64_t written_offset, written_length;
-  bool no_sync_file_range;
-};
-
-static struct file_backend *
-to_file (struct backend *b)
-{
-  return (struct file_backend *) b;
-}
 
 /* The window-relative range [offset, offset+count) as a file offset. */
 static int
@@ -75,8 +51,9 @@ file_offset (struct file_backend *fb, const char *what, uint64_t count,
   return 0;
 }
 
-static int
-file_size (struct file_backend *fb, const struct stat *st, uint64_t *size)
+int
+file_backend_size (struct file_backend *fb, const struct stat *st,
+                   uint64_t *size)
 {
   if (S_ISREG (st->st_mode)) {
     *size = (uint64_t) st->st_size;
@@ -154,7 +131,9 @@ file_open (const struct transfer *t, bool writable)
     error_set (errno, "fstat %s", fb->path);
     goto error;
   }
-  if (file_size (fb, &st, &size) == -1)
+  fb->opened_dev = st.st_dev;
+  fb->opened_ino = st.st_ino;
+  if (file_backend_size (fb, &st, &size) == -1)
     goto error;
   if (!file_opened_confined (fb)) {
     error_set (EACCES, "open %s: the file opened is outside image_roots "
@@ -495,4 +474,6 @@ const struct backend_ops backend_file_ops = {
   .extents = file_extents,
   .data_fd = file_data_fd,
   .data_path = file_data_path,
+  .can_keep = file_backend_can_keep,
+  .reuse = file_backend_reuse,
 };

@@ -4,7 +4,9 @@
 #ifndef IMAGEXFER_BACKEND_FILE_H
 #define IMAGEXFER_BACKEND_FILE_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "backend.h"
 
@@ -15,5 +17,48 @@ struct file_location {
   char *path;                   /* absolute path of the file or device */
   uint64_t offset;              /* the window's start inside it */
 };
+
+struct file_backend {
+  struct backend backend;       /* must be first */
+  int fd;
+  const char *path;             /* the transfer's, not owned */
+  uint64_t window;              /* the descriptor's offset: where the
+                                 * window starts */
+  bool is_block;
+  unsigned sector_size;         /* block devices: logical block size */
+
+  /* Zeroing methods found unsupported here: not tried again. */
+  bool no_punch_hole;
+  bool no_zero_range;
+  bool no_blkzeroout;
+  /* lseek SEEK_DATA/SEEK_HOLE unsupported: report everything as data. */
+  bool no_seek_data;
+
+  /* Early writeback (file_start_writeback): the range written before the
+   * last one, whose writeback the next write waits for. */
+  uint64_t written_offset, written_length;
+  bool no_sync_file_range;
+
+  /* What was opened (fstat at open), for a kept backend
+   * (backend-file-keep.c) to tell whether the path still names it. */
+  dev_t opened_dev;
+  ino_t opened_ino;
+};
+
+static inline struct file_backend *
+to_file (struct backend *b)
+{
+  return (struct file_backend *) b;
+}
+
+/* The size of what fb->fd opened (st: its fstat): a regular file's
+ * length, or a block device's (asked with ioctl; sets is_block and
+ * sector_size).  -1 with error_set for anything else. */
+int file_backend_size (struct file_backend *fb, const struct stat *st,
+                       uint64_t *size);
+
+/* backend-file-keep.c: the fd kept between requests (backend.h). */
+bool file_backend_can_keep (struct backend *b);
+bool file_backend_reuse (struct backend *b, const struct transfer *t);
 
 #endif

@@ -71,7 +71,13 @@ static struct {
   time_t spool_mtime;
   long spool_mtime_nsec;
   struct timespec since;
+  struct timespec checked;      /* the cancel check last asked */
 } kept;
+
+/* How often a kept backend's transfer is checked between requests: a
+ * cancelled transfer's image (a file, an NBD connection) is let go of
+ * within about this long. */
+#define KEPT_CHECK_MS 1000
 
 /* Clip to the descriptor's size (a descriptor size larger than the
  * backend is an error). */
@@ -171,6 +177,7 @@ backend_release (struct backend *b)
   kept.spool_mtime = t->spool_mtime;
   kept.spool_mtime_nsec = t->spool_mtime_nsec;
   clock_gettime (CLOCK_MONOTONIC, &kept.since);
+  kept.checked = kept.since;
   /* The descriptor is freed after the request: nothing may point there
    * until the next request hands its own copy to reuse. */
   b->transfer = NULL;
@@ -185,6 +192,13 @@ backend_drop_kept (void)
   }
 }
 
+static int64_t
+ms_since (const struct timespec *then, const struct timespec *now)
+{
+  return (int64_t) (now->tv_sec - then->tv_sec) * 1000
+         + (now->tv_nsec - then->tv_nsec) / 1000000;
+}
+
 int
 backend_kept_idle_ms (void)
 {
@@ -194,11 +208,49 @@ backend_kept_idle_ms (void)
   if (kept.b == NULL)
     return -1;
   clock_gettime (CLOCK_MONOTONIC, &now);
-  idle_ms = (int64_t) (now.tv_sec - kept.since.tv_sec) * 1000
-            + (now.tv_nsec - kept.since.tv_nsec) / 1000000;
+  idle_ms = ms_since (&kept.since, &now);
   if (idle_ms >= (int64_t) keep_seconds * 1000)
     return 0;
   return (int) ((int64_t) keep_seconds * 1000 - idle_ms);
+}
+
+/* The cancel check on the kept backend's transfer, which is known by its
+ * id alone between requests. */
+static bool
+kept_transfer_wanted (void)
+{
+  static struct transfer probe;
+
+  if (cancel_check == NULL)
+    return true;
+  snprintf (probe.id, sizeof probe.id, "%s", kept.id);
+  return cancel_check (&probe);
+}
+
+int
+backend_kept_tick (void)
+{
+  int idle_ms = backend_kept_idle_ms ();
+  struct timespec now;
+  int64_t check_ms;
+
+  if (idle_ms == 0) {
+    backend_drop_kept ();
+    return -1;
+  }
+  if (idle_ms < 0)
+    return -1;
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  check_ms = KEPT_CHECK_MS - ms_since (&kept.checked, &now);
+  if (check_ms <= 0) {
+    kept.checked = now;
+    if (!kept_transfer_wanted ()) {
+      backend_drop_kept ();
+      return -1;
+    }
+    check_ms = KEPT_CHECK_MS;
+  }
+  return idle_ms < check_ms ? idle_ms : (int) check_ms;
 }
 
 /* An op failed: the backend is not kept for another request (its

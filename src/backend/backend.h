@@ -121,8 +121,9 @@ void backend_close (struct backend *b);
  * (ops->can_keep), else closed.  One backend is kept at a time; it is
  * given back by backend_open for the same descriptor (the same spool
  * file, unchanged) and the same access, and closed when another is kept,
- * by backend_drop_kept, or once idle for the keep time (config
- * backend_keep_seconds; default 30 s). */
+ * by backend_drop_kept, or by backend_kept_tick once idle for the keep
+ * time (config backend_keep_seconds; default 30 s) or once the transfer
+ * is cancelled. */
 void backend_release (struct backend *b);
 void backend_set_keep_seconds (unsigned seconds);
 /* Close the kept backend now (idle, or the process is stopping). */
@@ -130,6 +131,12 @@ void backend_drop_kept (void);
 /* Milliseconds until the kept backend has been idle for the keep time
  * (0: now), or -1 when none is kept. */
 int backend_kept_idle_ms (void);
+/* Between requests: close the kept backend once it has been idle for
+ * the keep time, or once its transfer is no longer wanted (the cancel
+ * check, backend_set_cancel_check, asked at most once a second).
+ * Returns the milliseconds until it needs another look (a timeout for
+ * the wait for the next request), or -1 when nothing is kept. */
+int backend_kept_tick (void);
 
 int backend_can_write (struct backend *b);
 int backend_can_zero (struct backend *b);

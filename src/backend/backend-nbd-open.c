@@ -179,6 +179,22 @@ nbd_backend_lost (struct nbd_backend *nb, const char *location)
   return true;
 }
 
+/* The export's flags, once: see struct nbd_backend.  Returns 0 or -1
+ * after error_set. */
+static int
+nbd_backend_read_flags (struct nbd_backend *nb)
+{
+  nb->read_only = nbd_is_read_only (nb->nbd);
+  nb->can_zero = nbd_can_zero (nb->nbd);
+  nb->can_flush = nbd_can_flush (nb->nbd);
+  if (nb->read_only == -1 || nb->can_zero == -1 || nb->can_flush == -1) {
+    error_set (nbd_backend_errno (), "nbd: cannot read the export's flags: "
+               "%s", nbd_get_error ());
+    return -1;
+  }
+  return 0;
+}
+
 /* Connect, choose the contexts, enter transmission.  Returns 0 or -1
  * with error_set. */
 static int
@@ -304,6 +320,8 @@ nbd_backend_open (const struct transfer *t, bool writable)
   if (nbd_backend_negotiate (nb, t) == -1)
     goto err;
 
+  if (nbd_backend_read_flags (nb) == -1)
+    goto err;
   size = nbd_get_size (nb->nbd);
   if (size == -1) {
     error_set (nbd_backend_errno (), "nbd: cannot get the export size: %s",

@@ -39,39 +39,23 @@
 #include "error.h"
 #include "log.h"
 
-/* nbd_is_read_only and friends: 1, 0 or -1 (recorded). */
-static int
-nbd_backend_capability (struct nbd_backend *nb, const char *what, int r)
-{
-  if (r == -1)
-    error_set (nbd_backend_errno (), "%s: transfer %s: %s", what, nb->id,
-               nbd_get_error ());
-  return r;
-}
-
+/* Read at open (nbd_backend_read_flags). */
 static int
 nbd_backend_can_write (struct backend *b)
 {
-  struct nbd_backend *nb = to_nbd (b);
-  int r = nbd_backend_capability (nb, "can_write", nbd_is_read_only (nb->nbd));
-
-  return r == -1 ? -1 : !r;
+  return !to_nbd (b)->read_only;
 }
 
 static int
 nbd_backend_can_zero (struct backend *b)
 {
-  struct nbd_backend *nb = to_nbd (b);
-
-  return nbd_backend_capability (nb, "can_zero", nbd_can_zero (nb->nbd));
+  return to_nbd (b)->can_zero;
 }
 
 static int
 nbd_backend_can_flush (struct backend *b)
 {
-  struct nbd_backend *nb = to_nbd (b);
-
-  return nbd_backend_capability (nb, "can_flush", nbd_can_flush (nb->nbd));
+  return to_nbd (b)->can_flush;
 }
 
 static int

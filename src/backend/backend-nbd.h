@@ -109,6 +109,11 @@ struct nbd_backend {
   bool has_depth;
   bool timed_out;               /* the server stopped answering */
   bool gone;                    /* a kept connection found closed */
+  /* The export's flags, read once the handshake is done: libnbd answers
+   * them only while the handle is connected or closed, not once the
+   * connection died, and a request on a dead connection must fail as
+   * ENOTCONN, not as a question about flags. */
+  int read_only, can_zero, can_flush;
 
   struct nbd_piece pieces[NBD_MAX_PIECES]; /* a ring, oldest first */
   uint64_t piece_size;          /* NBD_PIECE within the server's limits */

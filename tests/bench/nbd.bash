@@ -8,7 +8,10 @@
 #   nbdcp-null       nbdcopy from the same export to null: (NBD read rate)
 #   nbd-put          PUT /images/<id> (flush=y) into qemu-nbd -f raw TARGET
 #   nbdcp-put        nbdcopy --flush from the source file into the same export
-# Both exports are read once in 16 MiB commands first (bench_nbd_prime).
+#   nbd-get-fresh    the GET from a qemu-nbd started just before it, as a
+#                    server started for one transfer is
+# Both measured exports are read once in 16 MiB commands first
+# (bench_nbd_prime); nbd-get-fresh shows what a server meets unprimed.
 # Ratios: nbd-get/nbdcp-get, nbd-get/nbdcp-null, nbd-put/nbdcp-put.
 
 # shellcheck source=tests/bats/nbd-helpers.bash
@@ -44,6 +47,14 @@ bench_nbd_prime ()
     || { log "bench: priming $1 failed"; return 1; }
 }
 
+# bench_nbd_fresh_get: GET of a qemu-nbd started anew for it (nfresh).
+bench_nbd_fresh_get ()
+{
+  nbd_stop nfresh >/dev/null 2>&1 || :
+  nbd_qemu nfresh -r -f raw "$source_image" || return 1
+  bench_curl_get "$BASE_URL/images/nfresh"
+}
+
 section_nbd ()
 {
   local tool
@@ -70,6 +81,8 @@ section_nbd ()
   transfer_put ndst "{\"socket\": \"$(nbd_sock ndst)\"}"
 
   measure nbd-get bench_curl_get "$BASE_URL/images/nsrc"
+  transfer_put nfresh "{\"socket\": \"$(nbd_sock nfresh)\", \"ops\": [\"read\"]}"
+  measure nbd-get-fresh bench_nbd_fresh_get
   measure nbdcp-get bench_nbdcopy "$(nbd_uri nsrc)" "$copy"
   if cmp "$source_image" "$copy"; then
     echo "  nbdcp-get: the copy equals the source (cmp)"
@@ -97,5 +110,6 @@ section_nbd ()
   echo "  nbd ratios:"
   ratio nbd-get nbdcp-get
   ratio nbd-get nbdcp-null
+  ratio nbd-get-fresh nbdcp-null
   ratio nbd-put nbdcp-put
 }

@@ -61,6 +61,7 @@ EXTRA_DIST += \
 	tests/run-bats \
 	tests/unit/extents-check.h \
 	tests/unit/tap.h \
+	tests/unit/unix-listener.h \
 	$(NULL)
 
 include tests/bats/local.mk

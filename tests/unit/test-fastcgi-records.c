@@ -37,6 +37,7 @@
 #include "fastcgi-records.h"
 #include "request.h"
 #include "tap.h"
+#include "unix-listener.h"
 
 #define REQUEST_ID 7
 #define RECORD_CONTENT_MAX 65528
@@ -463,41 +464,7 @@ client_run (void *arg)
   return NULL;
 }
 
-static int listen_fd = -1;
-static char socket_path[108];
-
-static void
-listen_socket (void)
-{
-  struct sockaddr_un addr = { .sun_family = AF_UNIX };
-  char dir[] = "/tmp/test-fastcgi-records.XXXXXX";
-
-  if (!mkdtemp (dir)) {
-    perror ("mkdtemp");
-    exit (1);
-  }
-  snprintf (socket_path, sizeof socket_path, "%s/sock", dir);
-  snprintf (addr.sun_path, sizeof addr.sun_path, "%s", socket_path);
-  listen_fd = socket (AF_UNIX, SOCK_STREAM, 0);
-  if (listen_fd == -1
-      || bind (listen_fd, (struct sockaddr *) &addr, sizeof addr) == -1
-      || listen (listen_fd, 4) == -1) {
-    perror ("listen socket");
-    exit (1);
-  }
-}
-
-static void
-unlisten_socket (void)
-{
-  char *slash;
-
-  close (listen_fd);
-  unlink (socket_path);
-  slash = strrchr (socket_path, '/');
-  *slash = '\0';
-  rmdir (socket_path);
-}
+static struct unix_listener listener;
 
 /* The body, read with request_read_body_full in pieces of piece bytes
  * (0: in one call), as a request handler reads it in chunks.  Returns
@@ -529,7 +496,7 @@ serve_pieces (const struct stream *s, enum split split, size_t send,
               size_t content_length, size_t piece, bool *ok)
 {
   struct client c = {
-    .socket_path = socket_path, .stream = s, .split = split, .send = send,
+    .socket_path = listener.path, .stream = s, .split = split, .send = send,
   };
   struct request req = { .query = "" };
   unsigned char *body = malloc (content_length + 1);
@@ -538,7 +505,7 @@ serve_pieces (const struct stream *s, enum split split, size_t send,
 
   *ok = false;
   pthread_create (&thread, NULL, client_run, &c);
-  if (FCGX_InitRequest (&req.fcgx, listen_fd, 0) == 0
+  if (FCGX_InitRequest (&req.fcgx, listener.fd, 0) == 0
       && FCGX_Accept_r (&req.fcgx) == 0 && request_parse (&req) == 0) {
     error_clear ();
     r = read_body (&req, body, content_length, piece);
@@ -584,7 +551,7 @@ test_in (void)
   bool ok;
   int r;
 
-  listen_socket ();
+  unix_listener_open (&listener, SOCK_STREAM, "test-fastcgi-records");
   for (int split = SPLIT_NONE; split <= SPLIT_ODD; split++) {
     build_stream (&s, 10000, 10000, 3000, 5, true);
     r = serve_one (&s, split, s.length, 10000, &ok);
@@ -657,7 +624,7 @@ test_in (void)
   tap_ok (r == -1 && error_errno () == EPROTO && ok
           && strstr (error_message (), "malformed"),
           "FCGI_DATA inside STDIN: %s", error_message ());
-  unlisten_socket ();
+  unix_listener_close (&listener);
 }
 
 /* ---- Kept connections (FCGI_KEEP_CONN, as nginx sends) ---- */
@@ -715,7 +682,7 @@ keep_client_run (void *arg)
   struct pollfd pfd = { .fd = fd, .events = POLLIN };
   char byte;
 
-  snprintf (addr.sun_path, sizeof addr.sun_path, "%s", socket_path);
+  snprintf (addr.sun_path, sizeof addr.sun_path, "%s", listener.path);
   if (connect (fd, (struct sockaddr *) &addr, sizeof addr) == -1) {
     perror ("connect");
     exit (1);
@@ -764,7 +731,7 @@ serve_kept (struct request *req, size_t read_length)
 static void
 wait_for_client (void)
 {
-  struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
+  struct pollfd pfd = { .fd = listener.fd, .events = POLLIN };
 
   poll (&pfd, 1, 10000);
 }
@@ -778,11 +745,11 @@ test_kept (void)
   pthread_t thread;
   bool ok1, ok2 = false;
 
-  listen_socket ();
+  unix_listener_open (&listener, SOCK_STREAM, "test-fastcgi-records");
   /* Non-blocking, as in the workers: a connection dropped by libfcgi
    * makes the second FCGX_Accept_r fail instead of waiting forever. */
-  fcntl (listen_fd, F_SETFL, fcntl (listen_fd, F_GETFL) | O_NONBLOCK);
-  FCGX_InitRequest (&req.fcgx, listen_fd, 0);
+  fcntl (listener.fd, F_SETFL, fcntl (listener.fd, F_GETFL) | O_NONBLOCK);
+  FCGX_InitRequest (&req.fcgx, listener.fd, 0);
 
   /* A request without a body whose end of STDIN comes late, then an
    * upload on the same connection. */
@@ -820,7 +787,7 @@ test_kept (void)
   tap_ok (ok1 && c.ends == 1 && c.closed_after_first && req.fcgx.ipcFd < 0,
           "kept connection: a body left unread closes it after the answer");
   free (req.headers);
-  unlisten_socket ();
+  unix_listener_close (&listener);
 }
 
 int

@@ -41,6 +41,7 @@
 #include "fastcgi-stdin.h"
 #include "libfcgi-buffered.h"
 #include "tap.h"
+#include "unix-listener.h"
 
 #define REQUEST_ID 7
 #define STREAM_MAX 1024
@@ -253,38 +254,7 @@ static const struct body_case cases[] = {
 
 /* ---- One connection ---- */
 
-static int listen_fd = -1;
-static char socket_path[108];
-
-static void
-listen_socket (void)
-{
-  struct sockaddr_un addr = { .sun_family = AF_UNIX };
-  char dir[] = "/tmp/test-fastcgi-stdin.XXXXXX";
-
-  if (!mkdtemp (dir)) {
-    perror ("mkdtemp");
-    exit (1);
-  }
-  snprintf (socket_path, sizeof socket_path, "%s/sock", dir);
-  snprintf (addr.sun_path, sizeof addr.sun_path, "%s", socket_path);
-  listen_fd = socket (AF_UNIX, SOCK_SEQPACKET, 0);
-  if (listen_fd == -1
-      || bind (listen_fd, (struct sockaddr *) &addr, sizeof addr) == -1
-      || listen (listen_fd, 4) == -1) {
-    perror ("listen socket");
-    exit (1);
-  }
-}
-
-static void
-unlisten_socket (void)
-{
-  close (listen_fd);
-  unlink (socket_path);
-  *strrchr (socket_path, '/') = '\0';
-  rmdir (socket_path);
-}
+static struct unix_listener listener;
 
 /* The web server's side: s->data[0, send) in packets that end at
  * cuts[] (ascending), then the rest in one packet, or one byte per
@@ -349,7 +319,7 @@ serve (struct sender *w, size_t count, struct outcome *o)
   pthread_t thread;
 
   w->fd = socket (AF_UNIX, SOCK_SEQPACKET, 0);
-  snprintf (addr.sun_path, sizeof addr.sun_path, "%s", socket_path);
+  snprintf (addr.sun_path, sizeof addr.sun_path, "%s", listener.path);
   if (w->fd == -1
       || connect (w->fd, (struct sockaddr *) &addr, sizeof addr) == -1) {
     perror ("connect");
@@ -357,7 +327,7 @@ serve (struct sender *w, size_t count, struct outcome *o)
   }
   pthread_create (&thread, NULL, sender_run, w);
   memset (o, 0, sizeof *o);
-  FCGX_InitRequest (&fcgx, listen_fd, 0);
+  FCGX_InitRequest (&fcgx, listener.fd, 0);
   if (FCGX_Accept_r (&fcgx) == 0
       && libfcgi_buffered_stdin (&fcgx, &buffered, &buffered_length) == 0
       && fastcgi_stdin_start (&in, fcgx.ipcFd, fcgx.requestId, buffered,
@@ -519,12 +489,12 @@ main (void)
     tap_ok (false, "FCGX_Init");
     return tap_done ();
   }
-  listen_socket ();
+  unix_listener_open (&listener, SOCK_SEQPACKET, "test-fastcgi-stdin");
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     test_case (&cases[i], false);
     test_case (&cases[i], true);
   }
   test_cut_short ();
-  unlisten_socket ();
+  unix_listener_close (&listener);
   return tap_done ();
 }

@@ -290,8 +290,13 @@ PY
   [ ! -e "$sock" ]
   grep -q 'stopped (signal 15)' "$STACK_DIR/cs-second.log"
   cs_start "$sock"
-  kill -HUP "$(cat "$STACK_DIR/cs-second.pid")"
-  for _ in $(seq 50); do [ -e "$sock" ] || break; sleep 0.1; done
+  pid=$(cat "$STACK_DIR/cs-second.pid")
+  kill -HUP "$pid"
+  # The process, not its socket, says when it is done: it removes the
+  # socket first and may take a while to exit after (a sanitizer's leak
+  # check), and a SIGTERM from cs_stop meanwhile would be a second stop.
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  ! kill -0 "$pid" 2>/dev/null || fail "still running 10 s after SIGHUP"
   [ ! -e "$sock" ]
   run -0 cs_stop "$sock"
   grep -q 'stopped (signal 1)' "$STACK_DIR/cs-second.log"

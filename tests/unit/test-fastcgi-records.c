@@ -36,6 +36,7 @@
 #include "error.h"
 #include "fastcgi-records.h"
 #include "request.h"
+#include "fastcgi-params.h"
 #include "tap.h"
 #include "unix-listener.h"
 
@@ -349,20 +350,6 @@ add_record (struct stream *s, int type, const void *content, size_t length,
   add_record_of (s, REQUEST_ID, type, content, length, padding);
 }
 
-static void
-add_param (unsigned char *buf, size_t *len, const char *name,
-           const char *value)
-{
-  size_t n = strlen (name), v = strlen (value);
-
-  buf[(*len)++] = (unsigned char) n;
-  buf[(*len)++] = (unsigned char) v;
-  memcpy (buf + *len, name, n);
-  *len += n;
-  memcpy (buf + *len, value, v);
-  *len += v;
-}
-
 /* Body bytes of the pattern, from body offset done, in STDIN records
  * of stdin_record bytes with padding. */
 static void
@@ -393,9 +380,9 @@ add_request (struct stream *s, size_t content_length, bool keep)
 
   add_record (s, FCGI_BEGIN_REQUEST, begin, sizeof begin, 0);
   snprintf (length_text, sizeof length_text, "%zu", content_length);
-  add_param (params, &plen, "REQUEST_METHOD", "PUT");
-  add_param (params, &plen, "REQUEST_URI", "/images/x?flush=n");
-  add_param (params, &plen, "CONTENT_LENGTH", length_text);
+  fastcgi_param_append (params, &plen, "REQUEST_METHOD", "PUT");
+  fastcgi_param_append (params, &plen, "REQUEST_URI", "/images/x?flush=n");
+  fastcgi_param_append (params, &plen, "CONTENT_LENGTH", length_text);
   /* The parameters split over two records, the split inside a pair. */
   add_record (s, FCGI_PARAMS, params, 20, 3);
   add_record (s, FCGI_PARAMS, params + 20, plen - 20, 0);

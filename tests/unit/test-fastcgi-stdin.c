@@ -40,6 +40,7 @@
 
 #include "fastcgi-stdin.h"
 #include "libfcgi-buffered.h"
+#include "fastcgi-params.h"
 #include "tap.h"
 #include "unix-listener.h"
 
@@ -90,20 +91,6 @@ add_stdin (struct stream *s, size_t length, size_t padding)
   }
 }
 
-static void
-add_param (unsigned char *out, size_t *len, const char *name,
-           const char *value)
-{
-  size_t n = strlen (name), v = strlen (value);
-
-  out[(*len)++] = (unsigned char) n;
-  out[(*len)++] = (unsigned char) v;
-  memcpy (out + *len, name, n);
-  *len += n;
-  memcpy (out + *len, value, v);
-  *len += v;
-}
-
 /* FCGI_BEGIN_REQUEST and the parameters, as lighttpd sends them but in
  * two PARAMS records, the first padded. */
 static void
@@ -116,9 +103,9 @@ start_stream (struct stream *s)
   add_record (s, FCGI_BEGIN_REQUEST, REQUEST_ID, 8, 0);
   memset (s->data + s->length - 8, 0, 8);
   s->data[s->length - 8 + 1] = FCGI_RESPONDER;        /* roleB0 */
-  add_param (params, &plen, "REQUEST_METHOD", "PUT");
-  add_param (params, &plen, "REQUEST_URI", "/images/x");
-  add_param (params, &plen, "CONTENT_LENGTH", "180224");
+  fastcgi_param_append (params, &plen, "REQUEST_METHOD", "PUT");
+  fastcgi_param_append (params, &plen, "REQUEST_URI", "/images/x");
+  fastcgi_param_append (params, &plen, "CONTENT_LENGTH", "180224");
   first = plen / 2;
   add_record (s, FCGI_PARAMS, REQUEST_ID, first, 3);
   memcpy (s->data + s->length - 3 - first, params, first);

@@ -60,7 +60,7 @@ EXTRA_DIST += \
 	tests/include-cycles \
 	tests/run-bats \
 	tests/unit/extents-check.h \
-	tests/unit/fastcgi-params.h \
+	tests/unit/fastcgi-write.h \
 	tests/unit/tap.h \
 	tests/unit/unix-listener.h \
 	$(NULL)

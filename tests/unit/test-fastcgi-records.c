@@ -36,7 +36,7 @@
 #include "error.h"
 #include "fastcgi-records.h"
 #include "request.h"
-#include "fastcgi-params.h"
+#include "fastcgi-write.h"
 #include "tap.h"
 #include "unix-listener.h"
 
@@ -323,16 +323,8 @@ static void
 add_record_of (struct stream *s, int request_id, int type,
                const void *content, size_t length, size_t padding)
 {
-  unsigned char *h = s->data + s->length;
-
-  h[0] = FCGI_VERSION_1;
-  h[1] = (unsigned char) type;
-  h[2] = (unsigned char) (request_id >> 8);
-  h[3] = (unsigned char) (request_id & 0xff);
-  h[4] = (unsigned char) (length >> 8);
-  h[5] = (unsigned char) (length & 0xff);
-  h[6] = (unsigned char) padding;
-  h[7] = 0;
+  fastcgi_header_write (s->data + s->length, type, request_id, length,
+                        padding);
   s->length += FCGI_HEADER_LEN;
   s->cuts[s->ncuts++] = s->length;
   if (length > 0)               /* content is NULL for empty records */

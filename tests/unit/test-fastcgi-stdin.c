@@ -40,7 +40,7 @@
 
 #include "fastcgi-stdin.h"
 #include "libfcgi-buffered.h"
-#include "fastcgi-params.h"
+#include "fastcgi-write.h"
 #include "tap.h"
 #include "unix-listener.h"
 
@@ -60,16 +60,8 @@ static void
 add_record (struct stream *s, int type, int request_id, size_t length,
             size_t padding)
 {
-  unsigned char *h = s->data + s->length;
-
-  h[0] = FCGI_VERSION_1;
-  h[1] = (unsigned char) type;
-  h[2] = (unsigned char) (request_id >> 8);
-  h[3] = (unsigned char) (request_id & 0xff);
-  h[4] = (unsigned char) (length >> 8);
-  h[5] = (unsigned char) (length & 0xff);
-  h[6] = (unsigned char) padding;
-  h[7] = 0;
+  fastcgi_header_write (s->data + s->length, type, request_id, length,
+                        padding);
   s->length += FCGI_HEADER_LEN;
   /* Content that tells records apart; padding is garbage to skip. */
   for (size_t i = 0; i < length; i++)

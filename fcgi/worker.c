@@ -3,11 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -96,29 +96,31 @@ install_signals (void)
   return waiting;
 }
 
-/* Wait until a connection may be pending or SIGTERM came.  All workers
- * wake for one connection; the listening socket is non-blocking, so the
- * ones that lose the race get EAGAIN from accept and wait again. */
+/* Wait until a connection may be pending or SIGTERM came.  Every idle
+ * worker waits on the one listening socket; with ppoll (or an epoll set
+ * without EPOLLEXCLUSIVE) each new connection woke all of them, all but
+ * one got EAGAIN from accept, and on small requests those wake-ups were
+ * the workers' main cost (docs/benchmark.md).  Each worker's own epoll
+ * set with EPOLLEXCLUSIVE wakes one.  The listening socket stays
+ * non-blocking: a woken worker can still lose the race to one coming
+ * back from a request, and then waits again. */
 static bool
-wait_for_connection (int listen_fd, const sigset_t *waiting)
+wait_for_connection (int epoll_fd, const sigset_t *waiting)
 {
-  struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
+  struct epoll_event event;
   /* A backend kept open for the next request (an NBD connection, an
    * image file) is closed once it has waited long enough or its
    * transfer was cancelled: the wait wakes up to look. */
   int wait_ms = backend_kept_tick ();
-  struct timespec timeout = {
-    .tv_sec = wait_ms / 1000, .tv_nsec = (long) (wait_ms % 1000) * 1000000,
-  };
   sigset_t pending;
   int r;
 
-  r = ppoll (&pfd, 1, wait_ms >= 0 ? &timeout : NULL, waiting);
+  r = epoll_pwait (epoll_fd, &event, 1, wait_ms, waiting);
   if (r != 1 || stop_requested)
     return false;
-  /* When a connection is already waiting, ppoll returns at once without
-   * delivering a pending SIGTERM: ask for it, or a busy worker would
-   * never drain. */
+  /* When a connection is already waiting, epoll_pwait returns at once
+   * without delivering a pending SIGTERM: ask for it, or a busy worker
+   * would never drain. */
   sigpending (&pending);
   if (sigismember (&pending, SIGUSR2))
     orphaned = 1;
@@ -130,6 +132,28 @@ wait_for_connection (int listen_fd, const sigset_t *waiting)
     return false;
   }
   return true;
+}
+
+/* The worker's own epoll set (never inherited: an epoll set shared
+ * across fork is one wait queue entry, and the exclusive wake-up would
+ * be lost on it).  EPOLLEXCLUSIVE needs Linux 4.5; without it every
+ * worker wakes, as with ppoll. */
+static int
+watch_listening_socket (int listen_fd)
+{
+  struct epoll_event event = { .events = EPOLLIN | EPOLLEXCLUSIVE };
+  int epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
+
+  if (epoll_fd == -1)
+    return -1;
+  if (epoll_ctl (epoll_fd, EPOLL_CTL_ADD, listen_fd, &event) == 0)
+    return epoll_fd;
+  event.events = EPOLLIN;
+  if (errno == EINVAL
+      && epoll_ctl (epoll_fd, EPOLL_CTL_ADD, listen_fd, &event) == 0)
+    return epoll_fd;
+  close (epoll_fd);
+  return -1;
 }
 
 static bool
@@ -256,9 +280,15 @@ worker_run (int listen_fd, const struct config *cfg)
   struct request req;
   sigset_t waiting = install_signals ();
   int flags = fcntl (listen_fd, F_GETFL);
+  int epoll_fd;
 
   if (flags == -1 || fcntl (listen_fd, F_SETFL, flags | O_NONBLOCK) == -1) {
     log_error ("worker: cannot make the listening socket non-blocking: %m");
+    return EXIT_FAILURE;
+  }
+  epoll_fd = watch_listening_socket (listen_fd);
+  if (epoll_fd == -1) {
+    log_error ("worker: cannot watch the listening socket: %m");
     return EXIT_FAILURE;
   }
   log_set_level (cfg->log_level);
@@ -281,7 +311,7 @@ worker_run (int listen_fd, const struct config *cfg)
   log_debug ("worker started");
 
   while (!stop_requested) {
-    bool ready = wait_for_connection (listen_fd, &waiting);
+    bool ready = wait_for_connection (epoll_fd, &waiting);
 
     if (reopen_requested) {
       reopen_requested = 0;
@@ -292,6 +322,7 @@ worker_run (int listen_fd, const struct config *cfg)
     if (accept_and_serve (&req, cfg) == -1)
       return EXIT_FAILURE;
   }
+  close (epoll_fd);
   /* Between requests: one orphan becomes the supervisor, the others
    * answer what is queued and leave.  A worker told to stop (the
    * supervisor was draining when it died) only leaves. */

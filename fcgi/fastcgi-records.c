@@ -33,30 +33,49 @@ record_header (unsigned char header[FCGI_HEADER_LEN], int request_id,
 }
 
 int
-fastcgi_write_stdout (int fd, int request_id, const void *buf, size_t count)
+fastcgi_write_stdout_after (int fd, int request_id, const void *head,
+                            size_t head_count, const void *buf, size_t count)
 {
+  struct {
+    const char *p;
+    size_t left;
+  } part[2] = { { head, head_count }, { buf, count } };
   unsigned char headers[RECORDS_PER_WRITEV][FCGI_HEADER_LEN];
   struct iovec iov[2 * RECORDS_PER_WRITEV];
-  const char *p = buf;
+  size_t k = 0;
 
-  while (count > 0) {
+  for (;;) {
     int n = 0;
 
-    for (int i = 0; i < RECORDS_PER_WRITEV && count > 0; i++) {
-      size_t length = count < RECORD_CONTENT_MAX ? count : RECORD_CONTENT_MAX;
+    /* Records never span the two parts: the head is its own record. */
+    for (int i = 0; i < RECORDS_PER_WRITEV; i++) {
+      size_t length;
 
+      while (k < 2 && part[k].left == 0)
+        k++;
+      if (k == 2)
+        break;
+      length = part[k].left < RECORD_CONTENT_MAX ? part[k].left
+                                                  : RECORD_CONTENT_MAX;
       record_header (headers[i], request_id, length);
       iov[n].iov_base = headers[i];
       iov[n++].iov_len = FCGI_HEADER_LEN;
-      iov[n].iov_base = (void *) p;
+      iov[n].iov_base = (void *) part[k].p;
       iov[n++].iov_len = length;
-      p += length;
-      count -= length;
+      part[k].p += length;
+      part[k].left -= length;
     }
+    if (n == 0)
+      return 0;
     if (full_writev (fd, iov, n) == -1)
       return -1;
   }
-  return 0;
+}
+
+int
+fastcgi_write_stdout (int fd, int request_id, const void *buf, size_t count)
+{
+  return fastcgi_write_stdout_after (fd, request_id, NULL, 0, buf, count);
 }
 
 int

@@ -12,6 +12,13 @@
 int fastcgi_write_stdout (int fd, int request_id, const void *buf,
                           size_t count);
 
+/* The same with head_count bytes of head first, in the same writev: a
+ * response's head and the start of its body reach the web server in
+ * one write, so it wakes and parses once. */
+int fastcgi_write_stdout_after (int fd, int request_id, const void *head,
+                                size_t head_count, const void *buf,
+                                size_t count);
+
 /* The same for count bytes of file_fd at offset, copied by the kernel
  * (sendfile) instead of through a user buffer. */
 int fastcgi_sendfile_stdout (int fd, int request_id, int file_fd,

@@ -43,6 +43,7 @@ request_reset (struct request *req)
   req->status = 0;
   req->close_connection = false;
   req->cors_origins = NULL;
+  req->head_length = 0;
   req->body_sent = 0;
   req->failed = false;
 }
@@ -210,6 +211,35 @@ body_failure (struct request *req)
   }
 }
 
+/* libfcgi closes a connection the web server does not keep with a
+ * lingering close: shutdown, then wait (up to 2 s) reading until the web
+ * server closes its side, so that data the web server still sends cannot
+ * reset the connection before it has read the response.  A request
+ * without a body was sent whole before its parameters were read
+ * (BEGIN, PARAMS and the empty STDIN record in one write), so nothing
+ * more is coming: read what is there and close at once.  The worker
+ * then waits for its next connection without first sleeping until the
+ * web server's close, one context switch less per small request. */
+static void
+close_promptly (struct request *req)
+{
+  char trash[64];
+  ssize_t n = -1;
+
+  if (req->fcgx.keepConnection || req->fcgx.ipcFd < 0 || req->failed
+      || (req->has_content_length && req->content_length > 0))
+    return;
+  /* The end record is 8 bytes; more than a few reads of data means the
+   * web server is still sending: leave that to libfcgi. */
+  for (int i = 0; i < 4; i++) {
+    n = recv (req->fcgx.ipcFd, trash, sizeof trash, MSG_DONTWAIT);
+    if (n <= 0)
+      break;
+  }
+  if (n == 0 || (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)))
+    FCGX_Detach (&req->fcgx);
+}
+
 void
 request_end_body (struct request *req)
 {
@@ -217,8 +247,10 @@ request_end_body (struct request *req)
                    || req->body_read == req->content_length;
 
   /* Without FCGI_KEEP_CONN libfcgi closes the connection anyway. */
-  if (!req->fcgx.keepConnection || req->fcgx.ipcFd < 0)
+  if (!req->fcgx.keepConnection || req->fcgx.ipcFd < 0) {
+    close_promptly (req);
     return;
+  }
   if (req->body_direct && !req->failed && body_done
       && fastcgi_stdin_finish (&req->body_in) == 0)
     return;
@@ -227,7 +259,9 @@ request_end_body (struct request *req)
    * connection at the first one, and with it the request the web server
    * may have sent on it.  Closing after this response is cleaner. */
   req->fcgx.keepConnection = 0;
+  close_promptly (req);
 }
+
 
 int
 request_read_body_full (struct request *req, void *buf, size_t count)
@@ -327,55 +361,100 @@ add_cors_headers (struct request *req)
   }
 }
 
+/* Append to the pending head; false when out of memory. */
+static bool __attribute__ ((format (printf, 2, 3)))
+head_printf (struct request *req, const char *fmt, ...)
+{
+  for (;;) {
+    size_t room = req->head_capacity - req->head_length;
+    va_list args;
+    int n;
+
+    va_start (args, fmt);
+    n = vsnprintf (req->head ? req->head + req->head_length : NULL, room,
+                   fmt, args);
+    va_end (args);
+    if (n < 0)
+      return false;
+    if ((size_t) n < room) {
+      req->head_length += (size_t) n;
+      return true;
+    }
+    size_t capacity = req->head_capacity ? req->head_capacity : 512;
+    while (capacity - req->head_length <= (size_t) n)
+      capacity *= 2;
+    char *head = realloc (req->head, capacity);
+    if (head == NULL)
+      return false;
+    req->head = head;
+    req->head_capacity = capacity;
+  }
+}
+
+/* Write the pending head on its own; false when the connection broke. */
+static bool
+send_head (struct request *req)
+{
+  size_t length = req->head_length;
+
+  if (length == 0)
+    return true;
+  req->head_length = 0;
+  return fastcgi_write_stdout (req->fcgx.ipcFd, req->fcgx.requestId,
+                               req->head, length) == 0;
+}
+
 int
 response_begin (struct request *req, int status, const char *content_type,
                 bool has_length, uint64_t length)
 {
-  FCGX_Stream *out = req->fcgx.out;
+  bool built;
 
-  if (req->header_failed) {
-    log_error ("%s %s: out of memory building the response headers",
-               req->method, req->path);
-    req->status = 500;
-    req->failed = true;
-    FCGX_FPrintF (out, "Status: 500 %s\r\nContent-Length: 0\r\n\r\n",
-                  http_status_reason (500));
-    FCGX_FFlush (out);
-    return -1;
+  if (!req->header_failed) {
+    req->status = status;
+    add_cors_headers (req);
+    if (req->close_connection)
+      response_header (req, "Connection", "close");
   }
-  req->status = status;
-  add_cors_headers (req);
-  if (req->close_connection)
-    response_header (req, "Connection", "close");
+  req->head_length = 0;
+  built = !req->header_failed
+          && head_printf (req, "Status: %d %s\r\n", status,
+                          http_status_reason (status))
+          && (content_type == NULL
+              || head_printf (req, "Content-Type: %s\r\n", content_type))
+          && (!has_length
+              || head_printf (req, "Content-Length: %" PRIu64 "\r\n",
+                              length));
+  for (size_t i = 0; built && i < req->header_count; i++)
+    built = head_printf (req, "%s", req->headers[i]);
+  if (built && head_printf (req, "\r\n"))
+    return 0;
 
-  FCGX_FPrintF (out, "Status: %d %s\r\n", status, http_status_reason (status));
-  if (content_type)
-    FCGX_FPrintF (out, "Content-Type: %s\r\n", content_type);
-  if (has_length)
-    FCGX_FPrintF (out, "Content-Length: %" PRIu64 "\r\n", length);
-  for (size_t i = 0; i < req->header_count; i++)
-    FCGX_PutS (req->headers[i], out);
-  FCGX_PutS ("\r\n", out);
-  /* The body bypasses libfcgi's buffer (response_write), so what it holds
-   * must go first. */
-  if (FCGX_FFlush (out) == -1 || FCGX_GetError (out) != 0) {
-    req->failed = true;
-    return -1;
-  }
-  return 0;
+  log_error ("%s %s: out of memory building the response headers",
+             req->method, req->path);
+  req->status = 500;
+  req->failed = true;
+  FCGX_FPrintF (req->fcgx.out, "Status: 500 %s\r\nContent-Length: 0\r\n\r\n",
+                http_status_reason (500));
+  FCGX_FFlush (req->fcgx.out);
+  req->head_length = 0;
+  return -1;
 }
 
 int
 response_write (struct request *req, const void *buf, size_t count)
 {
+  size_t head_length = req->head_length;
+
   if (req->failed)
     return -1;
   /* ipcFd is below libfcgi's "don't use" line, but libfcgi has no call to
    * write a large record: its streams cut everything into 8 KiB records,
-   * one write each.  Whole records written after an FCGX_FFlush keep the
-   * stream consistent for FCGX_Finish_r. */
-  if (fastcgi_write_stdout (req->fcgx.ipcFd, req->fcgx.requestId, buf,
-                            count) == -1) {
+   * one write each.  Libfcgi's own stream is left empty, consistent for
+   * FCGX_Finish_r. */
+  req->head_length = 0;
+  if (fastcgi_write_stdout_after (req->fcgx.ipcFd, req->fcgx.requestId,
+                                  req->head, head_length, buf, count) == -1) {
     req->failed = true;
     return -1;
   }
@@ -389,13 +468,22 @@ response_sendfile (struct request *req, int file_fd, uint64_t offset,
 {
   if (req->failed)
     return -1;
-  if (fastcgi_sendfile_stdout (req->fcgx.ipcFd, req->fcgx.requestId, file_fd,
-                               offset, count) == -1) {
+  if (!send_head (req)
+      || fastcgi_sendfile_stdout (req->fcgx.ipcFd, req->fcgx.requestId,
+                                  file_fd, offset, count) == -1) {
     req->failed = true;
     return -1;
   }
   req->body_sent += count;
   return 0;
+}
+
+void
+response_finish (struct request *req)
+{
+  if (!req->failed && req->fcgx.ipcFd >= 0 && !send_head (req))
+    req->failed = true;
+  req->head_length = 0;
 }
 
 int
@@ -436,6 +524,11 @@ response_error (struct request *req, int status, const char *fmt, ...)
 void
 response_abort (struct request *req)
 {
+  /* A head still waiting goes first, so the client sees the status it
+   * was promised and then the cut, as when the head went out at once. */
+  if (!req->failed && req->fcgx.ipcFd >= 0)
+    send_head (req);
+  req->head_length = 0;
   req->failed = true;
   /* Cutting the connection without FCGI_END_REQUEST makes the web server
    * drop the client's connection too: a short body never looks complete.

@@ -2,10 +2,12 @@
 /* One FastCGI request: CGI parameters in, a response out.
  *
  * Wraps libfcgi's FCGX_Request.  Headers are collected with
- * response_header and sent with the status line by response_begin;
+ * response_header and formatted with the status line by response_begin;
  * bodies are streamed with response_write, which writes FastCGI records
  * of up to 64 KiB straight to the connection instead of libfcgi's 8 KiB
- * records (see DESIGN.md: measured ~40% faster).
+ * records (see DESIGN.md: measured ~40% faster).  The head waits for the
+ * first body bytes, so a small response is one write (response_finish
+ * sends a head without a body).
  */
 #ifndef IMAGEXFER_REQUEST_H
 #define IMAGEXFER_REQUEST_H
@@ -47,6 +49,12 @@ struct request {
   size_t header_capacity;
   char **headers;             /* "Name: value\r\n" lines */
   bool header_failed;         /* a header could not be built: answer 500 */
+  /* The status line and headers response_begin formatted, not yet
+   * written: they go out in the same write as the first body bytes, or
+   * by response_finish.  The buffer is kept across requests. */
+  char *head;
+  size_t head_length;
+  size_t head_capacity;
   uint64_t body_sent;         /* body bytes written so far */
   bool failed;                /* the response cannot be completed */
 
@@ -78,7 +86,9 @@ const char *request_query (struct request *req, const char *key,
 /* After the response: make sure the connection is at a record boundary
  * when the web server keeps it for another request (FCGI_KEEP_CONN,
  * nginx): read the rest of this request's STDIN stream, or have libfcgi
- * close the connection when the body was not read to its end. */
+ * close the connection when the body was not read to its end.  A
+ * connection the web server does not keep is closed at once after a
+ * request without a body, without libfcgi's lingering close. */
 void request_end_body (struct request *req);
 
 /* Read up to count body bytes; returns bytes read (0 at the end of the
@@ -94,8 +104,10 @@ void response_header (struct request *req, const char *name,
                       const char *fmt, ...)
   __attribute__ ((format (printf, 3, 4)));
 
-/* Send the status line, Content-Length (when has_length), Content-Type
- * (when not NULL) and the collected headers.  Returns 0 or -1. */
+/* Format the status line, Content-Length (when has_length),
+ * Content-Type (when not NULL) and the collected headers; they are sent
+ * with the first body bytes or by response_finish.  Returns 0, or -1
+ * when the head cannot be built (the response is then failed). */
 int response_begin (struct request *req, int status, const char *content_type,
                     bool has_length, uint64_t length);
 
@@ -119,5 +131,9 @@ int response_error (struct request *req, int status, const char *fmt, ...)
  * connection to us break and closes the client's connection, so the
  * client never takes a short body for a complete one. */
 void response_abort (struct request *req);
+
+/* After the handler: send a head still waiting for a body (a response
+ * without one, such as HEAD or a 204). */
+void response_finish (struct request *req);
 
 #endif

@@ -241,6 +241,7 @@ accept_and_serve (struct request *req, const struct config *cfg)
    * request is mapped again here, between requests. */
   stats_refresh ();
   serve (req, cfg);
+  response_finish (req);
   request_end_body (req);
   request_reset (req);
   FCGX_Finish_r (&req->fcgx);

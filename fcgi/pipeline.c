@@ -80,7 +80,10 @@ read_ahead (struct pipeline *p)
     r = backend_pread (p->backend, slot->buffer, n, p->offset);
     pthread_mutex_lock (&p->lock);
     if (r == -1) {
-      record_failure (p);
+      /* Once stopped, the read was abandoned (pipeline_finish): the
+       * chunk is no longer wanted, whatever ended it. */
+      if (!p->stop)
+        record_failure (p);
       break;
     }
     slot->length = n;
@@ -329,8 +332,14 @@ pipeline_finish (struct pipeline *p, uint64_t *failed_offset)
     p->stop = true;
     pthread_cond_broadcast (&p->changed);
     pthread_mutex_unlock (&p->lock);
-    /* A writer drains what was submitted before it sees stop. */
+    /* A reader stops in the middle of its chunk (a download that ended
+     * early wants none of it); a writer drains what was submitted before
+     * it sees stop. */
+    if (p->backend_reads)
+      backend_set_abandoned (p->backend, true);
     pthread_join (p->thread, NULL);
+    if (p->backend_reads)
+      backend_set_abandoned (p->backend, false);
   }
 
   failed = p->failed;

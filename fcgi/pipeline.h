@@ -44,7 +44,9 @@ void *pipeline_free_buffer (struct pipeline *p);
  * to the writer. */
 void pipeline_submit (struct pipeline *p, size_t length);
 
-/* Stop and free.  A writer first finishes what was submitted.  Returns
+/* Stop and free.  A writer first finishes what was submitted; a reader
+ * abandons the chunk it is reading (backend_set_abandoned: an NBD read
+ * sends no more commands), which is not a failure.  Returns
  * 0, or -1 with error_set when the backend failed, and then (when
  * failed_offset is not NULL) the offset of the chunk that failed, for
  * the client's error message. */

@@ -37,6 +37,10 @@ check_PROGRAMS += \
 	$(NULL)
 TESTS += $(check_PROGRAMS)
 
+# The NBD backend's test reads in a second thread, as the pipeline does.
+tests_unit_test_backend_nbd_CFLAGS = $(AM_CFLAGS) -pthread
+tests_unit_test_backend_nbd_LDADD = $(IMAGEXFER_CORE_LIBS) -lpthread
+
 # Unit tests of the FastCGI layer link its library (and so libfcgi).
 FCGI_TEST_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS) -pthread -I$(top_srcdir)/fcgi \
 	-I$(top_srcdir)/fcgi/images -I$(top_srcdir)/fcgi/api \

@@ -185,7 +185,8 @@ on_upload (char *data, size_t size, size_t nitems, void *opaque)
 
 /* Called by libcurl about once a second while waiting, and as data
  * moves: a cancelled transfer stops a blocked request in about a
- * second, without waiting for the remote's timeout. */
+ * second, without waiting for the remote's timeout, and an abandoned
+ * read (backend_set_abandoned: the download ended early) at once. */
 static int
 on_progress (void *opaque, curl_off_t dltotal, curl_off_t dlnow,
              curl_off_t ultotal, curl_off_t ulnow)
@@ -195,6 +196,8 @@ on_progress (void *opaque, curl_off_t dltotal, curl_off_t dlnow,
   int64_t ms;
 
   (void) dltotal; (void) dlnow; (void) ultotal; (void) ulnow;
+  if (backend_abandoned (&hb->backend))
+    return 1;
   clock_gettime (CLOCK_MONOTONIC, &now);
   ms = (int64_t) (now.tv_sec - hb->last_cancel_check.tv_sec) * 1000
        + (now.tv_nsec - hb->last_cancel_check.tv_nsec) / 1000000;

@@ -105,7 +105,10 @@ nbd_backend_send_piece (struct nbd_backend *nb, bool write, char *buf,
 /* Send [offset, offset+count) as pieces, up to NBD_MAX_PIECES in flight:
  * each answer makes room for the next piece, so the server always has
  * work queued, as nbdcopy keeps it.  write: buf is the source, else the
- * destination. */
+ * destination.  An abandoned call (backend_set_abandoned) sends no more
+ * pieces and fails with ECANCELED once those in flight are answered, so
+ * a download that ended early costs the server at most NBD_MAX_PIECES
+ * more commands, not the rest of its chunk. */
 static int
 nbd_backend_pipelined (struct nbd_backend *nb, bool write, void *buf,
                        size_t count, uint64_t offset)
@@ -115,16 +118,24 @@ nbd_backend_pipelined (struct nbd_backend *nb, bool write, void *buf,
   unsigned oldest = 0, in_flight = 0;
   int error = 0;
   uint64_t error_offset = offset;
+  bool abandoned = false;
   char detail[256] = "";
 
   while (in_flight > 0 || (sent < count && error == 0)) {
     struct nbd_piece *piece;
 
-    /* After a failure nothing more is sent, but what is in flight is
-     * waited for: its buffers are the caller's. */
+    /* After a failure or an abandon nothing more is sent, but what is in
+     * flight is waited for: its buffers are the caller's, and the
+     * connection is left with no answer pending. */
     while (sent < count && error == 0 && in_flight < NBD_MAX_PIECES) {
       unsigned slot = (oldest + in_flight) % NBD_MAX_PIECES;
 
+      if (backend_abandoned (&nb->backend)) {
+        abandoned = true;
+        error = ECANCELED;
+        error_offset = offset + sent;
+        break;
+      }
       if (nbd_backend_send_piece (nb, write, buf, count, offset, sent, slot,
                                   detail, sizeof detail) == -1) {
         error = nb->pieces[slot].error;
@@ -155,6 +166,12 @@ nbd_backend_pipelined (struct nbd_backend *nb, bool write, void *buf,
     }
     oldest = (oldest + 1) % NBD_MAX_PIECES;
     in_flight--;
+  }
+  if (abandoned) {
+    /* Not the server's fault: nothing to log. */
+    error_set (ECANCELED, "%s at offset %" PRIu64 ": abandoned", what,
+               error_offset);
+    return -1;
   }
   if (error != 0)
     return nbd_backend_op_failed (nb, error, what, error_offset,

@@ -60,6 +60,12 @@ backend_still_wanted (const struct backend *b)
          || cancel_check (b->transfer);
 }
 
+void
+backend_set_abandoned (struct backend *b, bool abandoned)
+{
+  atomic_store_explicit (&b->abandoned, abandoned, memory_order_relaxed);
+}
+
 /* The backend kept open between two requests (backend_release), and
  * what it was opened for.  A worker serves one request at a time, so one
  * slot and no lock. */
@@ -137,6 +143,7 @@ backend_open (const struct transfer *t, bool writable)
   b->transfer = t;
   b->writable = writable;
   b->failed = false;
+  atomic_init (&b->abandoned, false);
   b->cached_can_write = b->cached_can_zero = b->cached_can_flush = -2;
   b->cached_can_extents = b->cached_can_dirty = -2;
   b->own_size = b->size;

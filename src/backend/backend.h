@@ -17,6 +17,7 @@
 #ifndef IMAGEXFER_BACKEND_H
 #define IMAGEXFER_BACKEND_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -91,6 +92,7 @@ struct backend {
   bool writable;                    /* opened for writing */
   uint64_t own_size;                /* the backend's size, before clipping */
   bool failed;                      /* an op failed: never kept */
+  atomic_bool abandoned;            /* backend_set_abandoned */
   /* Cached capabilities: -2 = not asked yet. */
   int cached_can_write, cached_can_zero, cached_can_flush;
   int cached_can_extents, cached_can_dirty;
@@ -108,6 +110,22 @@ unsigned backend_timeout (void);
  * without one, every transfer is wanted. */
 void backend_set_cancel_check (bool (*still_wanted) (const struct transfer *));
 bool backend_still_wanted (const struct backend *b);
+
+/* A download that ended early (the transfer cancelled, the client gone)
+ * abandons the read its backend thread is in: backend_set_abandoned
+ * (b, true), from any thread, asks that read to stop between the pieces
+ * it is made of.  The NBD backend sends no new command, waits for those
+ * in flight (the buffer is the caller's until they are answered) and
+ * fails with ECANCELED; the http backend stops its transfer at the next
+ * progress callback (ECANCELED); a file is read in one pread, which
+ * ends as it would.  The caller clears the flag once the read returned.
+ * backend_abandoned is for the ops: one relaxed load per piece. */
+void backend_set_abandoned (struct backend *b, bool abandoned);
+static inline bool
+backend_abandoned (struct backend *b)
+{
+  return atomic_load_explicit (&b->abandoned, memory_order_relaxed);
+}
 
 
 /* Open t's backend.  Sets size: the backend's size clipped to the

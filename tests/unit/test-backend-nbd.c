@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <endian.h>
+#include <pthread.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -1163,9 +1165,9 @@ cleanup (void)
   }
 }
 
-/* Lines of the log filter's file that start a connection. */
+/* Lines of the log filter's file that contain what. */
 static int
-count_connects (const char *log)
+count_log_lines (const char *log, const char *what)
 {
   char line[1024];
   int n = 0;
@@ -1174,9 +1176,123 @@ count_connects (const char *log)
   if (fp == NULL)
     return 0;
   while (fgets (line, sizeof line, fp))
-    n += strstr (line, " Connect ") != NULL;
+    n += strstr (line, what) != NULL;
   fclose (fp);
   return n;
+}
+
+/* Lines of the log filter's file that start a connection. */
+static int
+count_connects (const char *log)
+{
+  return count_log_lines (log, " Connect ");
+}
+
+/* The read commands the server has received so far: the log filter,
+ * outside the delay filter, writes a command's line when it arrives,
+ * before it is answered. */
+static int
+count_reads (const char *log)
+{
+  return count_log_lines (log, " Read id=");
+}
+
+struct abandoned_read {
+  struct backend *b;
+  char *buf;
+  size_t count;
+  int r, errnum;
+  char message[256];
+};
+
+static void *
+abandoned_read_run (void *arg)
+{
+  struct abandoned_read *a = arg;
+
+  a->r = backend_pread (a->b, a->buf, a->count, 0);
+  a->errnum = a->r == -1 ? error_errno () : 0;
+  snprintf (a->message, sizeof a->message, "%s",
+            a->r == -1 ? error_message () : "");
+  return NULL;
+}
+
+/* nbdkit's pattern plugin: each 8-byte word holds its own offset, big
+ * endian. */
+static bool
+is_pattern (const char *buf, size_t count, uint64_t offset)
+{
+  for (size_t i = 0; i < count; i += 8) {
+    uint64_t word;
+
+    memcpy (&word, buf + i, 8);
+    if (be64toh (word) != offset + i)
+      return false;
+  }
+  return true;
+}
+
+/* A read abandoned from another thread (a download that ended early)
+ * sends no command after the abandon but the one it may have been
+ * sending, and returns once the commands in flight (at most 16) are
+ * answered: the server sees at most 16 more than it had when the
+ * read was abandoned, not the rest of the read.  The connection is then
+ * in a clean state (no answer pending) and the next read gets its own
+ * bytes. */
+static void
+test_abandon (void)
+{
+  const size_t count = 16 * MiB;        /* 256 pieces; 0.32 s at best */
+  char log[300], logfile[320];
+  const char *argv[] = { "nbdkit", "-f", "--exit-with-parent", "-U", "SOCK",
+                         "--filter=log", "--filter=delay", "pattern", "64M",
+                         logfile, "delay-read=20ms", NULL };
+  struct abandoned_read a = { .count = count };
+  struct transfer t;
+  pthread_t thread;
+  int before = 0, seen, waited = 0;
+
+  snprintf (log, sizeof log, "%s/abandon.log", tmpdir);
+  snprintf (logfile, sizeof logfile, "logfile=%s", log);
+  unlink (log);
+  a.buf = malloc (count);
+  if (a.buf == NULL || !start_server (argv)
+      || (a.b = open_server (&t, false)) == NULL) {
+    tap_ok (false, "abandon: start nbdkit and open");
+    goto out;
+  }
+  if (pthread_create (&thread, NULL, abandoned_read_run, &a) != 0) {
+    tap_ok (false, "abandon: start the reading thread");
+    goto close;
+  }
+  /* Abandon once the read is well under way, then count: whatever
+   * the server had received by the abandon is at most what it shows
+   * now. */
+  while (count_reads (log) < 20 && waited < SERVER_START_TIMEOUT_MS) {
+    usleep (1000);
+    waited++;
+  }
+  backend_set_abandoned (a.b, true);
+  before = count_reads (log);
+  pthread_join (thread, NULL);
+  backend_set_abandoned (a.b, false);
+  seen = count_reads (log);
+  tap_ok (a.r == -1 && a.errnum == ECANCELED
+          && strstr (a.message, "abandoned") != NULL,
+          "abandon: the read fails with ECANCELED (%s)", a.message);
+  tap_ok (before >= 20 && seen - before <= NBD_MAX_PIECES
+          && seen < (int) (count / NBD_PIECE),
+          "abandon: %d commands after the abandon (at most %d), %d of %zu "
+          "in all", seen - before, NBD_MAX_PIECES, seen, count / NBD_PIECE);
+  memset (a.buf, 0, MiB);
+  tap_ok (backend_pread (a.b, a.buf, MiB, 3 * MiB) == 0
+          && is_pattern (a.buf, MiB, 3 * MiB),
+          "abandon: the next read on the connection gets its own bytes");
+ close:
+  backend_close (a.b);
+ out:
+  stop_server ();
+  free (a.buf);
 }
 
 /* One request's worth: open for t, read a block, release.  Returns the
@@ -1311,5 +1427,6 @@ main (void)
   test_huge ();
   test_checksum ();
   test_keep_connection ();
+  test_abandon ();
   return tap_done ();
 }

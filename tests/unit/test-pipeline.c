@@ -30,6 +30,11 @@ struct fake_backend {
   unsigned fail_call;           /* fail this call (1-based); 0: never */
   int fail_errno;
   useconds_t delay;             /* per call, to let the other side run */
+  /* A read in pieces, as the NBD backend's: pieces per pread, each
+   * taking delay, stopping between them when abandoned (ECANCELED). */
+  unsigned pieces;
+  unsigned pieces_read;         /* pieces read so far, all calls */
+  bool saw_abandon;
 };
 
 static struct transfer fake_transfer = { .id = "fake" };
@@ -48,10 +53,30 @@ fake_call (struct fake_backend *f)
 }
 
 static int
+fake_pread_pieces (struct fake_backend *f, void *buf, size_t count,
+                   uint64_t offset)
+{
+  f->calls++;
+  for (unsigned i = 0; i < f->pieces; i++) {
+    if (backend_abandoned (&f->b)) {
+      f->saw_abandon = true;
+      error_set (ECANCELED, "read at offset %" PRIu64 ": abandoned", offset);
+      return -1;
+    }
+    usleep (f->delay);
+    f->pieces_read++;
+  }
+  memcpy (buf, f->data + offset, count);
+  return 0;
+}
+
+static int
 fake_pread (struct backend *b, void *buf, size_t count, uint64_t offset)
 {
   struct fake_backend *f = (struct fake_backend *) b;
 
+  if (f->pieces)
+    return fake_pread_pieces (f, buf, count, offset);
   if (fake_call (f) == -1)
     return -1;
   memcpy (buf, f->data + offset, count);
@@ -212,6 +237,47 @@ test_read_stop_early (unsigned taken, useconds_t delay)
           taken, f.calls);
 }
 
+/* A download that ends early abandons the chunk the backend thread is
+ * reading: the read stops between its pieces instead of finishing the
+ * chunk, the abandon is no failure, and the backend is not left
+ * abandoned for its next read (a kept backend). */
+static void
+test_read_abandoned (void)
+{
+  struct fake_backend f;
+  struct pipeline *p;
+  uint64_t failed = 12345;
+  size_t n;
+  bool good;
+  char buf[CHUNK];
+  int r;
+
+  fake_init (&f, true);
+  f.pieces = 64;
+  f.delay = 5000;               /* a chunk: 64 pieces, 0.32 s */
+  error_clear ();
+  p = pipeline_start_read (&f.b, 0, IMAGE_SIZE, CHUNK);
+  good = pipeline_next_chunk (p, &n) != NULL && n == CHUNK;
+  /* The thread is now reading the second chunk, at its first pieces. */
+  r = pipeline_finish (p, &failed);
+  tap_ok (good && r == 0 && failed == 12345 && error_errno () == 0
+          && f.saw_abandon && f.calls == 2 && f.pieces_read < 2 * 64,
+          "read abandoned in its second chunk: no error, %u of %u pieces "
+          "read", f.pieces_read, 2 * 64);
+  tap_ok (!backend_abandoned (&f.b)
+          && backend_pread (&f.b, buf, CHUNK, CHUNK) == 0
+          && memcmp (buf, f.data + CHUNK, CHUNK) == 0,
+          "after the pipeline, the backend reads again");
+
+  /* Finishing after the last chunk abandons nothing. */
+  fake_init (&f, true);
+  f.pieces = 4;
+  f.delay = 100;
+  good = read_all (&f, 0, 4 * CHUNK, &n);
+  tap_ok (good && n == 4 && !f.saw_abandon && f.pieces_read == 4 * 4,
+          "read to the end: nothing abandoned (%u pieces)", f.pieces_read);
+}
+
 /* Write [offset, offset+length) in chunks; submit only the first
  * submitted bytes (all when submitted == length).  Returns finish's
  * result; *source is what was sent. */
@@ -313,6 +379,7 @@ main (void)
   test_read_stop_early (1, 0);
   test_read_stop_early (3, 1000);
   test_read_stop_early (15, 0);
+  test_read_abandoned ();
   test_write ();
   test_write_error (1, 0, 8 * CHUNK);
   test_write_error (3, CHUNK, 8 * CHUNK);

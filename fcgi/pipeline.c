@@ -322,21 +322,34 @@ pipeline_submit (struct pipeline *p, size_t length)
   pthread_mutex_unlock (&p->lock);
 }
 
+/* Tell the backend thread to stop.  A reader stops in the middle of its
+ * chunk (a download that ended early wants none of it); a writer drains
+ * what was submitted before it sees stop. */
+static void
+pipeline_stop (struct pipeline *p)
+{
+  pthread_mutex_lock (&p->lock);
+  p->stop = true;
+  pthread_cond_broadcast (&p->changed);
+  pthread_mutex_unlock (&p->lock);
+  if (p->backend_reads)
+    backend_set_abandoned (p->backend, true);
+}
+
+void
+pipeline_abandon (struct pipeline *p)
+{
+  if (p->threaded && p->backend_reads)
+    pipeline_stop (p);
+}
+
 int
 pipeline_finish (struct pipeline *p, uint64_t *failed_offset)
 {
   bool failed;
 
   if (p->threaded) {
-    pthread_mutex_lock (&p->lock);
-    p->stop = true;
-    pthread_cond_broadcast (&p->changed);
-    pthread_mutex_unlock (&p->lock);
-    /* A reader stops in the middle of its chunk (a download that ended
-     * early wants none of it); a writer drains what was submitted before
-     * it sees stop. */
-    if (p->backend_reads)
-      backend_set_abandoned (p->backend, true);
+    pipeline_stop (p);
     pthread_join (p->thread, NULL);
     if (p->backend_reads)
       backend_set_abandoned (p->backend, false);

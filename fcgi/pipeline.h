@@ -44,6 +44,11 @@ void *pipeline_free_buffer (struct pipeline *p);
  * to the writer. */
 void pipeline_submit (struct pipeline *p, size_t length);
 
+/* A download that ended early: the reader stops now, in the middle of
+ * its chunk, while the request's thread ends the response (which may
+ * wait for the web server).  pipeline_finish must follow. */
+void pipeline_abandon (struct pipeline *p);
+
 /* Stop and free.  A writer first finishes what was submitted; a reader
  * abandons the chunk it is reading (backend_set_abandoned: an NBD read
  * sends no more commands), which is not a failure.  Returns

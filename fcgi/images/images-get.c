@@ -97,6 +97,7 @@ send_buffered (struct image_request *ir, int status, uint64_t offset,
       return -1;
     }
     if (image_request_chunk_done (ir, n, IMAGE_CHUNK_READ) == -1) {
+      pipeline_abandon (p);
       image_request_fail (ir, "read at offset %" PRIu64, offset);
       goto out;
     }
@@ -107,6 +108,7 @@ send_buffered (struct image_request *ir, int status, uint64_t offset,
     if (n > 0 && response_write (ir->req, chunk, n) == -1) {
       log_warning ("GET %s: stopped after %" PRIu64 " bytes: %m",
                    ir->transfer.id, ir->req->body_sent);
+      pipeline_abandon (p);
       response_abort (ir->req);
       goto out;
     }

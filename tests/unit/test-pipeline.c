@@ -242,7 +242,7 @@ test_read_stop_early (unsigned taken, useconds_t delay)
  * chunk, the abandon is no failure, and the backend is not left
  * abandoned for its next read (a kept backend). */
 static void
-test_read_abandoned (void)
+test_read_abandoned (bool abandon_first)
 {
   struct fake_backend f;
   struct pipeline *p;
@@ -261,16 +261,21 @@ test_read_abandoned (void)
   p = pipeline_start_read (&f.b, 0, IMAGE_SIZE, CHUNK);
   good = pipeline_next_chunk (p, &n) != NULL && n == CHUNK;
   /* The thread is now reading the second chunk, at its first pieces. */
+  if (abandon_first)
+    pipeline_abandon (p);
   r = pipeline_finish (p, &failed);
   tap_ok (good && r == 0 && failed == 12345 && error_errno () == 0
           && f.saw_abandon && f.calls == 2 && f.pieces_read < 2 * 200,
-          "read abandoned in its second chunk: no error, %u of %u pieces "
-          "read", f.pieces_read, 2 * 200);
+          "read abandoned in its second chunk%s: no error, %u of %u "
+          "pieces read", abandon_first ? " (pipeline_abandon)" : "",
+          f.pieces_read, 2 * 200);
   tap_ok (!backend_abandoned (&f.b)
           && backend_pread (&f.b, buf, CHUNK, CHUNK) == 0
           && memcmp (buf, f.data + CHUNK, CHUNK) == 0,
           "after the pipeline, the backend reads again");
 
+  if (abandon_first)
+    return;
   /* Finishing after the last chunk abandons nothing. */
   fake_init (&f, true);
   f.pieces = 4;
@@ -381,7 +386,8 @@ main (void)
   test_read_stop_early (1, 0);
   test_read_stop_early (3, 1000);
   test_read_stop_early (15, 0);
-  test_read_abandoned ();
+  test_read_abandoned (false);
+  test_read_abandoned (true);
   test_write ();
   test_write_error (1, 0, 8 * CHUNK);
   test_write_error (3, CHUNK, 8 * CHUNK);

@@ -119,7 +119,10 @@ bool backend_still_wanted (const struct backend *b);
  * fails with ECANCELED; the http backend stops its transfer at the next
  * progress callback (ECANCELED); a file is read in one pread, which
  * ends as it would.  The caller clears the flag once the read returned.
- * backend_abandoned is for the ops: one relaxed load per piece. */
+ * An abandoned read is a failed op: the backend is not kept for another
+ * request (that request is cut anyway; its connection has no answer
+ * pending, but nothing is gained by trusting it).  backend_abandoned is
+ * for the ops: one relaxed load per piece. */
 void backend_set_abandoned (struct backend *b, bool abandoned);
 static inline bool
 backend_abandoned (struct backend *b)

@@ -80,8 +80,9 @@ read_ahead (struct pipeline *p)
     r = backend_pread (p->backend, slot->buffer, n, p->offset);
     pthread_mutex_lock (&p->lock);
     if (r == -1) {
-      /* Once stopped, the read was abandoned (pipeline_finish): the
-       * chunk is no longer wanted, whatever ended it. */
+      /* Once stopped, the read was abandoned (pipeline_abandon,
+       * pipeline_finish): the chunk is no longer wanted, whatever
+       * ended it. */
       if (!p->stop)
         record_failure (p);
       break;

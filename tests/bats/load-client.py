@@ -3,13 +3,16 @@
 """Verified ranged PUT + GET from many clients at once (load-faults.bats).
 
   load-client.py load --base URL --state DIR --seconds S
+                      [--until FILE [--max-seconds M]]
                       --transfer ID:SIZE [--transfer ID:SIZE]... [--clients N]
   load-client.py verify --state DIR --transfer ID:IMAGE-FILE...
 
 load: N clients per transfer, each owning a disjoint slice of the image,
 write random data to random ranges of their slice (PUT with
 Content-Range) and read random ranges back (GET with Range), for S
-seconds.  Each client keeps a model of its slice: the bytes of its last
+seconds; with --until, for at least S seconds and then until FILE exists
+(whoever injects faults creates it when done, however slow the machine
+made that), at most M seconds (default 10 S).  Each client keeps a model of its slice: the bytes of its last
 write that got a 2xx, and which bytes it knows.  A write that failed
 (an error status, or a connection cut) may have written any part of its
 range, so those bytes become unknown until a later write succeeds.
@@ -49,6 +52,23 @@ def count_differences(actual, expected, known):
             differ += sum(1 for x, y in zip(actual[a:b], expected[a:b])
                           if x != y)
     return differ
+
+
+class Deadline:
+    """The end of the load (see load above)."""
+
+    def __init__(self, seconds, until=None, max_seconds=None):
+        start = time.monotonic()
+        self.least = start + seconds
+        self.most = start + (max_seconds if until and max_seconds
+                             else 10 * seconds if until else seconds)
+        self.until = until
+
+    def passed(self):
+        now = time.monotonic()
+        if now < self.least:
+            return False
+        return now >= self.most or os.path.exists(self.until or "")
 
 
 class Client(threading.Thread):
@@ -190,7 +210,7 @@ class Client(threading.Thread):
             method, status, payload[:400].decode("utf-8", "replace")))
 
     def run(self):
-        while time.monotonic() < self.deadline:
+        while not self.deadline.passed():
             if self.rng.random() < 0.5:
                 self.put()
             else:
@@ -207,7 +227,7 @@ def parse_transfers(values):
 
 
 def load(args):
-    deadline = time.monotonic() + args.seconds
+    deadline = Deadline(args.seconds, args.until, args.max_seconds)
     clients = {}
     for number, (name, size) in enumerate(parse_transfers(args.transfer)):
         size = int(size)
@@ -275,6 +295,8 @@ def main():
     lp.add_argument("--base", required=True)
     lp.add_argument("--state", required=True)
     lp.add_argument("--seconds", type=float, required=True)
+    lp.add_argument("--until")
+    lp.add_argument("--max-seconds", type=float)
     lp.add_argument("--clients", type=int, default=4)
     lp.add_argument("--seed", type=int, default=1)
     lp.add_argument("--transfer", action="append", required=True)

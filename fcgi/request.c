@@ -45,7 +45,10 @@ request_reset (struct request *req)
   req->cors_origins = NULL;
   req->head_length = 0;
   req->body_sent = 0;
+  req->body_has_length = false;
+  req->body_length = 0;
   req->failed = false;
+  req->on_answered = NULL;
 }
 
 static bool warned_slow_bodies;
@@ -404,6 +407,27 @@ send_head (struct request *req)
                                req->head, length) == 0;
 }
 
+void
+response_answered (struct request *req)
+{
+  void (*answered) (void) = req->on_answered;
+
+  req->on_answered = NULL;
+  if (answered)
+    answered ();
+}
+
+/* Writing count more body bytes completes the answer: on_answered
+ * first (request.h).  The head alone completes an answer without a
+ * body; it is written later (response_finish), so this is still before
+ * the client can have the answer. */
+static void
+answer_completed_by (struct request *req, uint64_t count)
+{
+  if (req->body_has_length && req->body_sent + count >= req->body_length)
+    response_answered (req);
+}
+
 int
 response_begin (struct request *req, int status, const char *content_type,
                 bool has_length, uint64_t length)
@@ -427,13 +451,19 @@ response_begin (struct request *req, int status, const char *content_type,
                               length));
   for (size_t i = 0; built && i < req->header_count; i++)
     built = head_printf (req, "%s", req->headers[i]);
-  if (built && head_printf (req, "\r\n"))
+  if (built && head_printf (req, "\r\n")) {
+    req->body_has_length = has_length;
+    req->body_length =
+      req->method && strcmp (req->method, "HEAD") == 0 ? 0 : length;
+    answer_completed_by (req, 0);
     return 0;
+  }
 
   log_error ("%s %s: out of memory building the response headers",
              req->method, req->path);
   req->status = 500;
   req->failed = true;
+  response_answered (req);
   FCGX_FPrintF (req->fcgx.out, "Status: 500 %s\r\nContent-Length: 0\r\n\r\n",
                 http_status_reason (500));
   FCGX_FFlush (req->fcgx.out);
@@ -448,6 +478,7 @@ response_write (struct request *req, const void *buf, size_t count)
 
   if (req->failed)
     return -1;
+  answer_completed_by (req, count);
   /* ipcFd is below libfcgi's "don't use" line, but libfcgi has no call to
    * write a large record: its streams cut everything into 8 KiB records,
    * one write each.  Libfcgi's own stream is left empty, consistent for
@@ -468,6 +499,7 @@ response_sendfile (struct request *req, int file_fd, uint64_t offset,
 {
   if (req->failed)
     return -1;
+  answer_completed_by (req, count);
   if (!send_head (req)
       || fastcgi_sendfile_stdout (req->fcgx.ipcFd, req->fcgx.requestId,
                                   file_fd, offset, count) == -1) {
@@ -530,6 +562,7 @@ response_abort (struct request *req)
     send_head (req);
   req->head_length = 0;
   req->failed = true;
+  response_answered (req);
   /* Cutting the connection without FCGI_END_REQUEST makes the web server
    * drop the client's connection too: a short body never looks complete.
    * SHUT_RDWR also spares libfcgi's lingering close from draining an

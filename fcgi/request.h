@@ -56,7 +56,22 @@ struct request {
   size_t head_length;
   size_t head_capacity;
   uint64_t body_sent;         /* body bytes written so far */
+  /* The body the headers announced (Content-Length; none for HEAD):
+   * once it is out, the answer is complete for the client. */
+  bool body_has_length;
+  uint64_t body_length;
   bool failed;                /* the response cannot be completed */
+  /* Called once, just before the write that completes the answer for
+   * the client: its last body byte, or the headers of an answer without
+   * a body (HEAD, Content-Length: 0); or when the answer is cut
+   * (response_abort) or handed to the web server (response_answered).
+   * A web server that streams (lighttpd: stream-response-body) hands
+   * the client a complete answer before our FCGI_END_REQUEST, while
+   * this worker may still be closing the backend, and the client may
+   * send its next request at once: what that request must find done
+   * (the place under the per-transfer caps given back) is done here.
+   * NULL: nothing to do. */
+  void (*on_answered) (void);
 
   struct timespec started;     /* CLOCK_MONOTONIC, for the access log */
 };
@@ -110,6 +125,11 @@ void response_header (struct request *req, const char *name,
  * when the head cannot be built (the response is then failed). */
 int response_begin (struct request *req, int status, const char *content_type,
                     bool has_length, uint64_t length);
+
+/* The web server sends the body itself (X-Sendfile2): the answer is
+ * complete for the client once the headers are out, so on_answered is
+ * called now.  Call before response_begin. */
+void response_answered (struct request *req);
 
 /* Stream body bytes.  Returns 0, or -1 when the client is gone. */
 int response_write (struct request *req, const void *buf, size_t count);

@@ -61,6 +61,9 @@ send_by_web_server (struct image_request *ir, int status,
   response_header (ir->req, "X-Sendfile2", "%s %" PRIu64 "-%" PRIu64,
                    src->encoded_path, src->base + range->start,
                    src->base + range->start + range->length - 1);
+  /* The web server reads the range and ends the client's answer itself,
+   * maybe before this request ends. */
+  response_answered (ir->req);
   if (response_begin (ir->req, status, "application/octet-stream", false, 0)
       == 0)
     stats_request_progress (range->length, false);

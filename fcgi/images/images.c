@@ -132,8 +132,13 @@ claim_place (struct image_request *ir, const struct images_route *route)
   if (route->access != IMAGES_ACCESS_READ
       && route->access != IMAGES_ACCESS_WRITE)
     return 0;
-  if (stats_request_claim (writer, max, max_total))
+  if (stats_request_claim (writer, max, max_total)) {
+    /* The place goes back as soon as the client has the whole answer:
+     * a client that waits for each answer before it sends the next
+     * request must never find its own previous request counted. */
+    ir->req->on_answered = stats_request_unclaim;
     return 0;
+  }
   log_info ("%s %s: refused, %u %s or %u requests in flight already "
             "(max_%s)", ir->req->method, ir->transfer.id, max, kind,
             max_total, kind);

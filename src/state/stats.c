@@ -207,6 +207,7 @@ stats_request_end (int http_status)
 
   if (stats_map == NULL || !stats_writable || !my_in_flight)
     return;                    /* no request began */
+  stats_request_unclaim ();
   my_in_flight = false;
   clock_gettime (CLOCK_MONOTONIC, &now);
   us = (uint64_t) (now.tv_sec - my_started.tv_sec) * 1000000
@@ -214,12 +215,8 @@ stats_request_end (int http_status)
 
   count_request (&stats_map->counters[STATS_SCOPE_ALL], http_status, us);
   count_request (&stats_map->counters[my_scope], http_status, us);
-  if (my_entry && my_role != STATS_ROLE_NONE)
-    stats_entry_unclaim (my_entry, my_role);
-  my_role = STATS_ROLE_NONE;
   if (s) {
     bytes = LOAD (s->bytes);
-    STORE (s->role, STATS_ROLE_NONE);
     STORE (s->in_flight, 0);
     STORE (s->entry, 0);
   }
@@ -256,6 +253,26 @@ stats_request_claim (bool writer, unsigned max, unsigned max_total)
   }
   my_role = role;
   return true;
+}
+
+void
+stats_request_unclaim (void)
+{
+  struct stats_slot *s;
+
+  if (stats_map == NULL || !stats_writable || !my_in_flight
+      || my_role == STATS_ROLE_NONE)
+    return;
+  /* The entry first, then the slot, as stats_request_end always did: a
+   * process that dies between the two is counted out once more by the
+   * supervisor (one request too many admitted for a while), never left
+   * holding a place for good. */
+  if (my_entry)
+    stats_entry_unclaim (my_entry, my_role);
+  my_role = STATS_ROLE_NONE;
+  s = stats_slot_mine ();
+  if (s)
+    STORE (s->role, STATS_ROLE_NONE);
 }
 
 void

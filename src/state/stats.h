@@ -70,6 +70,10 @@ void stats_request_end (int http_status);
  * A worker that dies is counted out by the supervisor.  Without a
  * writable table nothing is counted and every request is admitted. */
 bool stats_request_claim (bool writer, unsigned max, unsigned max_total);
+/* Count the request in flight out of the caps now, before it ends: its
+ * answer is complete for the client, who may send the next request
+ * before this one has closed its backend.  Nothing when not counted. */
+void stats_request_unclaim (void);
 /* The request in flight was refused because its transfer is closed
  * (lifecycle_check): it still counts as a request, but not as activity
  * on the transfer, which would restart an idle or sliding timeout and

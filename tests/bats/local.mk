@@ -26,6 +26,7 @@ BATS_SUITES = \
 	tests/bats/nbd-checksum.bats \
 	tests/bats/nbd-faults.bats \
 	tests/bats/nbd-reuse.bats \
+	tests/bats/nbd-caps-sequential.bats \
 	tests/bats/images-kept-file.bats \
 	tests/bats/structure.bats \
 	tests/bats/ops-cloudstack.bats \

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* FastCGI record framing, both ways, over connected unix sockets.
  *
- * Out: fastcgi_write_stdout and fastcgi_sendfile_stdout
+ * Out: fastcgi_write_stdout, fastcgi_write_stdout_after (a head first)
+ * and fastcgi_sendfile_stdout
  * (fcgi/fastcgi-records.c) against a reader of this test that checks
  * every record header and reassembles the content, read in big reads
  * or one byte at a time, and a reader that leaves mid-record.
@@ -133,10 +134,12 @@ socket_pair (int fds[2], int sndbuf)
 }
 
 /* Write count pattern bytes through fastcgi_write_stdout (or, with
- * file_fd, fastcgi_sendfile_stdout from file offset 3) and check what
- * the reader reassembled. */
+ * file_fd, fastcgi_sendfile_stdout from file offset 3; or, with head,
+ * fastcgi_write_stdout_after with the first head of them as the head)
+ * and check what the reader reassembled.  The head is records of its
+ * own, never merged with the body's. */
 static void
-test_write (const char *what, size_t count, bool byte_at_a_time,
+test_write (const char *what, size_t head, size_t count, bool byte_at_a_time,
             int file_fd)
 {
   unsigned char *buf = malloc (count + 1);
@@ -144,7 +147,8 @@ test_write (const char *what, size_t count, bool byte_at_a_time,
     .byte_at_a_time = byte_at_a_time, .capacity = count + 1,
     .content = malloc (count + 1),
   };
-  size_t want_records = (count + RECORD_CONTENT_MAX - 1) / RECORD_CONTENT_MAX;
+  size_t want_records = (head + RECORD_CONTENT_MAX - 1) / RECORD_CONTENT_MAX
+    + (count - head + RECORD_CONTENT_MAX - 1) / RECORD_CONTENT_MAX;
   pthread_t thread;
   int fds[2], w;
 
@@ -155,6 +159,9 @@ test_write (const char *what, size_t count, bool byte_at_a_time,
   pthread_create (&thread, NULL, reader_run, &r);
   if (file_fd >= 0)
     w = fastcgi_sendfile_stdout (fds[0], REQUEST_ID, file_fd, 3, count);
+  else if (head > 0)
+    w = fastcgi_write_stdout_after (fds[0], REQUEST_ID, buf, head,
+                                    buf + head, count - head);
   else
     w = fastcgi_write_stdout (fds[0], REQUEST_ID, buf, count);
   close (fds[0]);
@@ -272,15 +279,22 @@ test_out (void)
   int fd = pattern_file (3 * RECORD_CONTENT_MAX + 100);
   int errnum, w, fds[2];
 
-  test_write ("nothing", 0, false, -1);
-  test_write ("one byte", 1, false, -1);
-  test_write ("one full record", RECORD_CONTENT_MAX, false, -1);
-  test_write ("a record and a byte", RECORD_CONTENT_MAX + 1, false, -1);
+  test_write ("nothing", 0, 0, false, -1);
+  test_write ("one byte", 0, 1, false, -1);
+  test_write ("one full record", 0, RECORD_CONTENT_MAX, false, -1);
+  test_write ("a record and a byte", 0, RECORD_CONTENT_MAX + 1, false, -1);
   /* More records than one writev carries (32). */
-  test_write ("33 records", 33 * RECORD_CONTENT_MAX - 5, false, -1);
-  test_write ("read a byte at a time", RECORD_CONTENT_MAX + 999, true, -1);
-  test_write ("sendfile", 3 * RECORD_CONTENT_MAX + 50, false, fd);
-  test_write ("sendfile, read a byte at a time", RECORD_CONTENT_MAX + 17,
+  test_write ("33 records", 0, 33 * RECORD_CONTENT_MAX - 5, false, -1);
+  test_write ("read a byte at a time", 0, RECORD_CONTENT_MAX + 999, true, -1);
+  /* A response's head and body in one writev (response_write). */
+  test_write ("a head and 4 KiB", 176, 176 + 4096, false, -1);
+  test_write ("a head alone", 300, 300, false, -1);
+  test_write ("a head and 33 records", 200, 200 + 33 * RECORD_CONTENT_MAX + 5,
+              false, -1);
+  test_write ("a head of two records and a byte", RECORD_CONTENT_MAX + 9,
+              RECORD_CONTENT_MAX + 10, true, -1);
+  test_write ("sendfile", 0, 3 * RECORD_CONTENT_MAX + 50, false, fd);
+  test_write ("sendfile, read a byte at a time", 0, RECORD_CONTENT_MAX + 17,
               true, fd);
   test_reader_leaves (5, -1);
   test_reader_leaves (8 + 1000, -1);

@@ -51,6 +51,18 @@ request_reset (struct request *req)
   req->on_answered = NULL;
 }
 
+void
+request_free (struct request *req)
+{
+  request_reset (req);
+  free (req->headers);
+  req->headers = NULL;
+  req->header_capacity = 0;
+  free (req->head);
+  req->head = NULL;
+  req->head_capacity = 0;
+}
+
 static bool warned_slow_bodies;
 
 int

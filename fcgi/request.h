@@ -82,6 +82,9 @@ struct request {
 int request_parse (struct request *req);
 /* Free what request_parse and response_header allocated. */
 void request_reset (struct request *req);
+/* The same, and the buffers request_reset keeps for the next request
+ * (the header list, the head): when req is done with. */
+void request_free (struct request *req);
 
 /* A CGI parameter ("REQUEST_METHOD") or an HTTP header by its HTTP name
  * ("Content-Range" -> HTTP_CONTENT_RANGE; Content-Type and

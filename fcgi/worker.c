@@ -340,5 +340,6 @@ worker_run (int listen_fd, const struct config *cfg)
   log_debug ("worker stopping");
   backend_drop_kept ();
   stats_detach ();
+  request_free (&req);
   return EXIT_SUCCESS;
 }

@@ -518,8 +518,7 @@ serve_pieces (const struct stream *s, enum split split, size_t send,
   }
   FCGX_Finish_r (&req.fcgx);
   pthread_join (thread, NULL);
-  request_reset (&req);
-  free (req.headers);
+  request_free (&req);
   free (body);
   return r;
 }
@@ -779,7 +778,7 @@ test_kept (void)
   pthread_join (thread, NULL);
   tap_ok (ok1 && c.ends == 1 && c.closed_after_first && req.fcgx.ipcFd < 0,
           "kept connection: a body left unread closes it after the answer");
-  free (req.headers);
+  request_free (&req);
   unix_listener_close (&listener);
 }
 

@@ -148,8 +148,7 @@ test_parse (void)
               "parse row %zu: %s \"%s\" ? \"%s\" length %s%" PRIu64, i,
               req.method, req.path ? req.path : "(null)", req.query,
               req.has_content_length ? "" : "none ", req.content_length);
-    request_reset (&req);
-    free (req.headers);
+    request_free (&req);
   }
 }
 
@@ -185,8 +184,7 @@ test_headers (void)
   }
   tap_ok (str_equal (request_param (&req, "REQUEST_URI"), "/images/h"),
           "request_param REQUEST_URI");
-  request_reset (&req);
-  free (req.headers);
+  request_free (&req);
 }
 
 int

@@ -236,7 +236,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   }
   /* A kept connection (FCGI_KEEP_CONN) is not ours to keep. */
   FCGX_Free (&req.fcgx, 1);
-  free (req.headers);
+  request_free (&req);
   close (client);
   return 0;
 }

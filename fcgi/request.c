@@ -235,6 +235,22 @@ body_failure (struct request *req)
  * more is coming: read what is there and close at once.  The worker
  * then waits for its next connection without first sleeping until the
  * web server's close, one context switch less per small request. */
+/* Known to come without a body: Content-Length 0, or no length and a
+ * method that carries none.  A chunked upload the web server streams
+ * without a length is not one. */
+static bool
+request_has_no_body (const struct request *req)
+{
+  static const char *const bodyless[] = { "GET", "HEAD", "OPTIONS", "DELETE" };
+
+  if (req->has_content_length)
+    return req->content_length == 0;
+  for (size_t i = 0; i < sizeof bodyless / sizeof bodyless[0]; i++)
+    if (req->method && strcmp (req->method, bodyless[i]) == 0)
+      return true;
+  return false;
+}
+
 static void
 close_promptly (struct request *req)
 {
@@ -242,7 +258,7 @@ close_promptly (struct request *req)
   ssize_t n = -1;
 
   if (req->fcgx.keepConnection || req->fcgx.ipcFd < 0 || req->failed
-      || (req->has_content_length && req->content_length > 0))
+      || !request_has_no_body (req))
     return;
   /* The end record is 8 bytes; more than a few reads of data means the
    * web server is still sending: leave that to libfcgi. */

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "backend.h"
 #include "config-file.h"
@@ -35,6 +36,8 @@ struct image_request {
   const char *content_range_header; /* Content-Range, NULL when absent */
   bool content_range_valid;
   struct content_range content_range; /* when content_range_valid */
+
+  struct timespec descriptor_seen; /* last look at the spool file */
 };
 
 /* Parse the Range and Content-Range headers of ir->req into ir. */
@@ -51,10 +54,19 @@ enum image_chunk_direction {
   IMAGE_CHUNK_WRITE,            /* client to backend */
 };
 
+/* Milliseconds between two looks at a transfer's spool file while a
+ * request moves its chunks. */
+#define IMAGE_REQUEST_CANCEL_CHECK_MS 10
+
+/* The transfer was loaded from its spool file just now: the file was
+ * there at this moment. */
+void image_request_descriptor_seen (struct image_request *ir);
+
 /* The per-chunk hook of every data loop, called before a chunk of n
  * bytes moves (is sent, or goes to the backend): check that the
- * transfer was not cancelled (its spool file deleted), then count the
- * chunk in the request's statistics.  Returns 0 to go on, or -1 with
+ * transfer was not cancelled (its spool file deleted; looked at only
+ * when the last look is IMAGE_REQUEST_CANCEL_CHECK_MS old), then count
+ * the chunk in the request's statistics.  Returns 0 to go on, or -1 with
  * error_set (ECANCELED) when the request must stop; a chunk refused so
  * is not counted, as it is never moved. */
 int image_request_chunk_done (struct image_request *ir, uint64_t n,

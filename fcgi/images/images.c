@@ -51,8 +51,10 @@ load (struct image_request *ir, const char *id)
   struct request *req = ir->req;
   int errnum;
 
-  if (transfer_load (ir->cfg->spool_dir, id, &ir->transfer) == 0)
+  if (transfer_load (ir->cfg->spool_dir, id, &ir->transfer) == 0) {
+    image_request_descriptor_seen (ir);
     return 0;
+  }
   errnum = error_errno ();
   if (errnum == ENOENT && transfer_was_cancelled (ir->cfg, id))
     errnum = ECANCELED;

@@ -202,6 +202,18 @@ fastcgi_stdin_read (struct fastcgi_stdin *in, void *buf, size_t count)
   return (ssize_t) got;
 }
 
+bool
+fastcgi_stdin_ended_buffered (struct fastcgi_stdin *in)
+{
+  unsigned char none;
+
+  /* Room for no content: only headers and padding are taken, and a
+   * record with content stops the parse where it is. */
+  consume_carry (in, &none, 0);
+  return in->ended && in->skip_left == 0 && in->header_length == 0
+         && in->carry_length == 0 && !in->error;
+}
+
 int
 fastcgi_stdin_finish (struct fastcgi_stdin *in)
 {

@@ -70,6 +70,12 @@ int fastcgi_stdin_start (struct fastcgi_stdin *in, int fd, int request_id,
 ssize_t fastcgi_stdin_read (struct fastcgi_stdin *in, void *buf,
                             size_t count);
 
+/* Whether the end record of the stream is among the bytes already read
+ * (those libfcgi read ahead, usually), with nothing after it: then the
+ * web server has nothing more to send for this request.  Reads nothing
+ * from the connection; consumes no content. */
+bool fastcgi_stdin_ended_buffered (struct fastcgi_stdin *in);
+
 /* After EPROTO: the bytes that came where something else was expected
  * (in hex), what they are, where they came and what was expected, e.g.
  * "record header 01 01 00 01 00 08 00 00 (FCGI_BEGIN_REQUEST, request 1,

@@ -260,6 +260,11 @@ close_promptly (struct request *req)
   if (req->fcgx.keepConnection || req->fcgx.ipcFd < 0 || req->failed
       || !request_has_no_body (req))
     return;
+  /* Usually libfcgi read the end record with the parameters. */
+  if (req->body_direct && fastcgi_stdin_ended_buffered (&req->body_in)) {
+    FCGX_Detach (&req->fcgx);
+    return;
+  }
   /* The end record is 8 bytes; more than a few reads of data means the
    * web server is still sending: leave that to libfcgi. */
   for (int i = 0; i < 4; i++) {

@@ -461,6 +461,59 @@ test_cut_short (void)
           "in %zu of %zu runs", runs - failures, runs);
 }
 
+/* Whether the end record is among the bytes libfcgi read ahead, judged
+ * without reading the connection (fd -1: a read would fail): after a
+ * bodyless request the worker closes at once when it is. */
+static void
+test_ended_buffered (void)
+{
+  static struct stream s;
+  static struct fastcgi_stdin in;
+  unsigned char buf[16];
+  size_t end_start;
+  bool ended;
+
+  s.length = s.body_length = 0;
+  add_record (&s, FCGI_GET_VALUES, FCGI_NULL_REQUEST_ID, 4, 4);
+  end_start = s.length;
+  add_stdin (&s, 0, 3);
+  fastcgi_stdin_start (&in, -1, REQUEST_ID, s.data, s.length);
+  tap_ok (fastcgi_stdin_ended_buffered (&in),
+          "a management record, then the end record with padding: ended");
+  tap_ok (fastcgi_stdin_read (&in, buf, sizeof buf) == 0,
+          "and reading then gives the end of the body");
+
+  for (size_t cut = end_start; cut < s.length; cut++) {
+    fastcgi_stdin_start (&in, -1, REQUEST_ID, s.data, cut);
+    if (fastcgi_stdin_ended_buffered (&in)) {
+      tap_ok (false, "end record cut after %zu of its %zu bytes: ended",
+              cut - end_start, s.length - end_start);
+      break;
+    }
+    if (cut + 1 == s.length)
+      tap_ok (true, "end record cut anywhere (%zu places): not ended",
+              s.length - end_start);
+  }
+
+  s.length = s.body_length = 0;
+  add_stdin (&s, 3, 1);
+  add_stdin (&s, 0, 0);
+  fastcgi_stdin_start (&in, -1, REQUEST_ID, s.data, s.length);
+  ended = fastcgi_stdin_ended_buffered (&in);
+  tap_ok (!ended && fastcgi_stdin_read (&in, buf, sizeof buf) == 3
+          && memcmp (buf, s.body, 3) == 0
+          && fastcgi_stdin_read (&in, buf, sizeof buf) == 0,
+          "content before the end record: not ended, and the content is "
+          "still read whole");
+
+  s.length = s.body_length = 0;
+  add_stdin (&s, 0, 0);
+  add_record (&s, FCGI_STDIN, REQUEST_ID, 0, 0);
+  fastcgi_stdin_start (&in, -1, REQUEST_ID, s.data, s.length);
+  tap_ok (!fastcgi_stdin_ended_buffered (&in),
+          "bytes after the end record: not ended");
+}
+
 int
 main (void)
 {
@@ -474,6 +527,7 @@ main (void)
     test_case (&cases[i], true);
   }
   test_cut_short ();
+  test_ended_buffered ();
   unix_listener_close (&listener);
   return tap_done ();
 }

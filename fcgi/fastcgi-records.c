@@ -32,16 +32,33 @@ record_header (unsigned char header[FCGI_HEADER_LEN], int request_id,
   header[7] = 0;                /* reserved */
 }
 
-int
-fastcgi_write_stdout_after (int fd, int request_id, const void *head,
-                            size_t head_count, const void *buf, size_t count)
+/* The records that end request_id: an empty FCGI_STDOUT record and
+ * FCGI_END_REQUEST (application status 0, FCGI_REQUEST_COMPLETE), as
+ * libfcgi's FCGX_Finish_r writes them. */
+static void
+end_records (unsigned char end[3 * FCGI_HEADER_LEN], int request_id)
+{
+  FCGI_EndRequestBody body = { .protocolStatus = FCGI_REQUEST_COMPLETE };
+
+  record_header (end, request_id, 0);
+  record_header (end + FCGI_HEADER_LEN, request_id, sizeof body);
+  end[FCGI_HEADER_LEN + 1] = FCGI_END_REQUEST;
+  memcpy (end + 2 * FCGI_HEADER_LEN, &body, sizeof body);
+}
+
+/* head and buf as STDOUT records, then tail_count raw bytes of tail
+ * with the last of them. */
+static int
+write_stdout (int fd, int request_id, const void *head, size_t head_count,
+              const void *buf, size_t count, const void *tail,
+              size_t tail_count)
 {
   struct {
     const char *p;
     size_t left;
   } part[2] = { { head, head_count }, { buf, count } };
   unsigned char headers[RECORDS_PER_WRITEV][FCGI_HEADER_LEN];
-  struct iovec iov[2 * RECORDS_PER_WRITEV];
+  struct iovec iov[2 * RECORDS_PER_WRITEV + 1];
   size_t k = 0;
 
   for (;;) {
@@ -65,6 +82,13 @@ fastcgi_write_stdout_after (int fd, int request_id, const void *head,
       part[k].p += length;
       part[k].left -= length;
     }
+    while (k < 2 && part[k].left == 0)
+      k++;
+    if (k == 2 && tail_count > 0) {
+      iov[n].iov_base = (void *) tail;
+      iov[n++].iov_len = tail_count;
+      tail_count = 0;
+    }
     if (n == 0)
       return 0;
     if (full_writev (fd, iov, n) == -1)
@@ -73,9 +97,27 @@ fastcgi_write_stdout_after (int fd, int request_id, const void *head,
 }
 
 int
+fastcgi_write_stdout_after (int fd, int request_id, const void *head,
+                            size_t head_count, const void *buf, size_t count)
+{
+  return write_stdout (fd, request_id, head, head_count, buf, count, NULL, 0);
+}
+
+int
 fastcgi_write_stdout (int fd, int request_id, const void *buf, size_t count)
 {
-  return fastcgi_write_stdout_after (fd, request_id, NULL, 0, buf, count);
+  return write_stdout (fd, request_id, NULL, 0, buf, count, NULL, 0);
+}
+
+int
+fastcgi_write_stdout_last (int fd, int request_id, const void *head,
+                           size_t head_count, const void *buf, size_t count)
+{
+  unsigned char end[3 * FCGI_HEADER_LEN];
+
+  end_records (end, request_id);
+  return write_stdout (fd, request_id, head, head_count, buf, count, end,
+                       sizeof end);
 }
 
 int

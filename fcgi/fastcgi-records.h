@@ -19,6 +19,15 @@ int fastcgi_write_stdout_after (int fd, int request_id, const void *head,
                                 size_t head_count, const void *buf,
                                 size_t count);
 
+/* The same, and the response ends there: the records that end the
+ * request (an empty FCGI_STDOUT record and FCGI_END_REQUEST, status 0)
+ * go out in the last writev, so that the web server reads the end of
+ * the response with its last bytes, in one wake-up.  The caller must
+ * keep libfcgi from writing them again (request.c). */
+int fastcgi_write_stdout_last (int fd, int request_id, const void *head,
+                               size_t head_count, const void *buf,
+                               size_t count);
+
 /* The same for count bytes of file_fd at offset, copied by the kernel
  * (sendfile) instead of through a user buffer. */
 int fastcgi_sendfile_stdout (int fd, int request_id, int file_fd,

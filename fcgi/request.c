@@ -427,15 +427,54 @@ head_printf (struct request *req, const char *fmt, ...)
   }
 }
 
-/* Write the pending head on its own; false when the connection broke. */
+/* Whether writing count more body bytes ends the response, on a
+ * connection the web server does not keep: then the records that end
+ * the request go out with them (fastcgi_write_stdout_last), not in a
+ * write of their own from FCGX_Finish_r, and lighttpd reads the end of
+ * a small answer in the same wake-up as the answer.  On a kept
+ * connection (nginx) libfcgi ends the request as before: the web server
+ * may send its next request as soon as this one has ended. */
 static bool
-send_head (struct request *req)
+ends_response (const struct request *req, uint64_t count)
+{
+  return req->body_has_length && req->body_sent + count == req->body_length
+         && !req->fcgx.keepConnection;
+}
+
+/* Write head, then count bytes of buf (either may be empty), ending the
+ * request too when they end the response; false when the connection
+ * broke. */
+static bool
+write_response (struct request *req, const void *head, size_t head_count,
+                const void *buf, size_t count)
+{
+  if (!ends_response (req, count))
+    return fastcgi_write_stdout_after (req->fcgx.ipcFd, req->fcgx.requestId,
+                                       head, head_count, buf, count) == 0;
+  if (fastcgi_write_stdout_last (req->fcgx.ipcFd, req->fcgx.requestId, head,
+                                 head_count, buf, count) == -1)
+    return false;
+  /* The end records are out: FCGX_FClose does nothing for a stream
+   * already closed, so FCGX_Finish_r writes nothing more (its STDERR
+   * stream wrote nothing, so it has no records of its own).  Nothing
+   * was ever put in libfcgi's own buffer (response_write). */
+  req->fcgx.out->wasFCloseCalled = 1;
+  req->fcgx.out->isClosed = 1;
+  return true;
+}
+
+/* Write the pending head on its own (ending the request with it when
+ * it ends the response and may_end); false when the connection broke. */
+static bool
+send_head (struct request *req, bool may_end)
 {
   size_t length = req->head_length;
 
   if (length == 0)
     return true;
   req->head_length = 0;
+  if (may_end)
+    return write_response (req, req->head, length, NULL, 0);
   return fastcgi_write_stdout (req->fcgx.ipcFd, req->fcgx.requestId,
                                req->head, length) == 0;
 }
@@ -517,8 +556,7 @@ response_write (struct request *req, const void *buf, size_t count)
    * one write each.  Libfcgi's own stream is left empty, consistent for
    * FCGX_Finish_r. */
   req->head_length = 0;
-  if (fastcgi_write_stdout_after (req->fcgx.ipcFd, req->fcgx.requestId,
-                                  req->head, head_length, buf, count) == -1) {
+  if (!write_response (req, req->head, head_length, buf, count)) {
     req->failed = true;
     return -1;
   }
@@ -533,7 +571,7 @@ response_sendfile (struct request *req, int file_fd, uint64_t offset,
   if (req->failed)
     return -1;
   answer_completed_by (req, count);
-  if (!send_head (req)
+  if (!send_head (req, true)
       || fastcgi_sendfile_stdout (req->fcgx.ipcFd, req->fcgx.requestId,
                                   file_fd, offset, count) == -1) {
     req->failed = true;
@@ -546,7 +584,7 @@ response_sendfile (struct request *req, int file_fd, uint64_t offset,
 void
 response_finish (struct request *req)
 {
-  if (!req->failed && req->fcgx.ipcFd >= 0 && !send_head (req))
+  if (!req->failed && req->fcgx.ipcFd >= 0 && !send_head (req, true))
     req->failed = true;
   req->head_length = 0;
 }
@@ -592,7 +630,7 @@ response_abort (struct request *req)
   /* A head still waiting goes first, so the client sees the status it
    * was promised and then the cut, as when the head went out at once. */
   if (!req->failed && req->fcgx.ipcFd >= 0)
-    send_head (req);
+    send_head (req, false);
   req->head_length = 0;
   req->failed = true;
   response_answered (req);

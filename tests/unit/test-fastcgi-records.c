@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* FastCGI record framing, both ways, over connected unix sockets.
  *
- * Out: fastcgi_write_stdout, fastcgi_write_stdout_after (a head first)
+ * Out: fastcgi_write_stdout, fastcgi_write_stdout_after (a head first),
+ * fastcgi_write_stdout_last (and the records that end the request)
  * and fastcgi_sendfile_stdout
  * (fcgi/fastcgi-records.c) against a reader of this test that checks
  * every record header and reassembles the content, read in big reads
@@ -61,6 +62,15 @@ struct reader {
   size_t length;
   size_t records;
   bool framing_ok;              /* every header as it should be */
+  bool ended;                   /* the end records came, then nothing */
+};
+
+/* An empty FCGI_STDOUT record, then FCGI_END_REQUEST: status 0,
+ * FCGI_REQUEST_COMPLETE. */
+static const unsigned char end_records[3 * FCGI_HEADER_LEN] = {
+  FCGI_VERSION_1, FCGI_STDOUT, 0, REQUEST_ID, 0, 0, 0, 0,
+  FCGI_VERSION_1, FCGI_END_REQUEST, 0, REQUEST_ID, 0, 8, 0, 0,
+  0, 0, 0, 0, FCGI_REQUEST_COMPLETE, 0, 0, 0,
 };
 
 /* Read exactly count bytes (or up to the end); returns bytes read. */
@@ -105,6 +115,15 @@ reader_run (void *arg)
       break;
     }
     length = (size_t) h[4] << 8 | h[5];
+    if (memcmp (h, end_records, sizeof h) == 0) {
+      unsigned char end[sizeof end_records - sizeof h], more;
+
+      r->ended = reader_read (r, end, sizeof end, &total) == sizeof end
+                 && memcmp (end, end_records + sizeof h, sizeof end) == 0
+                 && reader_read (r, &more, 1, &total) == 0;
+      r->framing_ok = r->ended;
+      break;
+    }
     if (h[0] != FCGI_VERSION_1 || h[1] != FCGI_STDOUT
         || (h[2] << 8 | h[3]) != REQUEST_ID || h[6] != 0 || h[7] != 0
         || length == 0 || length > RECORD_CONTENT_MAX
@@ -140,7 +159,7 @@ socket_pair (int fds[2], int sndbuf)
  * own, never merged with the body's. */
 static void
 test_write (const char *what, size_t head, size_t count, bool byte_at_a_time,
-            int file_fd)
+            int file_fd, bool last)
 {
   unsigned char *buf = malloc (count + 1);
   struct reader r = {
@@ -159,6 +178,9 @@ test_write (const char *what, size_t head, size_t count, bool byte_at_a_time,
   pthread_create (&thread, NULL, reader_run, &r);
   if (file_fd >= 0)
     w = fastcgi_sendfile_stdout (fds[0], REQUEST_ID, file_fd, 3, count);
+  else if (last)
+    w = fastcgi_write_stdout_last (fds[0], REQUEST_ID, buf, head, buf + head,
+                                   count - head);
   else if (head > 0)
     w = fastcgi_write_stdout_after (fds[0], REQUEST_ID, buf, head,
                                     buf + head, count - head);
@@ -167,11 +189,43 @@ test_write (const char *what, size_t head, size_t count, bool byte_at_a_time,
   close (fds[0]);
   pthread_join (thread, NULL);
   tap_ok (w == 0 && r.framing_ok && r.records == want_records
-          && r.length == count && memcmp (r.content, buf, count) == 0,
-          "%s: %zu bytes in %zu records (want %zu)", what, r.length,
-          r.records, want_records);
+          && r.length == count && memcmp (r.content, buf, count) == 0
+          && r.ended == last,
+          "%s: %zu bytes in %zu records (want %zu)%s", what, r.length,
+          r.records, want_records,
+          r.ended ? ", then the end records" : "");
   free (buf);
   free (r.content);
+}
+
+/* A small answer and the end of its request reach the web server in
+ * one write: over SOCK_SEQPACKET one writev is one packet. */
+static void
+test_ending_in_one_write (void)
+{
+  static unsigned char buf[8192], got[8192];
+  size_t want = 2 * FCGI_HEADER_LEN + 4272 + sizeof end_records;
+  int fds[2];
+  ssize_t n;
+
+  for (size_t i = 0; i < sizeof buf; i++)
+    buf[i] = pattern (i);
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET, 0, fds) == -1) {
+    perror ("socketpair");
+    exit (1);
+  }
+  n = fastcgi_write_stdout_last (fds[0], REQUEST_ID, buf, 176, buf + 176,
+                                 4096) == 0
+      ? recv (fds[1], got, sizeof got, MSG_DONTWAIT) : -1;
+  tap_ok (n == (ssize_t) want
+          && memcmp (got + want - sizeof end_records, end_records,
+                     sizeof end_records) == 0
+          && memcmp (got + FCGI_HEADER_LEN, buf, 176) == 0
+          && memcmp (got + 2 * FCGI_HEADER_LEN + 176, buf + 176, 4096) == 0,
+          "a head, 4 KiB and the end records in one write (%zd bytes, want "
+          "%zu)", n, want);
+  close (fds[0]);
+  close (fds[1]);
 }
 
 /* The reader leaves after leave_after bytes: the writer must fail with
@@ -279,23 +333,33 @@ test_out (void)
   int fd = pattern_file (3 * RECORD_CONTENT_MAX + 100);
   int errnum, w, fds[2];
 
-  test_write ("nothing", 0, 0, false, -1);
-  test_write ("one byte", 0, 1, false, -1);
-  test_write ("one full record", 0, RECORD_CONTENT_MAX, false, -1);
-  test_write ("a record and a byte", 0, RECORD_CONTENT_MAX + 1, false, -1);
+  test_write ("nothing", 0, 0, false, -1, false);
+  test_write ("one byte", 0, 1, false, -1, false);
+  test_write ("one full record", 0, RECORD_CONTENT_MAX, false, -1, false);
+  test_write ("a record and a byte", 0, RECORD_CONTENT_MAX + 1, false, -1,
+              false);
   /* More records than one writev carries (32). */
-  test_write ("33 records", 0, 33 * RECORD_CONTENT_MAX - 5, false, -1);
-  test_write ("read a byte at a time", 0, RECORD_CONTENT_MAX + 999, true, -1);
+  test_write ("33 records", 0, 33 * RECORD_CONTENT_MAX - 5, false, -1, false);
+  test_write ("read a byte at a time", 0, RECORD_CONTENT_MAX + 999, true,
+              -1, false);
   /* A response's head and body in one writev (response_write). */
-  test_write ("a head and 4 KiB", 176, 176 + 4096, false, -1);
-  test_write ("a head alone", 300, 300, false, -1);
+  test_write ("a head and 4 KiB", 176, 176 + 4096, false, -1, false);
+  test_write ("a head alone", 300, 300, false, -1, false);
   test_write ("a head and 33 records", 200, 200 + 33 * RECORD_CONTENT_MAX + 5,
-              false, -1);
+              false, -1, false);
   test_write ("a head of two records and a byte", RECORD_CONTENT_MAX + 9,
-              RECORD_CONTENT_MAX + 10, true, -1);
-  test_write ("sendfile", 0, 3 * RECORD_CONTENT_MAX + 50, false, fd);
+              RECORD_CONTENT_MAX + 10, true, -1, false);
+  /* The last write of a response, ending the request with it. */
+  test_write ("ending: nothing", 0, 0, false, -1, true);
+  test_write ("ending: a head alone", 300, 300, true, -1, true);
+  test_write ("ending: a head and 33 records", 200,
+              200 + 33 * RECORD_CONTENT_MAX + 5, false, -1, true);
+  test_write ("ending: a head of two records and a byte",
+              RECORD_CONTENT_MAX + 9, RECORD_CONTENT_MAX + 10, true, -1, true);
+  test_ending_in_one_write ();
+  test_write ("sendfile", 0, 3 * RECORD_CONTENT_MAX + 50, false, fd, false);
   test_write ("sendfile, read a byte at a time", 0, RECORD_CONTENT_MAX + 17,
-              true, fd);
+              true, fd, false);
   test_reader_leaves (5, -1);
   test_reader_leaves (8 + 1000, -1);
   test_reader_leaves (RECORD_CONTENT_MAX + 8 + 3, -1);

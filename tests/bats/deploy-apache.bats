@@ -153,3 +153,35 @@ teardown_file ()
   http "$BASE_URL/imagesx"
   [ "$status_code" = 403 ] || [ "$status_code" = 404 ]
 }
+
+@test "apache: descriptor deleted mid-download: the download stops, never a complete 200" {
+  # Read-only: the image belongs to root, the worker runs as www-data.
+  expect_download_cancelled long '{"ops": ["read"]}'
+}
+
+@test "apache: descriptor deleted mid-upload: refused when mod_fcgid hands it on, not a byte written" {
+  # mod_fcgid reads the whole body before the worker sees the request
+  # (docs/deploy.md), so the cancel is seen before anything is written.
+  image_sparse "$IMAGES/slow.raw" 16M
+  [ "$(id -u)" -ne 0 ] || chown www-data:www-data "$IMAGES/slow.raw"
+  file_transfer slow "$IMAGES/slow.raw"
+  # Known to the server before the cancel, so that it answers "cancelled".
+  http -X OPTIONS "$BASE_URL/images/slow"
+  expect_status 200
+  head -c 16M /dev/urandom > "$STACK_DIR/slow.src"
+  curl -sS --limit-rate 4M --max-time 60 -o "$STACK_DIR/slow.out" \
+    -w '%{http_code}\n' -X PUT --data-binary "@$STACK_DIR/slow.src" \
+    "$BASE_URL/images/slow" > "$STACK_DIR/slow.curl" 2> "$STACK_DIR/slow.err" &
+  local cpid=$! rc=0 t0
+  sleep 1.5
+  transfer_rm slow
+  t0=$SECONDS
+  wait "$cpid" || rc=$?
+  (( rc == 0 )) || fail "curl failed ($rc): $(cat "$STACK_DIR/slow.err")"
+  [ "$(cat "$STACK_DIR/slow.curl")" = 403 ] \
+    || fail "status $(cat "$STACK_DIR/slow.curl"), not 403: $(cat "$STACK_DIR/slow.out")"
+  jq -e '.error == "transfer slow was cancelled"' "$STACK_DIR/slow.out" \
+    >/dev/null || fail "body: $(cat "$STACK_DIR/slow.out")"
+  cmp -n 16777216 "$IMAGES/slow.raw" /dev/zero || fail "the image changed"
+  (( SECONDS - t0 <= 20 )) || fail "refused after $((SECONDS - t0)) s"
+}

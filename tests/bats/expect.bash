@@ -125,10 +125,10 @@ write_at () {        # FILE OFFSET [PIECE]: PIECE (else stdin) into FILE at OFFS
 # sparse image) at 2 MiB/s; its descriptor deleted 1.5 s in must stop it
 # within 20 s, cut short: never a complete 200, never running on until
 # the client gives up.
-expect_download_cancelled () {
+expect_download_cancelled () {  # ID [JSON object merged into the descriptor]
   local id=$1 out=$BATS_TEST_TMPDIR/$1.download rc=0 t0 cpid
   image_sparse "$IMAGES/$id.raw" 256M
-  file_transfer "$id" "$IMAGES/$id.raw"
+  file_transfer "$id" "$IMAGES/$id.raw" "${2:-{\}}"
   curl -sS --limit-rate 2M --max-time 60 -o "$out" \
     -w '%{http_code} %{size_download}\n' "$BASE_URL/images/$id" \
     > "$out.curl" 2> "$out.err" &

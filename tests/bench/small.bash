@@ -21,9 +21,13 @@ SMALL_RANGE="bytes=1048576-1052671"
 # any answer was not a 206.
 bench_wrk ()
 {
-  local name=$1 url=$2 out rate non2xx
+  local name=$1 url=$2 out rate non2xx before after c0 c1 requests
+  before=$(cpu_snapshot)
+  c0=$(client_ticks)
   out=$(wrk -t2 -c8 -d"${SMALL_SECONDS}s" -H "Range: $SMALL_RANGE" "$url") \
     || { log "bench: wrk failed: $out"; return 1; }
+  c1=$(client_ticks)
+  after=$(cpu_snapshot)
   non2xx=$(echo "$out" | sed -n 's/.*Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p')
   if [ -n "$non2xx" ]; then
     log "bench: $name: $non2xx answers were not 2xx"
@@ -32,6 +36,9 @@ bench_wrk ()
   rate=$(echo "$out" | awk '/^Requests\/sec:/ { printf "%.0f", $2 }')
   RESULT[$name]=$rate
   printf '  %-12s %8s req/s (%s s, 8 connections)\n' "$name" "$rate" "$SMALL_SECONDS"
+  requests=$(echo "$out" | awk '/^ *[0-9]+ requests in/ { print $1 }')
+  cpu_report "$before" "$after" $((c1 - c0)) \
+    "$(awk -v n="$requests" 'BEGIN { print n / 1000000 }')" "us per request"
 }
 
 section_small ()

@@ -39,6 +39,12 @@ bench_wrk ()
   requests=$(echo "$out" | awk '/^ *[0-9]+ requests in/ { print $1 }')
   cpu_report "$before" "$after" $((c1 - c0)) \
     "$(awk -v n="$requests" 'BEGIN { print n / 1000000 }')" "us per request"
+  if [ -n "$syscalls" ]; then
+    syscall_trace_start
+    out=$(wrk -t2 -c8 -d2s -H "Range: $SMALL_RANGE" "$url") || :
+    syscall_trace_stop "$(echo "$out" | awk '/^ *[0-9]+ requests in/ { print $1 }')" \
+      "per request"
+  fi
 }
 
 section_small ()

@@ -39,6 +39,7 @@ BATS_SUITES = \
 	tests/bats/http-gateway.bats \
 	tests/bats/http-faults.bats \
 	tests/bats/http-static.bats \
+	tests/bats/http-abandon.bats \
 	tests/bats/deploy-systemd.bats \
 	tests/bats/ops-logging.bats \
 	tests/bats/load-faults.bats \

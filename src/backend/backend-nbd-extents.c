@@ -232,8 +232,8 @@ nbd_backend_range_settle (struct nbd_extents_range *range, uint64_t *covered)
 }
 
 /* A failed call leaves nothing in flight that could write into the
- * ranges during the next one, unless the connection is gone or silent
- * (then nothing more arrives before nbd_close). */
+ * ranges during the next one, unless the connection is gone, silent or
+ * given up (then nothing more arrives before nbd_close). */
 static void
 nbd_backend_extents_drain (struct nbd_backend *nb)
 {
@@ -242,9 +242,9 @@ nbd_backend_extents_drain (struct nbd_backend *nb)
   for (i = 0; i < NBD_EXTENTS_IN_FLIGHT; i++) {
     if (!nb->ranges[i].in_flight)
       continue;
-    if (nb->timed_out || nbd_aio_is_dead (nb->nbd) == 1
-        || nbd_backend_poll_until (nb, nbd_range_is_replied,
-                                   &nb->ranges[i]) == -1)
+    if (nb->nbd == NULL || nb->timed_out || nbd_aio_is_dead (nb->nbd) == 1
+        || nbd_backend_poll_request (nb, nbd_range_is_replied,
+                                     &nb->ranges[i]) == -1)
       return;
   }
 }
@@ -258,6 +258,8 @@ nbd_backend_extents (struct backend *b, enum extents_context context,
   uint64_t end = offset + count, next = offset, covered = 0;
   size_t nr = 0, i;
 
+  if (nbd_backend_op_begin (nb, "extents", offset) == -1)
+    return -1;
   /* The ranges, in order, to cover as much of count as they can. */
   while (next < end && nr < NBD_EXTENTS_IN_FLIGHT) {
     uint64_t n = end - next < NBD_EXTENTS_MAX ? end - next : NBD_EXTENTS_MAX;
@@ -275,7 +277,8 @@ nbd_backend_extents (struct backend *b, enum extents_context context,
     struct nbd_extents_range *range = &nb->ranges[i];
 
     for (;;) {
-      if (nbd_backend_poll_until (nb, nbd_range_is_replied, range) == -1) {
+      if (nbd_backend_poll_request (nb, nbd_range_is_replied, range)
+          == -1) {
         nbd_backend_op_failed (nb, errno, "extents", range->asked,
                                errno == ETIMEDOUT ? NULL : nbd_get_error ());
         goto fail;
@@ -290,7 +293,11 @@ nbd_backend_extents (struct backend *b, enum extents_context context,
       if (covered == range->end)
         break;
       /* Described in part: the rest of this range, while the later
-       * ones wait with their answers. */
+       * ones wait with their answers; a stopped call asks nothing new. */
+      if (nbd_backend_stopping (nb)) {
+        nbd_backend_op_failed (nb, ECANCELED, "extents", covered, NULL);
+        goto fail;
+      }
       if (nbd_backend_range_ask (range, covered) == -1) {
         nbd_backend_failed (nb, "extents", covered);
         goto fail;

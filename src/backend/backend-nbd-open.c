@@ -383,13 +383,15 @@ nbd_backend_close (struct backend *b)
  * takes several at once (NBD_FLAG_CAN_MULTI_CONN: qemu-nbd --shared=N
  * with N > 1, qemu's and nbdkit's servers): a server that takes one
  * client at a time (qemu-nbd's default) would leave every other worker
- * waiting while this one idles. */
+ * waiting while this one idles.  Never a connection given up
+ * (nbd_backend_poll_request). */
 bool
 nbd_backend_can_keep (struct backend *b)
 {
   struct nbd_backend *nb = to_nbd (b);
 
-  return !nb->timed_out && nbd_aio_is_ready (nb->nbd) == 1
+  return nb->nbd != NULL && !nb->timed_out
+         && nbd_aio_is_ready (nb->nbd) == 1
          && nbd_can_multi_conn (nb->nbd) == 1;
 }
 

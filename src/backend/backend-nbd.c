@@ -105,10 +105,12 @@ nbd_backend_send_piece (struct nbd_backend *nb, bool write, char *buf,
 /* Send [offset, offset+count) as pieces, up to NBD_MAX_PIECES in flight:
  * each answer makes room for the next piece, so the server always has
  * work queued, as nbdcopy keeps it.  write: buf is the source, else the
- * destination.  An abandoned call (backend_set_abandoned) sends no more
- * pieces and fails with ECANCELED once those in flight are answered, so
- * a download that ended early costs the server at most NBD_MAX_PIECES
- * more commands, not the rest of its chunk. */
+ * destination.  A stopped call (abandoned: backend_set_abandoned; or its
+ * transfer cancelled) sends no more pieces and fails with ECANCELED once
+ * those in flight are answered, so a download that ended early costs the
+ * server at most NBD_MAX_PIECES more commands, not the rest of its
+ * chunk; a server that does not answer them within about a second has
+ * its connection given up (nbd_backend_poll_request). */
 static int
 nbd_backend_pipelined (struct nbd_backend *nb, bool write, void *buf,
                        size_t count, uint64_t offset)
@@ -118,20 +120,18 @@ nbd_backend_pipelined (struct nbd_backend *nb, bool write, void *buf,
   unsigned oldest = 0, in_flight = 0;
   int error = 0;
   uint64_t error_offset = offset;
-  bool abandoned = false;
   char detail[256] = "";
 
   while (in_flight > 0 || (sent < count && error == 0)) {
     struct nbd_piece *piece;
 
-    /* After a failure or an abandon nothing more is sent, but what is in
+    /* After a failure or a stop nothing more is sent, but what is in
      * flight is waited for: its buffers are the caller's, and the
      * connection is left with no answer pending. */
     while (sent < count && error == 0 && in_flight < NBD_MAX_PIECES) {
       unsigned slot = (oldest + in_flight) % NBD_MAX_PIECES;
 
-      if (backend_abandoned (&nb->backend)) {
-        abandoned = true;
+      if (nbd_backend_stopping (nb)) {
         error = ECANCELED;
         error_offset = offset + sent;
         break;
@@ -149,13 +149,16 @@ nbd_backend_pipelined (struct nbd_backend *nb, bool write, void *buf,
       break;
 
     piece = &nb->pieces[oldest];
-    if (nbd_backend_poll_until (nb, nbd_piece_is_done, piece) == -1) {
-      /* The connection is gone (libnbd fails what was in flight) or the
-       * server went silent. */
-      if (error == 0) {
+    if (nbd_backend_poll_request (nb, nbd_piece_is_done, piece) == -1) {
+      /* The connection is gone (libnbd fails what was in flight), the
+       * server went silent, or the call was stopped and the server did
+       * not answer in time (given up). */
+      if (error == 0 || errno == ECANCELED) {
+        if (error == 0)
+          error_offset = piece->offset;
         error = errno;
-        error_offset = piece->offset;
-        if (error != ETIMEDOUT)
+        detail[0] = '\0';
+        if (error != ETIMEDOUT && error != ECANCELED)
           snprintf (detail, sizeof detail, "%s", nbd_get_error ());
       }
       break;
@@ -166,12 +169,6 @@ nbd_backend_pipelined (struct nbd_backend *nb, bool write, void *buf,
     }
     oldest = (oldest + 1) % NBD_MAX_PIECES;
     in_flight--;
-  }
-  if (abandoned) {
-    /* Not the server's fault: nothing to log. */
-    error_set (ECANCELED, "%s at offset %" PRIu64 ": abandoned", what,
-               error_offset);
-    return -1;
   }
   if (error != 0)
     return nbd_backend_op_failed (nb, error, what, error_offset,
@@ -185,6 +182,8 @@ nbd_backend_pread (struct backend *b, void *buf, size_t count,
 {
   struct nbd_backend *nb = to_nbd (b);
 
+  if (nbd_backend_op_begin (nb, "pread", offset) == -1)
+    return -1;
   if (count > nb->piece_size)
     return nbd_backend_pipelined (nb, false, buf, count, offset);
   return nbd_backend_await (nb, nbd_aio_pread (nb->nbd, buf, count, offset,
@@ -199,6 +198,8 @@ nbd_backend_pwrite (struct backend *b, const void *buf, size_t count,
 {
   struct nbd_backend *nb = to_nbd (b);
 
+  if (nbd_backend_op_begin (nb, "pwrite", offset) == -1)
+    return -1;
   if (count > nb->piece_size)
     return nbd_backend_pipelined (nb, true, (void *) buf, count, offset);
   return nbd_backend_await (nb, nbd_aio_pwrite (nb->nbd, buf, count, offset,
@@ -214,6 +215,8 @@ nbd_backend_zero (struct backend *b, uint64_t count, uint64_t offset,
   struct nbd_backend *nb = to_nbd (b);
   uint32_t flags = may_trim ? 0 : LIBNBD_CMD_FLAG_NO_HOLE;
 
+  if (nbd_backend_op_begin (nb, "zero", offset) == -1)
+    return -1;
   return nbd_backend_await (nb, nbd_aio_zero (nb->nbd, count, offset,
                                              nbd_backend_expect (nb, offset),
                                              flags),
@@ -225,6 +228,8 @@ nbd_backend_flush (struct backend *b)
 {
   struct nbd_backend *nb = to_nbd (b);
 
+  if (nbd_backend_op_begin (nb, "flush", 0) == -1)
+    return -1;
   return nbd_backend_await (nb, nbd_aio_flush (nb->nbd,
                                               nbd_backend_expect (nb, 0), 0),
                            "flush", 0);

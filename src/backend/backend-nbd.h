@@ -101,7 +101,7 @@ struct nbd_extents_range {
 
 struct nbd_backend {
   struct backend backend;       /* must be first */
-  struct nbd_handle *nbd;
+  struct nbd_handle *nbd;       /* NULL once given up */
   char id[TRANSFER_ID_MAX + 1]; /* the transfer's id, for logs (a copy:
                                  * a kept backend outlives its request) */
   char *bitmap_context;         /* negotiated bitmap context, or NULL */
@@ -109,6 +109,14 @@ struct nbd_backend {
   bool has_depth;
   bool timed_out;               /* the server stopped answering */
   bool gone;                    /* a kept connection found closed */
+  /* A request's call that must stop (abandoned, or its transfer
+   * cancelled: nbd_backend_poll_request) waits for its commands in flight
+   * until this time (monotonic ms; 0: not stopping), then gives the
+   * connection up (nbd_backend_give_up). */
+  int64_t stop_deadline_ms;
+  int64_t cancel_checked_ms;    /* the cancel check last asked */
+  bool cancelled;               /* the check said the transfer is gone */
+  const char *op;               /* the op under way, for logs */
   /* The export's flags, read once the handshake is done: libnbd answers
    * them only while the handle is connected or closed, not once the
    * connection died, and a request on a dead connection must fail as
@@ -141,6 +149,11 @@ int nbd_backend_failed (struct nbd_backend *nb, const char *what,
                         uint64_t offset);
 int nbd_backend_poll_until (struct nbd_backend *nb, bool (*done) (void *),
                             void *arg);
+int nbd_backend_poll_request (struct nbd_backend *nb, bool (*done) (void *),
+                              void *arg);
+bool nbd_backend_stopping (struct nbd_backend *nb);
+int nbd_backend_op_begin (struct nbd_backend *nb, const char *what,
+                          uint64_t offset);
 bool nbd_piece_is_done (void *arg);
 int nbd_backend_piece_done (void *opaque, int *error);
 nbd_completion_callback nbd_backend_expect (struct nbd_backend *nb,

@@ -105,7 +105,7 @@ unsigned backend_timeout (void);
 
 /* Whether the request's transfer is still wanted (its descriptor not
  * deleted), for backends whose one operation can wait long on a network
- * (http) and must stop within a second of a cancel.  The program serving
+ * (http, NBD) and must stop within a second of a cancel.  The program serving
  * requests sets the check (the worker: the spool file is still there);
  * without one, every transfer is wanted. */
 void backend_set_cancel_check (bool (*still_wanted) (const struct transfer *));
@@ -115,14 +115,15 @@ bool backend_still_wanted (const struct backend *b);
  * abandons the read its backend thread is in: backend_set_abandoned
  * (b, true), from any thread, asks that read to stop between the pieces
  * it is made of.  The NBD backend sends no new command, waits for those
- * in flight (the buffer is the caller's until they are answered) and
- * fails with ECANCELED; the http backend stops its transfer at the next
- * progress callback (ECANCELED); a file is read in one pread, which
- * ends as it would.  The caller clears the flag once the read returned.
- * An abandoned read is a failed op: the backend is not kept for another
- * request (that request is cut anyway; its connection has no answer
- * pending, but nothing is gained by trusting it).  backend_abandoned is
- * for the ops: one relaxed load per piece. */
+ * in flight (the buffer is the caller's until they are answered), at
+ * most about a second, after which it closes the connection so nothing
+ * can land in the buffer any more, and fails with ECANCELED; the http
+ * backend stops its transfer at the next progress callback (ECANCELED);
+ * a file is read in one pread, which ends as it would.  The caller
+ * clears the flag once the read returned.  An abandoned read is a failed
+ * op: the backend is not kept for another request (that request is cut
+ * anyway; nothing is gained by trusting its connection).
+ * backend_abandoned is for the ops: one relaxed load per piece. */
 void backend_set_abandoned (struct backend *b, bool abandoned);
 static inline bool
 backend_abandoned (struct backend *b)

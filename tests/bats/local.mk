@@ -47,6 +47,7 @@ BATS_SUITES = \
 	tests/bats/faults-caps.bats \
 	tests/bats/faults-supervisor.bats \
 	tests/bats/lighttpd-streaming.bats \
+	tests/bats/nbd-stalled.bats \
 	$(NULL)
 TESTS += $(BATS_SUITES)
 EXTRA_DIST += $(BATS_SUITES) \

@@ -1357,6 +1357,187 @@ test_abandon (void)
   free (a.buf);
 }
 
+/* The cancel check a worker installs (backend_set_cancel_check): here a
+ * flag the test sets, as deleting the descriptor would. */
+static volatile bool stalled_cancelled;
+
+static bool
+stalled_still_wanted (const struct transfer *t)
+{
+  (void) t;
+  return !stalled_cancelled;
+}
+
+/* How the call is stopped while the server sits on its commands. */
+enum stall_stop { STALL_ABANDON, STALL_CANCEL };
+
+struct stalled_call {
+  const char *name;
+  enum stall_stop stop;
+  bool extents;                 /* block status, else a read */
+  size_t count;                 /* read: 16 MiB pipelined, 4 KiB one command */
+  const char *expect;           /* in the error message */
+};
+
+struct stalled_run {
+  const struct stalled_call *call;
+  struct backend *b;
+  char *buf;
+  int r, errnum;
+  char message[256];
+};
+
+static void *
+stalled_run_call (void *arg)
+{
+  struct stalled_run *s = arg;
+  struct extent_list list;
+
+  if (s->call->extents) {
+    extent_list_init (&list);
+    s->r = backend_extents (s->b, EXTENTS_CONTEXT_ZERO, 16 * MiB, 0, &list);
+    extent_list_free (&list);
+  }
+  else
+    s->r = backend_pread (s->b, s->buf, s->call->count, 0);
+  s->errnum = s->r == -1 ? error_errno () : 0;
+  snprintf (s->message, sizeof s->message, "%s",
+            s->r == -1 ? error_message () : "");
+  return NULL;
+}
+
+/* The server's delay: longer than any stopped call may take, short
+ * enough for the test to wait it out once. */
+#define STALL_SECONDS 4
+/* A stopped call waits up to 1 s for its commands in flight, after
+ * noticing the stop within a poll slice: 2.5 s leaves room for a busy
+ * machine and is still well below the server's delay. */
+#define STALL_RETURN_BOUND 2.5
+
+/* One call against a server that sits on every command for
+ * STALL_SECONDS, stopped once its commands reached the server.  Returns
+ * the time from the stop to the call's return (-1 when it could not
+ * run); *s holds the outcome, the backend still open. */
+static double
+stalled_call_run (const struct stalled_call *call, const char *log,
+                  struct stalled_run *s)
+{
+  struct transfer t;
+  pthread_t thread;
+  double stopped;
+  int waited = 0;
+
+  s->call = call;
+  s->b = open_server (&t, false);
+  if (s->b == NULL)
+    return -1;
+  if (pthread_create (&thread, NULL, stalled_run_call, s) != 0) {
+    backend_close (s->b);
+    return -1;
+  }
+  while (count_log_lines (log, call->extents ? " Extents id=" : " Read id=")
+         == 0 && waited < SERVER_START_TIMEOUT_MS) {
+    usleep (1000);
+    waited++;
+  }
+  stopped = now ();
+  if (call->stop == STALL_ABANDON)
+    backend_set_abandoned (s->b, true);
+  else
+    stalled_cancelled = true;
+  pthread_join (thread, NULL);
+  stopped = now () - stopped;
+  backend_set_abandoned (s->b, false);
+  stalled_cancelled = false;
+  return stopped;
+}
+
+/* A server that stops answering while a call is stopped (a download
+ * abandoned, its transfer cancelled): the call gives the connection up
+ * about a second after the stop instead of waiting for the server, fails
+ * with ECANCELED, and nothing is written into its buffer afterwards,
+ * also once the server answers.  The connection is not used again: the
+ * next call fails with ENOTCONN and the backend is not kept. */
+static void
+test_stalled_stop (void)
+{
+  const struct stalled_call calls[] = {
+    { "abandoned pipelined read", STALL_ABANDON, false, 16 * MiB,
+      "abandoned" },
+    { "abandoned one-command read", STALL_ABANDON, false, 4 * KiB,
+      "abandoned" },
+    { "cancelled pipelined read", STALL_CANCEL, false, 16 * MiB,
+      "was cancelled" },
+    { "cancelled extents", STALL_CANCEL, true, 0, "was cancelled" },
+  };
+  char log[300], logfile[320], delay_read[32], delay_extents[32];
+  const char *argv[] = { "nbdkit", "-f", "--exit-with-parent", "-U", "SOCK",
+                         "--filter=log", "--filter=delay", "memory", "64M",
+                         logfile, delay_read, delay_extents, NULL };
+  const size_t buf_size = 16 * MiB;
+  char *buf = malloc (buf_size);
+  size_t i;
+
+  snprintf (log, sizeof log, "%s/stalled.log", tmpdir);
+  snprintf (logfile, sizeof logfile, "logfile=%s", log);
+  snprintf (delay_read, sizeof delay_read, "delay-read=%d", STALL_SECONDS);
+  snprintf (delay_extents, sizeof delay_extents, "delay-extents=%d",
+            STALL_SECONDS);
+  backend_set_cancel_check (stalled_still_wanted);
+  for (i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+    const struct stalled_call *call = &calls[i];
+    struct stalled_run s = { .buf = buf };
+    double took, started;
+    bool untouched = true;
+
+    unlink (log);
+    if (buf == NULL || !start_server (argv)) {
+      tap_ok (false, "stalled %s: start nbdkit", call->name);
+      continue;
+    }
+    started = now ();
+    took = stalled_call_run (call, log, &s);
+    if (took < 0) {
+      tap_ok (false, "stalled %s: open and start the call", call->name);
+      stop_server ();
+      continue;
+    }
+    tap_ok (s.r == -1 && s.errnum == ECANCELED
+            && strstr (s.message, call->expect) != NULL
+            && took < STALL_RETURN_BOUND,
+            "stalled %s: ECANCELED %.2f s after the stop, not after the "
+            "server's %d s (%s)", call->name, took, STALL_SECONDS,
+            s.message);
+
+    if (i == 0) {
+      /* Wait until the server has answered what it was sent: nothing
+       * may land in the buffer the call returned. */
+      memset (buf, 0xa5, buf_size);
+      while (now () - started < STALL_SECONDS + 1)
+        usleep (100000);
+      for (size_t j = 0; j < buf_size && untouched; j++)
+        untouched = (unsigned char) buf[j] == 0xa5;
+      tap_ok (untouched, "stalled %s: the buffer is not written after the "
+              "call returned, also once the server answered", call->name);
+    }
+    if (s.r == -1 && took < STALL_RETURN_BOUND) {
+      /* Given up: never used again, never kept. */
+      tap_ok (backend_pread (s.b, buf, 4096, 0) == -1
+              && error_errno () == ENOTCONN,
+              "stalled %s: the next call fails with ENOTCONN (%s)",
+              call->name, error_message ());
+      backend_release (s.b);
+      tap_ok (backend_kept_idle_ms () == -1,
+              "stalled %s: the connection is not kept", call->name);
+    }
+    else
+      backend_close (s.b);
+    stop_server ();
+  }
+  backend_set_cancel_check (NULL);
+  free (buf);
+}
+
 /* One request's worth: open for t, read a block, release.  Returns the
  * backend it had (compared, never used, after the release). */
 static struct backend *
@@ -1490,5 +1671,6 @@ main (void)
   test_checksum ();
   test_keep_connection ();
   test_abandon ();
+  test_stalled_stop ();
   return tap_done ();
 }

@@ -79,7 +79,7 @@ nbd_backend_failed (struct nbd_backend *nb, const char *what, uint64_t offset)
  * transfer cancelled) still waits for the commands it has in flight
  * before it gives the connection up.  Their buffers are the caller's,
  * so the call cannot return while libnbd may still write there.  A
- * server that works answers 16 commands of 64 KiB within milliseconds
+ * server that works answers 16 commands of 120 KiB within milliseconds
  * (tens on a slow disk), and then the connection is left clean; one
  * that has not answered in a second is stalled, and waiting for it up
  * to backend_timeout would break the promise that a cancel stops a

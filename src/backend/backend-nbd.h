@@ -20,17 +20,22 @@
  * as soon as the oldest is answered (smaller requests go as one
  * command).
  *
- * 64 KiB because qemu-nbd allocates a buffer per command with
+ * 120 KiB because qemu-nbd allocates a buffer per command with
  * posix_memalign: glibc serves a buffer of 128 KiB or more with its own
  * mmap, and after the first aligned one is freed its mmap threshold
  * settles a few bytes below the next request of the same size, so every
  * later command of that size pays an mmap, 128 page faults per 512 KiB
  * and an munmap (measured: qemu-nbd spent 4-5 s of CPU per GiB read in
  * 512 KiB commands, 0.5 s when an earlier client of another size had
- * raised the threshold: the bimodal GET rate).  Below 128 KiB the
- * buffers come from the heap whatever the server served before.  16 in
- * flight is what qemu-nbd works on at once per connection. */
-#define NBD_PIECE (64u * 1024)
+ * raised the threshold: the bimodal GET rate).  What glibc sees is the
+ * command plus the 4 KiB alignment plus its own header: 120 KiB is the
+ * largest multiple of 4 KiB that stays below 128 KiB, so the buffers
+ * come from the heap whatever the server served before.  Each command
+ * has a cost of its own, in the server and here: with 120 KiB commands
+ * qemu-nbd used about a quarter less CPU per GiB read, and the worker a
+ * fifth less, than with 64 KiB ones (docs/benchmark.md).  16 in flight is what qemu-nbd
+ * works on at once per connection. */
+#define NBD_PIECE (120u * 1024)
 #define NBD_MAX_PIECES 16
 
 /* Block status: the NBD request length is 32 bits.  Ask for as much as

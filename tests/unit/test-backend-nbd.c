@@ -1302,7 +1302,7 @@ is_pattern (const char *buf, size_t count, uint64_t offset)
 static void
 test_abandon (void)
 {
-  /* 256 pieces, 16 rounds of 16 in flight: 0.8 s, time enough for the
+  /* 137 pieces, 9 rounds of 16 in flight: 0.45 s, time enough for the
    * abandon to come in the middle even on a busy machine. */
   const size_t count = 16 * MiB;
   char log[300], logfile[320];

@@ -21,6 +21,7 @@ BATS_SUITES = \
 	tests/bats/faults-workers.bats \
 	tests/bats/faults-stalled.bats \
 	tests/bats/nbd-routes.bats \
+	tests/bats/nbd-abandon.bats \
 	tests/bats/nbd-pieces.bats \
 	tests/bats/nbd-extents.bats \
 	tests/bats/nbd-checksum.bats \

@@ -230,3 +230,13 @@ nbd_expected_extents () {
         if length > 0 and .[-1].zero == $e.zero and .[-1].hole == $e.hole
         then .[-1].length += $e.length else . + [$e] end)'
 }
+
+# commands_seen LOG: the commands nbdkit's log filter has logged so far.
+commands_seen () {
+  grep -c -E ' (Read|Write) id=' "$1" || true
+}
+
+# now_ms: milliseconds since the epoch.
+now_ms () {
+  echo $(( $(date +%s%N) / 1000000 ))
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# A GET that ends early (here: cancelled) while the worker's read ahead
+# is in the middle of a chunk abandons the read: once the response has
+# ended, the server receives at most the commands already sent (up to
+# 16 in flight; 4 more for the moment between the end of the response
+# and the abandon), not the rest of the chunk, and none after those.
+# 16 MiB chunks (137 commands of 120 KiB) leave a read that went on
+# without the abandon no way to pass: it sent 64-75 commands after the
+# response on this server.
+
+bats_require_minimum_version 1.5.0
+
+load helpers
+load expect
+load nbd-helpers
+
+setup_file () {
+  for t in nbdkit jq setpriv; do
+    command -v "$t" >/dev/null || return 0   # each test skips, naming it
+  done
+  stack_start --workers 2 --conf-extra "chunk_size = 16M"
+}
+
+teardown_file () {
+  nbd_stop_all
+  stack_stop
+}
+
+setup () {
+  nbd_require nbdkit jq setpriv
+  [ -n "${BASE_URL:-}" ] || fail "the stack did not start"
+}
+
+IN_FLIGHT=16
+
+@test "cancel during a large NBD GET: the commands stop with the response, at most those in flight after it" {
+  local log=$STACK_DIR/slow-get.cmdlog out=$BATS_TEST_TMPDIR/get cpid rc=0
+  local cancelled ended at_end settled later i
+  # 1 GiB at 8 MiB/s, a chunk in 2 s: the server, not the worker or
+  # lighttpd, is what the read ahead waits for, even on a busy machine.
+  nbd_kit slowget --filter=log --filter=rate pattern 1G rate=64M \
+    logfile="$log"
+  transfer_json slowget --arg s "$(nbd_sock slowget)" '{socket: $s, ops: ["read"]}'
+  curl -sS --max-time 60 -o "$out" -w '%{http_code} %{size_download}\n' \
+    "$BASE_URL/images/slowget" > "$out.curl" 2> "$out.err" &
+  cpid=$!
+  # Well into the read: past the first chunk (137 commands), whose
+  # commands went out before the response began.
+  for ((i = 0; i < 100; i++)); do
+    (( $(commands_seen "$log") > 160 )) && break
+    sleep 0.1
+  done
+  (( $(commands_seen "$log") > 160 )) || fail "no read reached the server in 10 s"
+  transfer_rm slowget
+  cancelled=$(now_ms)
+  wait "$cpid" || rc=$?
+  at_end=$(commands_seen "$log")
+  ended=$(now_ms)
+  (( ended - cancelled <= 3000 )) \
+    || fail "the request ended $((ended - cancelled)) ms after the cancel"
+  (( rc != 0 )) || fail "curl succeeded: $(cat "$out.curl")"
+  (( $(stat -c %s "$out") < 1073741824 )) || fail "the whole image arrived"
+  # The commands in flight take 1/8 s at this rate.
+  sleep 1
+  settled=$(commands_seen "$log")
+  echo "# commands: $at_end when the response ended, $settled after" >&3
+  (( settled - at_end <= IN_FLIGHT + 4 )) \
+    || fail "$((settled - at_end)) commands after the response ended ($at_end, then $settled): the read ahead went on"
+  sleep 1
+  later=$(commands_seen "$log")
+  [ "$later" = "$settled" ] || fail "commands still come: $settled, then $later"
+  nbd_stop slowget
+}

@@ -121,11 +121,20 @@ write_at () {        # FILE OFFSET [PIECE]: PIECE (else stdin) into FILE at OFFS
   dd if="${3:-/dev/stdin}" of="$1" bs=1M oflag=seek_bytes seek="$2" \
     conv=notrunc status=none
 }
-# expect_download_cancelled ID: a 256 MiB download of transfer ID (a new
+# The (one) worker serves again: an OPTIONS is answered 200 within
+# SECONDS.  WHEN names the moment, for the message.
+expect_worker_free () {   # SECONDS WHEN
+  local t0=$SECONDS code
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 15 \
+           -X OPTIONS "$BASE_URL/images/*")
+  expect_eq "$code" 200 "OPTIONS $2"
+  (( SECONDS - t0 <= $1 )) || fail "the worker was held $((SECONDS - t0)) s"
+}
+# expect_download_cancelled ID [JSON]: a 256 MiB download of transfer ID (a new
 # sparse image) at 2 MiB/s; its descriptor deleted 1.5 s in must stop it
 # within 20 s, cut short: never a complete 200, never running on until
 # the client gives up.
-expect_download_cancelled () {  # ID [JSON object merged into the descriptor]
+expect_download_cancelled () {  # JSON: an object merged into the descriptor
   local id=$1 out=$BATS_TEST_TMPDIR/$1.download rc=0 t0 cpid
   image_sparse "$IMAGES/$id.raw" 256M
   file_transfer "$id" "$IMAGES/$id.raw" "${2:-{\}}"

@@ -433,7 +433,9 @@ head_printf (struct request *req, const char *fmt, ...)
  * write of their own from FCGX_Finish_r, and lighttpd reads the end of
  * a small answer in the same wake-up as the answer.  On a kept
  * connection (nginx) libfcgi ends the request as before: the web server
- * may send its next request as soon as this one has ended. */
+ * may send its next request as soon as this one has ended.  Exactly the
+ * last byte (unlike answer_completed_by's "at least"): no record may
+ * follow the end of the request. */
 static bool
 ends_response (const struct request *req, uint64_t count)
 {

@@ -34,6 +34,7 @@ check_PROGRAMS += \
 	tests/unit/test-images-routes \
 	tests/unit/test-spool-admin \
 	tests/unit/test-admin-access \
+	tests/unit/test-backend-client \
 	$(NULL)
 TESTS += $(check_PROGRAMS)
 

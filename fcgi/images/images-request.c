@@ -95,6 +95,15 @@ image_request_fail (struct image_request *ir, const char *fmt, ...)
   vsnprintf (operation, sizeof operation, fmt, args);
   va_end (args);
 
+  /* The backend stopped because the web server closed the connection:
+   * nobody is left to answer, and nothing failed. */
+  if (ir->backend != NULL && ir->backend->client_gone) {
+    log_warning ("%s %s: stopped after %" PRIu64 " bytes: the client went "
+                 "away while the backend was silent", req->method,
+                 ir->transfer.id, req->body_sent);
+    response_abort (req);
+    return;
+  }
   log_error ("%s %s: %s failed: %s", req->method, ir->transfer.id, operation,
              error_message ());
   if (req->status != 0) {

@@ -176,8 +176,13 @@ open_backend (struct image_request *ir, const struct images_route *route)
                  error_message ());
     ir->backend = backend_open (&ir->transfer, false);
   }
-  if (ir->backend)
+  if (ir->backend) {
+    /* A read may wait long on a silent server; the web server closing
+     * the connection meanwhile stops it (backend_watch_client). */
+    if (!ir->backend->writable)
+      backend_watch_client (ir->backend, req->fcgx.ipcFd);
     return 0;
+  }
 
   log_error ("%s %s: open failed: %s", req->method, ir->transfer.id,
              error_message ());

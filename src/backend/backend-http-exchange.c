@@ -185,8 +185,9 @@ on_upload (char *data, size_t size, size_t nitems, void *opaque)
 
 /* Called by libcurl about once a second while waiting, and as data
  * moves: a cancelled transfer stops a blocked request in about a
- * second, without waiting for the remote's timeout, and an abandoned
- * read (backend_set_abandoned: the download ended early) at once. */
+ * second, without waiting for the remote's timeout, as does a watched
+ * client that went away (backend_watch_client), and an abandoned read
+ * (backend_set_abandoned: the download ended early) at once. */
 static int
 on_progress (void *opaque, curl_off_t dltotal, curl_off_t dlnow,
              curl_off_t ultotal, curl_off_t ulnow)
@@ -204,7 +205,9 @@ on_progress (void *opaque, curl_off_t dltotal, curl_off_t dlnow,
   if (ms < HTTP_CANCEL_CHECK_MS)
     return 0;
   hb->last_cancel_check = now;
-  return backend_still_wanted (&hb->backend) ? 0 : 1;
+  if (!backend_still_wanted (&hb->backend))
+    return 1;
+  return backend_client_gone (&hb->backend) ? 1 : 0;
 }
 
 /* url + resource, before its query, then the queries. */
@@ -324,7 +327,10 @@ exchange_failed (struct http_backend *hb, struct http_exchange *x,
     snprintf (at, sizeof at, " at offset %" PRIu64, offset);
 
   if (code == CURLE_ABORTED_BY_CALLBACK) {
-    error_set (ECANCELED, "transfer %s was cancelled", hb->id);
+    if (hb->backend.client_gone)
+      error_set (ECANCELED, "%s%s: the client went away", what, at);
+    else
+      error_set (ECANCELED, "transfer %s was cancelled", hb->id);
     return -1;
   }
   if (code != CURLE_OK && !(x->too_much && code == CURLE_WRITE_ERROR)) {

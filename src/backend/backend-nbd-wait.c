@@ -49,6 +49,9 @@ nbd_backend_op_failed (struct nbd_backend *nb, int errnum, const char *what,
     if (nb->cancelled)
       error_set (ECANCELED, "%s at offset %" PRIu64 ": transfer %s was "
                  "cancelled", what, offset, nb->id);
+    else if (nb->backend.client_gone)
+      error_set (ECANCELED, "%s at offset %" PRIu64 ": the client went "
+                 "away", what, offset);
     else
       error_set (ECANCELED, "%s at offset %" PRIu64 ": abandoned", what,
                  offset);
@@ -132,13 +135,17 @@ nbd_backend_stopping (struct nbd_backend *nb)
   return backend_abandoned (&nb->backend) || nb->cancelled;
 }
 
-/* The server is silent: ask the cancel check when it is due. */
+/* The server is silent: ask the cancel check when it is due, and look
+ * whether a watched client went away (backend_watch_client), which
+ * makes the call an abandoned one. */
 static void
 nbd_backend_check_cancel (struct nbd_backend *nb, int64_t now)
 {
   if (!nb->cancelled && now - nb->cancel_checked_ms >= NBD_CANCEL_CHECK_MS) {
     nb->cancel_checked_ms = now;
     nb->cancelled = !backend_still_wanted (&nb->backend);
+    if (!nb->cancelled)
+      backend_client_gone (&nb->backend);
   }
 }
 
@@ -158,7 +165,8 @@ nbd_backend_give_up (struct nbd_backend *nb)
   log_warning ("%s: transfer %s: the NBD server did not answer %d "
                "command%s in flight within %d ms of the %s: connection "
                "closed", nb->op, nb->id, in_flight, in_flight == 1 ? "" : "s",
-               NBD_STOP_WAIT_MS, nb->cancelled ? "cancel" : "abandon");
+               NBD_STOP_WAIT_MS, nb->cancelled ? "cancel"
+               : nb->backend.client_gone ? "client going away" : "abandon");
   nbd_close (nb->nbd);
   nb->nbd = NULL;
 }

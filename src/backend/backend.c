@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,24 @@ void
 backend_set_abandoned (struct backend *b, bool abandoned)
 {
   atomic_store_explicit (&b->abandoned, abandoned, memory_order_relaxed);
+}
+
+void
+backend_watch_client (struct backend *b, int fd)
+{
+  b->client_fd = fd;
+  b->client_gone = false;
+}
+
+bool
+backend_client_gone (struct backend *b)
+{
+  struct pollfd pfd = { .fd = b->client_fd, .events = 0 };
+
+  if (!b->client_gone && b->client_fd != -1 && poll (&pfd, 1, 0) == 1
+      && (pfd.revents & (POLLHUP | POLLERR)))
+    b->client_gone = true;
+  return b->client_gone;
 }
 
 /* The backend kept open between two requests (backend_release), and
@@ -144,6 +163,7 @@ backend_open (const struct transfer *t, bool writable)
   b->writable = writable;
   b->failed = false;
   atomic_init (&b->abandoned, false);
+  backend_watch_client (b, -1);
   b->cached_can_write = b->cached_can_zero = b->cached_can_flush = -2;
   b->cached_can_extents = b->cached_can_dirty = -2;
   b->own_size = b->size;
@@ -176,6 +196,7 @@ backend_release (struct backend *b)
     return;
   }
   backend_drop_kept ();
+  backend_watch_client (b, -1);
   t = b->transfer;
   kept.b = b;
   snprintf (kept.id, sizeof kept.id, "%s", t->id);

@@ -93,6 +93,8 @@ struct backend {
   uint64_t own_size;                /* the backend's size, before clipping */
   bool failed;                      /* an op failed: never kept */
   atomic_bool abandoned;            /* backend_set_abandoned */
+  int client_fd;                    /* backend_watch_client; -1: none */
+  bool client_gone;                 /* backend_client_gone saw it */
   /* Cached capabilities: -2 = not asked yet. */
   int cached_can_write, cached_can_zero, cached_can_flush;
   int cached_can_extents, cached_can_dirty;
@@ -128,8 +130,24 @@ void backend_set_abandoned (struct backend *b, bool abandoned);
 static inline bool
 backend_abandoned (struct backend *b)
 {
-  return atomic_load_explicit (&b->abandoned, memory_order_relaxed);
+  return atomic_load_explicit (&b->abandoned, memory_order_relaxed)
+         || b->client_gone;
 }
+
+/* A read whose server is silent writes nothing to the client, so the
+ * client going away would only be noticed when the data comes, or at
+ * backend_timeout.  backend_watch_client (b, fd) names the request's
+ * connection from the web server (-1: none); while a remote backend
+ * waits on a silent server it calls backend_client_gone as often as the
+ * cancel check, and once the web server has closed that connection (its
+ * client went away) the op stops as an abandoned one (backend_abandoned
+ * is then true), until the watch is set again.  Only reads are watched:
+ * what an upload received is still written.  Only a full close counts
+ * (POLLHUP): a peer that shut down only its sending side may still read
+ * the answer, and over TCP a close looks like that, so there the wait
+ * runs its course as before. */
+void backend_watch_client (struct backend *b, int fd);
+bool backend_client_gone (struct backend *b);
 
 
 /* Open t's backend.  Sets size: the backend's size clipped to the

@@ -49,6 +49,8 @@ BATS_SUITES = \
 	tests/bats/faults-supervisor.bats \
 	tests/bats/lighttpd-streaming.bats \
 	tests/bats/nbd-stalled.bats \
+	tests/bats/nbd-stalled-nginx.bats \
+	tests/bats/http-stalled-nginx.bats \
 	$(NULL)
 TESTS += $(BATS_SUITES)
 EXTRA_DIST += $(BATS_SUITES) \
@@ -56,6 +58,7 @@ EXTRA_DIST += $(BATS_SUITES) \
 	tests/bats/expect.bash \
 	tests/bats/helpers.bash \
 	tests/bats/nbd-helpers.bash \
+	tests/bats/nbd-stalled-helpers.bash \
 	tests/bats/send-in-pieces.py \
 	tests/bats/http-helpers.bash \
 	tests/bats/notify-probe.py \

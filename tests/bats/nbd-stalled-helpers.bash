@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash
+# An NBD server that stalls on purpose, for nbd-stalled*.bats: nbdkit's
+# eval plugin whose reads from an offset on wait for a file the test
+# creates at the end.  Uses the stack's STACK_DIR.
+
+MiB=1048576
+
+# For the suite's setup and teardown: CURL_PIDS are the clients a test
+# left running.
+stalled_setup () {
+  nbd_require nbdkit nbdinfo jq
+  [ -n "${BASE_URL:-}" ] || fail "the stack did not start"
+  T=$BATS_TEST_TMPDIR
+  CURL_PIDS=
+}
+
+stalled_teardown () {
+  local pid
+  for pid in $CURL_PIDS; do
+    kill "$pid" 2>/dev/null || :
+  done
+  # Let the server's waiting reads end before it is stopped.
+  touch "$STACK_DIR/release"
+  nbd_stop_all
+  rm -f "$STACK_DIR/release" "$STACK_DIR/stalled"
+}
+
+# stalled_kit NAME FROM [on_host]: a 64 MiB export of zeroes whose reads
+# at offset FROM or beyond create $STACK_DIR/stalled, then wait (at most
+# 40 s) for $STACK_DIR/release; transfer NAME (of the gateway's host,
+# with on_host) reads it.  Its preferred block size,
+# 1 MiB, makes the worker's commands 1 MiB: 32 script runs for a chunk,
+# not 512.
+stalled_kit () {
+  local name=$1 from=$2
+  rm -f "$STACK_DIR/release" "$STACK_DIR/stalled"
+  # shellcheck disable=SC2016 # $3, $4: the plugin's arguments
+  nbd_kit "$name" eval \
+    thread_model='echo parallel' \
+    get_size="echo $((64 * MiB))" \
+    block_size='echo 1 1M 32M' \
+    pread='if [ "$4" -ge '"$from"' ]; then
+             touch '"$STACK_DIR"'/stalled
+             n=0
+             while [ ! -e '"$STACK_DIR"'/release ] && [ $n -lt 400 ]; do
+               sleep 0.1; n=$((n + 1))
+             done
+           fi
+           dd if=/dev/zero count=$3 iflag=count_bytes status=none'
+  ${3:-} transfer_json "$name" --arg s "$(nbd_sock "$name")" \
+    '{socket: $s, ops: ["read"]}'
+}
+
+# Wait (at most 20 s) until the server sits on a read.
+wait_stalled () {
+  local n=200
+  while [ ! -e "$STACK_DIR/stalled" ] && [ $n -gt 0 ]; do
+    sleep 0.1
+    n=$((n - 1))
+  done
+  [ -e "$STACK_DIR/stalled" ] || fail "no read reached the stalling offset"
+}
+
+# wait_bytes FILE N: wait (at most 20 s) until FILE holds N bytes.
+wait_bytes () {
+  local n=200
+  while [ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -lt "$2" ] && [ $n -gt 0 ]; do
+    sleep 0.1
+    n=$((n - 1))
+  done
+  [ "$(stat -c %s "$1")" -ge "$2" ] || fail "only $(stat -c %s "$1") bytes of $2 arrived"
+}

@@ -18,10 +18,7 @@ load http-helpers
 load nbd-stalled-helpers
 
 setup_file () {
-  [ -x "$NGINX" ] || return 0                # each test skips, naming it
-  for t in nbdkit nbdinfo jq; do
-    command -v "$t" >/dev/null || return 0
-  done
+  [ -x "$NGINX" ] && stalled_tools || return 0   # each test skips, naming it
   gateway_start -- --front nginx --workers 1
 }
 
@@ -42,14 +39,8 @@ teardown () {
 @test "nginx gateway: a client gone while the remote stalls: the gateway's worker is free within seconds" {
   stalled_kit stalled 0 on_host
   gw_transfer g-stalled "$HOST_URL/images/stalled"
-  curl -sS --max-time 60 -r 0-1048575 -o /dev/null \
-    "$BASE_URL/images/g-stalled" 2>/dev/null &
-  CURL_PIDS=$!
-  wait_stalled
-  kill "$CURL_PIDS"
-  wait "$CURL_PIDS" 2>/dev/null || :
-  CURL_PIDS=
-  expect_worker_free 5 "after the client left"
+  stalled_client /dev/null "$BASE_URL/images/g-stalled" -r 0-1048575
+  client_leaves
   grep -q 'GET g-stalled: stopped after 0 bytes: the client went away' \
     "$FCGI_LOG" || fail "the log does not say the client went away"
 }

@@ -6,6 +6,16 @@
 
 MiB=1048576
 
+# stalled_tools: whether what the stalled server and the tests need is
+# installed (setup_file starts nothing without; stalled_setup skips each
+# test, naming what is missing).
+stalled_tools () {
+  local t
+  for t in nbdkit nbdinfo jq; do
+    command -v "$t" >/dev/null || return 1
+  done
+}
+
 # For the suite's setup and teardown: CURL_PIDS are the clients a test
 # left running.
 stalled_setup () {
@@ -70,4 +80,23 @@ wait_bytes () {
     n=$((n - 1))
   done
   [ "$(stat -c %s "$1")" -ge "$2" ] || fail "only $(stat -c %s "$1") bytes of $2 arrived"
+}
+
+# stalled_client OUT URL [curl args]: a download of URL into OUT, in the
+# background (CURL_PIDS), once the server sits on a read.
+stalled_client () {
+  local out=$1 url=$2
+  shift 2
+  curl -sS --max-time 60 -o "$out" "$@" "$url" 2>/dev/null &
+  CURL_PIDS=$!
+  wait_stalled
+}
+
+# client_leaves: the download of stalled_client ends (its process
+# killed), and the only worker must be free within 5 s.
+client_leaves () {
+  kill "$CURL_PIDS"
+  wait "$CURL_PIDS" 2>/dev/null || :
+  CURL_PIDS=
+  expect_worker_free 5 "after the client left"
 }

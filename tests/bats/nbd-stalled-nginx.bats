@@ -17,10 +17,7 @@ load nbd-helpers
 load nbd-stalled-helpers
 
 setup_file () {
-  [ -x "$NGINX" ] || return 0                # each test skips, naming it
-  for t in nbdkit nbdinfo jq; do
-    command -v "$t" >/dev/null || return 0
-  done
+  [ -x "$NGINX" ] && stalled_tools || return 0   # each test skips, naming it
   # One worker, 32 MiB chunks, backend_timeout 60 s: as nbd-stalled.bats.
   stack_start --front nginx --workers 1 --conf-extra "chunk_size = 32M"
 }
@@ -44,14 +41,9 @@ teardown () {
   # The client reads the first chunk (nginx may hold back its last
   # page): then the worker writes nothing, it waits for the second
   # chunk, which the server sits on.
-  curl -sS --max-time 60 -o "$T/body" "$BASE_URL/images/waiting" 2>/dev/null &
-  CURL_PIDS=$!
-  wait_stalled
+  stalled_client "$T/body" "$BASE_URL/images/waiting"
   wait_bytes "$T/body" $((32 * MiB - 65536))
-  kill "$CURL_PIDS"
-  wait "$CURL_PIDS" 2>/dev/null || :
-  CURL_PIDS=
-  expect_worker_free 5 "after the client left"
+  client_leaves
   grep -q 'GET waiting: stopped after 33554432 bytes: the client went away' \
     "$FCGI_LOG" || fail "the log does not say the client went away"
   grep -q 'transfer waiting: the NBD server did not answer .* of the client going away: connection closed' \
@@ -61,14 +53,8 @@ teardown () {
 @test "nginx: a client gone while a one-chunk read stalls: the worker is free within seconds" {
   stalled_kit small 0
   # One chunk: the request's own thread reads it, no backend thread.
-  curl -sS --max-time 60 -r 0-1048575 -o /dev/null \
-    "$BASE_URL/images/small" 2>/dev/null &
-  CURL_PIDS=$!
-  wait_stalled
-  kill "$CURL_PIDS"
-  wait "$CURL_PIDS" 2>/dev/null || :
-  CURL_PIDS=
-  expect_worker_free 5 "after the client left"
+  stalled_client /dev/null "$BASE_URL/images/small" -r 0-1048575
+  client_leaves
   grep -q 'GET small: stopped after 0 bytes: the client went away' \
     "$FCGI_LOG" || fail "the log does not say the client went away"
 }

@@ -15,9 +15,7 @@ load nbd-helpers
 load nbd-stalled-helpers
 
 setup_file () {
-  for t in nbdkit nbdinfo jq; do
-    command -v "$t" >/dev/null || return 0   # each test skips, naming it
-  done
+  stalled_tools || return 0
   # One worker: a request that holds it holds the service.  32 MiB
   # chunks: the first one outgrows every buffer between the worker and a
   # client that does not read, so the worker is still writing it when
@@ -61,15 +59,8 @@ teardown () {
   stalled_kit lost $((32 * MiB))
   # A client reading 1 KiB/s: the worker is still writing the first
   # chunk when its backend thread reads the second, which stalls.
-  curl -sS --limit-rate 1K --max-time 60 -o /dev/null \
-    "$BASE_URL/images/lost" 2>/dev/null &
-  CURL_PIDS=$!
-  wait_stalled
-  kill "$CURL_PIDS"
-  wait "$CURL_PIDS" 2>/dev/null || :
-  CURL_PIDS=
-  sleep 0.5
-  expect_worker_free 5 "after the stop"
+  stalled_client /dev/null "$BASE_URL/images/lost" --limit-rate 1K
+  client_leaves
   grep -q 'GET lost: stopped after' "$FCGI_LOG" \
     || fail "the log does not say the download stopped"
   # The backend thread may notice the web server's closed connection

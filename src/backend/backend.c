@@ -77,10 +77,10 @@ backend_watch_client (struct backend *b, int fd)
 bool
 backend_client_gone (struct backend *b)
 {
-  struct pollfd pfd = { .fd = b->client_fd, .events = 0 };
+  struct pollfd pfd = { .fd = b->client_fd, .events = POLLRDHUP };
 
   if (!b->client_gone && b->client_fd != -1 && poll (&pfd, 1, 0) == 1
-      && (pfd.revents & (POLLHUP | POLLERR)))
+      && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
     b->client_gone = true;
   return b->client_gone;
 }

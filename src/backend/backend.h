@@ -139,13 +139,15 @@ backend_abandoned (struct backend *b)
  * backend_timeout.  backend_watch_client (b, fd) names the request's
  * connection from the web server (-1: none); while a remote backend
  * waits on a silent server it calls backend_client_gone as often as the
- * cancel check, and once the web server has closed that connection (its
- * client went away) the op stops as an abandoned one (backend_abandoned
- * is then true), until the watch is set again.  Only reads are watched:
- * what an upload received is still written.  Only a full close counts
- * (POLLHUP): a peer that shut down only its sending side may still read
- * the answer, and over TCP a close looks like that, so there the wait
- * runs its course as before. */
+ * cancel check, and once the web server has closed that connection, or
+ * shut it for writing, the op stops as an abandoned one
+ * (backend_abandoned is then true), until the watch is set again.  A web
+ * server has sent the whole request before a read starts and never
+ * shuts its side of a FastCGI connection for anything but its client:
+ * nginx closes it when the client closes, lighttpd with
+ * "tcp-fin-propagate" shuts it when the client's FIN comes (it cannot
+ * tell a close from a half-close; nginx takes both for a close too).
+ * Only reads are watched: what an upload received is still written. */
 void backend_watch_client (struct backend *b, int fd);
 bool backend_client_gone (struct backend *b);
 

@@ -5,6 +5,8 @@
 
 load helpers
 load expect
+load nbd-helpers
+load nbd-stalled-helpers
 
 APACHE2=${APACHE2:-/usr/sbin/apache2}
 APACHE_MODULES=${APACHE_MODULES:-/usr/lib/apache2/modules}
@@ -106,6 +108,7 @@ EOF
 
 teardown_file ()
 {
+  nbd_stop_all
   if [ -n "${APACHE_PID:-}" ]; then
     _stack_kill "$APACHE_PID"
   fi
@@ -184,4 +187,11 @@ teardown_file ()
     >/dev/null || fail "body: $(cat "$STACK_DIR/slow.out")"
   cmp -n 16777216 "$IMAGES/slow.raw" /dev/zero || fail "the image changed"
   (( SECONDS - t0 <= 20 )) || fail "refused after $((SECONDS - t0)) s"
+}
+
+@test "apache: a client that stays while its NBD server is slow gets every byte" {
+  command -v nbdkit >/dev/null || skip "nbdkit is not installed"
+  # mod_fcgid must never look, to the worker polling the connection
+  # while the server is silent, like a client gone.
+  check_slow_server_client_stays
 }

@@ -50,7 +50,7 @@ BATS_SUITES = \
 	tests/bats/lighttpd-streaming.bats \
 	tests/bats/nbd-stalled.bats \
 	tests/bats/nbd-stalled-nginx.bats \
-	tests/bats/http-stalled-nginx.bats \
+	tests/bats/http-stalled.bats \
 	$(NULL)
 TESTS += $(BATS_SUITES)
 EXTRA_DIST += $(BATS_SUITES) \

@@ -100,3 +100,54 @@ client_leaves () {
   CURL_PIDS=
   expect_worker_free 5 "after the client left"
 }
+
+# --- tests each front end runs (nbd-stalled.bats: lighttpd, ------------
+# --- nbd-stalled-nginx.bats: nginx, deploy-apache.bats: the last) -------
+
+# A client reads the first chunk whole and leaves while the worker waits
+# for the second, which the server sits on: the worker writes nothing,
+# so only the web server shutting the FastCGI connection tells it.
+check_gone_waiting_for_chunk () {
+  stalled_kit waiting $((32 * MiB))
+  stalled_client "$T/body" "$BASE_URL/images/waiting"
+  # The web server may hold back the chunk's last page.
+  wait_bytes "$T/body" $((32 * MiB - 65536))
+  client_leaves
+  grep -q 'GET waiting: stopped after 33554432 bytes: the client went away' \
+    "$FCGI_LOG" || fail "the log does not say the client went away"
+  grep -q 'transfer waiting: the NBD server did not answer .* of the client going away: connection closed' \
+    "$FCGI_LOG" || fail "the log does not say the connection was given up"
+}
+
+# The same for a read of one chunk, made by the request's own thread,
+# before any byte of the answer.  With "kept", the read is the second
+# request of its connection: lighttpd watches a client for its close
+# once the answer has begun or while waiting for a next request, but not
+# for a connection's first request, which it read as it accepted the
+# connection (docs/design.md).
+check_gone_one_chunk () {
+  local args=(-r 0-1048575)
+  # An OPTIONS first, then (--next) the read on the same connection.
+  [ "${1:-}" != kept ] || args=(-X OPTIONS "$BASE_URL/images/*" --next
+                                -sS --max-time 60 -o /dev/null "${args[@]}")
+  stalled_kit small 0
+  stalled_client /dev/null "$BASE_URL/images/small" "${args[@]}"
+  client_leaves
+  grep -q 'GET small: stopped after 0 bytes: the client went away' \
+    "$FCGI_LOG" || fail "the log does not say the client went away"
+}
+
+# A client that stays while its NBD server takes 0.5 s for every read
+# gets every byte: the worker looks at the FastCGI connection each time
+# the server is silent 200 ms, and nothing the web server does to it
+# while the client waits may read as the client gone.  The socket is
+# open to all: behind Apache the worker runs as www-data.
+check_slow_server_client_stays () {
+  image_random "$BATS_TEST_TMPDIR/slow.raw" $((4 * MiB))
+  nbd_kit slow --filter=delay file "$BATS_TEST_TMPDIR/slow.raw" rdelay=500ms
+  chmod a+rw "$(nbd_sock slow)"
+  transfer_json slow --arg s "$(nbd_sock slow)" '{socket: $s, ops: ["read"]}'
+  http --max-time 60 "$BASE_URL/images/slow"
+  expect_status 200
+  cmp "$STACK_DIR/body" "$BATS_TEST_TMPDIR/slow.raw"
+}

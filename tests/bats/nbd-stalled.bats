@@ -5,7 +5,9 @@
 # backend_timeout: the worker gives the connection up about a second
 # after the stop, and with the only worker free again the next request
 # is answered within seconds (nbd-stalled-helpers.bash: the server).
-# nbd-stalled-nginx.bats: a client that leaves while nothing flows.
+# A client that leaves while nothing flows is noticed through lighttpd's
+# tcp-fin-propagate (backend_watch_client); nbd-stalled-nginx.bats runs
+# the same behind nginx.
 
 bats_require_minimum_version 1.5.0
 
@@ -69,3 +71,14 @@ teardown () {
     "$FCGI_LOG" || fail "the log does not say the connection was given up"
 }
 
+@test "a client gone while the worker waits for a stalled chunk: the worker is free within seconds" {
+  check_gone_waiting_for_chunk
+}
+
+@test "a client gone while a one-chunk read stalls (a kept connection's second request): the worker is free within seconds" {
+  check_gone_one_chunk kept
+}
+
+@test "a client that stays while its NBD server is slow gets every byte" {
+  check_slow_server_client_stays
+}

@@ -1,17 +1,20 @@
 # SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
-# An NBD server that stalls on purpose, for nbd-stalled*.bats: nbdkit's
-# eval plugin whose reads from an offset on wait for a file the test
-# creates at the end.  Uses the stack's STACK_DIR.
+# An NBD server that stalls on purpose (nbdkit's eval plugin whose reads
+# from an offset on wait for a file the test creates at the end), and
+# the checks of a client leaving while a read waits on it, shared by
+# nbd-stalled*.bats, http-stalled.bats and deploy-apache.bats.  Uses the
+# stack's STACK_DIR.
 
 MiB=1048576
+STALLED_TOOLS=(nbdkit nbdinfo jq)
 
 # stalled_tools: whether what the stalled server and the tests need is
 # installed (setup_file starts nothing without; stalled_setup skips each
 # test, naming what is missing).
 stalled_tools () {
   local t
-  for t in nbdkit nbdinfo jq; do
+  for t in "${STALLED_TOOLS[@]}"; do
     command -v "$t" >/dev/null || return 1
   done
 }
@@ -19,7 +22,7 @@ stalled_tools () {
 # For the suite's setup and teardown: CURL_PIDS are the clients a test
 # left running.
 stalled_setup () {
-  nbd_require nbdkit nbdinfo jq
+  nbd_require "${STALLED_TOOLS[@]}"
   [ -n "${BASE_URL:-}" ] || fail "the stack did not start"
   T=$BATS_TEST_TMPDIR
   CURL_PIDS=

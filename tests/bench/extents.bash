@@ -24,8 +24,7 @@ median_seconds ()
     t=$("$@") || { log "bench: $name failed"; return 1; }
     times+=("$t")
   done
-  SECONDS_OF[$name]=$(printf '%s\n' "${times[@]}" | sort -g | awk '{ a[NR] = $1 }
-        END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
+  SECONDS_OF[$name]=$(median "${times[@]}")
   printf '  %-14s %8s s   (median of %d: %s)\n' "$name" "${SECONDS_OF[$name]}" \
     "$repeat" "$(printf '%s ' "${times[@]}")"
 }

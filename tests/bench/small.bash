@@ -8,7 +8,11 @@
 #   small-static   lighttpd serving bytes 1048576-1052671 of the image
 #   small-file     the same range of a file transfer
 #   small-nbd      the same range of a qemu-nbd export (--shared=8)
-# Ratios: small-file/small-static, small-nbd/small-static.
+# The three take turns, --repeat rounds of them: on a shared host the
+# rate drifts by a fifth within a minute, and a ratio of two rates
+# measured back to back is what drifts least.  Rates: the median of the
+# rounds.  Ratios: the median of each round's small-file/small-static
+# and small-nbd/small-static.
 
 # shellcheck source=tests/bats/nbd-helpers.bash
 . "$srcdir/tests/bats/nbd-helpers.bash"
@@ -17,8 +21,9 @@ BENCH_SECTIONS+=(small)
 SMALL_SECONDS=${SMALL_SECONDS:-5}
 SMALL_RANGE="bytes=1048576-1052671"
 
-# bench_wrk NAME URL: requests per second into RESULT[NAME]; fails when
-# any answer was not a 206.
+# bench_wrk NAME URL: requests per second, appended to SMALL_RATES[NAME]
+# (one per round); fails when any answer was not a 206.
+declare -A SMALL_RATES=()
 bench_wrk ()
 {
   local name=$1 url=$2 out rate non2xx before after c0 c1 requests
@@ -34,7 +39,7 @@ bench_wrk ()
     failed=yes
   fi
   rate=$(echo "$out" | awk '/^Requests\/sec:/ { printf "%.0f", $2 }')
-  RESULT[$name]=$rate
+  SMALL_RATES[$name]+="$rate "
   printf '  %-12s %8s req/s (%s s, 8 connections)\n' "$name" "$rate" "$SMALL_SECONDS"
   requests=$(echo "$out" | awk '/^ *[0-9]+ requests in/ { print $1 }')
   cpu_report "$before" "$after" $((c1 - c0)) \
@@ -70,17 +75,44 @@ section_small ()
     curl -sS -H "Range: $SMALL_RANGE" -o "$dir/small-got" "$url"
     cmp -s "$expected" "$dir/small-got" || { log "bench: $url: wrong bytes"; failed=yes; }
   done
-  bench_wrk small-static "$BASE_URL/static.raw"
-  bench_wrk small-file "$BASE_URL/images/src"
-  bench_wrk small-nbd "$BASE_URL/images/nsmall"
+  local round name
+  SMALL_RATES=()
+  for ((round = 1; round <= repeat; round++)); do
+    echo "  round $round of $repeat:"
+    bench_wrk small-static "$BASE_URL/static.raw"
+    bench_wrk small-file "$BASE_URL/images/src"
+    bench_wrk small-nbd "$BASE_URL/images/nsmall"
+  done
+  local rates
+  for name in small-static small-file small-nbd; do
+    read -ra rates <<< "${SMALL_RATES[$name]:-}"
+    RESULT["$name"]=$(printf '%.0f' "$(median "${rates[@]}")")
+    printf '  %-12s %8s req/s (median of %d: %s)\n' "$name" \
+      "${RESULT[$name]}" "$repeat" "${rates[*]}"
+  done
   report_worker_rss
   nbd_stop_all
   stack_stop
   [ -n "$keep" ] || rm -rf "$STACK_DIR"
 }
 
+# small_ratio A B: the median over the rounds of A's rate over B's in
+# the same round.
+small_ratio ()
+{
+  local a b i ratios=()
+  read -ra a <<< "${SMALL_RATES[$1]:-}"
+  read -ra b <<< "${SMALL_RATES[$2]:-}"
+  [ ${#a[@]} -gt 0 ] && [ ${#a[@]} -eq ${#b[@]} ] || return 0
+  for i in "${!a[@]}"; do
+    ratios+=("$(awk -v a="${a[$i]}" -v b="${b[$i]}" 'BEGIN { printf "%.3f", a / b }')")
+  done
+  awk -v m="$(median "${ratios[@]}")" -v n="$1/$2" -v each="${ratios[*]}" \
+    'BEGIN { printf "  %-14s %.2f (median of the rounds: %s)\n", n, m, each }'
+}
+
 ratios_small ()
 {
-  ratio small-file small-static
-  ratio small-nbd small-static
+  small_ratio small-file small-static
+  small_ratio small-nbd small-static
 }

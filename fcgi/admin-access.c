@@ -64,8 +64,14 @@ admin_access_allowed (struct request *req, const struct config *cfg,
   const char *listener = request_param (req, ADMIN_LISTENER_PARAM);
   const char *host, *origin;
 
-  if (listener && strcmp (listener, ADMIN_LISTENER_VALUE) == 0)
-    return true;
+  if (listener && strcmp (listener, ADMIN_LISTENER_VALUE) == 0) {
+    if (!req->fastcgi_tcp)
+      return true;
+    snprintf (reason, reason_size, "%s: the administrator's socket must "
+              "reach imagexfer over a unix FastCGI socket, not TCP",
+              req->path);
+    return false;
+  }
   if (cfg->admin_tcp != CONFIG_ADMIN_TCP_LOOPBACK) {
     snprintf (reason, reason_size, "%s is served on the administrator's "
               "socket only", req->path);

@@ -6,7 +6,10 @@
  * group), and mark the requests that came through it with the FastCGI
  * parameter IMAGEXFER_LISTENER=admin.  A client cannot forge that mark:
  * lighttpd, nginx and Apache pass request headers only as HTTP_*
- * parameters.  Any other request came over TCP and is refused unless the
+ * parameters.  Whoever connects to imagexfer's FastCGI socket can: the
+ * mark counts only on a unix FastCGI socket, whose permissions name the
+ * web server's group, never on a TCP one, which every local account can
+ * reach.  Any other request came over TCP and is refused unless the
  * operator set admin_tcp = loopback, and then admitted only from a
  * loopback peer, with a local Host and no foreign Origin (DNS rebinding,
  * web pages).

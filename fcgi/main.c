@@ -23,6 +23,7 @@
 
 #include "config-file.h"
 #include "error.h"
+#include "fastcgi-accept.h"
 #include "log.h"
 #include "supervisor.h"
 
@@ -194,6 +195,23 @@ main (int argc, char *argv[])
   else {
     listen_fd = STDIN_FILENO;
     options.exit_with_parent = true;
+  }
+  /* The workers read the same environment; a list they would refuse is
+   * refused here, once, before any of them starts. */
+  {
+    struct fastcgi_listener listener;
+
+    if (fastcgi_listener_init (&listener, listen_fd) == -1) {
+      log_error ("%s", error_message ());
+      return 1;
+    }
+    if (listener.tcp)
+      log_warning ("the FastCGI socket is TCP: every account and host that "
+                   "can connect to it%s speaks as the web server (a unix "
+                   "socket limits that to the web server's group); the "
+                   "administrator's mark is refused there",
+                   listener.web_server_count > 0
+                   ? " from FCGI_WEB_SERVER_ADDRS" : "");
   }
   if (pid_file && write_pid_file (pid_file) == -1)
     return 1;

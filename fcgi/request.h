@@ -25,6 +25,9 @@
 
 struct request {
   FCGX_Request fcgx;
+  /* The web server's connection is TCP: anyone who could connect chose
+   * the parameters (fastcgi-accept.h). */
+  bool fastcgi_tcp;
 
   /* Parsed from the CGI parameters. */
   const char *method;         /* "GET", ... */

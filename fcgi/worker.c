@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +18,7 @@
 #include "api-response.h"
 #include "backend.h"
 #include "error.h"
+#include "fastcgi-accept.h"
 #include "http-status.h"
 #include "images.h"
 #include "log.h"
@@ -207,36 +206,38 @@ serve (struct request *req, const struct config *cfg)
     response_error (req, 404, "no such resource: %s", req->path);
 }
 
-/* A client that stops sending its body, or stops reading the response
- * (the web server then stops reading from us), would hold this worker
- * for as long as the web server's own idle limit (lighttpd: 600 s), and
- * a few such clients every worker.  With these timeouts on the FastCGI
- * connection a read or write that makes no progress for client_timeout
- * seconds fails (EAGAIN), the request ends as a failed one, and the
- * worker is free; what was written before stays written. */
-static void
-limit_stalls (int fd, unsigned seconds)
-{
-  struct timeval tv = { .tv_sec = (time_t) seconds };
+/* The socket the web server connects to (fastcgi-accept.h). */
+static struct fastcgi_listener listener;
 
-  if (setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1
-      || setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == -1)
-    log_warning ("worker: cannot limit stalled clients: %m");
-}
-
-/* Accept one connection, if any, and serve it.  Returns 1 when one was
- * served, 0 when none was waiting, -1 when the socket is broken. */
+/* Take one request and serve it: the next on a connection the web
+ * server kept (FCGI_KEEP_CONN), else on a new connection.  Returns 1
+ * when a connection was taken (its request served, or the connection
+ * dropped because it brought none), 0 when none was waiting, -1 when
+ * the listening socket is broken. */
 static int
 accept_and_serve (struct request *req, const struct config *cfg)
 {
-  if (FCGX_Accept_r (&req->fcgx) < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-      return 0;
-    log_error ("worker: accept failed: %m");
-    /* A broken listening socket will not heal; the supervisor decides. */
-    return -1;
+  if (req->fcgx.ipcFd >= 0) {
+    if (FCGX_Accept_r (&req->fcgx) < 0)
+      return 1;                 /* the web server closed it */
   }
-  limit_stalls (req->fcgx.ipcFd, cfg->client_timeout);
+  else {
+    int fd = fastcgi_accept (&listener, cfg->client_timeout);
+
+    if (fd == -1) {
+      if (errno == EAGAIN)
+        return 0;
+      log_error ("worker: accept failed: %m");
+      /* A broken listening socket will not heal; the supervisor decides. */
+      return -1;
+    }
+    if (!fastcgi_read_request (&req->fcgx, fd)) {
+      log_debug ("worker: a FastCGI connection closed, timed out or was "
+                 "malformed before its parameters ended");
+      return 1;
+    }
+  }
+  req->fastcgi_tcp = listener.tcp;
   /* A state file replaced, truncated or overwritten since the last
    * request is mapped again here, between requests. */
   stats_refresh ();
@@ -287,6 +288,10 @@ worker_run (int listen_fd, const struct config *cfg)
     log_error ("worker: cannot make the listening socket non-blocking: %m");
     return EXIT_FAILURE;
   }
+  if (fastcgi_listener_init (&listener, listen_fd) == -1) {
+    log_error ("worker: %s", error_message ());
+    return EXIT_FAILURE;
+  }
   epoll_fd = watch_listening_socket (listen_fd);
   if (epoll_fd == -1) {
     log_error ("worker: cannot watch the listening socket: %m");
@@ -303,7 +308,9 @@ worker_run (int listen_fd, const struct config *cfg)
     return EXIT_FAILURE;
   }
   memset (&req, 0, sizeof req);
-  if (FCGX_InitRequest (&req.fcgx, listen_fd, 0) != 0) {
+  /* No listening socket for libfcgi: the worker accepts (see
+   * fastcgi_read_request). */
+  if (FCGX_InitRequest (&req.fcgx, -1, 0) != 0) {
     log_error ("worker: FCGX_InitRequest failed");
     return EXIT_FAILURE;
   }

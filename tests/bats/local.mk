@@ -51,6 +51,7 @@ BATS_SUITES = \
 	tests/bats/nbd-stalled.bats \
 	tests/bats/nbd-stalled-nginx.bats \
 	tests/bats/http-stalled.bats \
+	tests/bats/fastcgi-socket.bats \
 	$(NULL)
 TESTS += $(BATS_SUITES)
 EXTRA_DIST += $(BATS_SUITES) \
@@ -60,6 +61,7 @@ EXTRA_DIST += $(BATS_SUITES) \
 	tests/bats/nbd-helpers.bash \
 	tests/bats/nbd-stalled-helpers.bash \
 	tests/bats/send-in-pieces.py \
+	tests/bats/fastcgi-request.py \
 	tests/bats/http-helpers.bash \
 	tests/bats/notify-probe.py \
 	tests/bats/load-client.py \

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Accepting the web server's FastCGI connections, in the worker rather
+ * than in libfcgi.
+ *
+ * libfcgi's accept reads the request's first records with no time limit:
+ * a peer that connects and sends nothing (TCP), or one byte (a unix
+ * socket, after libfcgi's 2 s wait for a first byte), held a worker for
+ * as long as it kept the connection open, and a few such peers every
+ * worker.  Here the stall limits (client_timeout) are on the connection
+ * before a byte of it is read, and libfcgi is given the accepted
+ * connection only to read the request's parameters.
+ *
+ * Whoever can connect to the FastCGI socket speaks as the web server:
+ * every parameter, the client's address included, is theirs to choose.
+ * A unix socket's permissions limit that to the web server's group; a
+ * TCP socket admits every local account (and every host that can reach
+ * it), so FCGI_WEB_SERVER_ADDRS is honoured as libfcgi honours it, and
+ * the administrator's mark (admin-access.h) is not believed there.
+ */
+#ifndef IMAGEXFER_FASTCGI_ACCEPT_H
+#define IMAGEXFER_FASTCGI_ACCEPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <fcgiapp.h>
+
+/* FCGI_WEB_SERVER_ADDRS: more addresses than this are refused at start. */
+#define FASTCGI_MAX_WEB_SERVERS 32
+
+struct fastcgi_peer_address {
+  int family;                   /* AF_INET or AF_INET6 */
+  unsigned char bytes[16];
+};
+
+struct fastcgi_listener {
+  int fd;
+  bool tcp;                     /* not a unix socket */
+  /* TCP peers allowed (FCGI_WEB_SERVER_ADDRS); none listed: any. */
+  size_t web_server_count;
+  struct fastcgi_peer_address web_servers[FASTCGI_MAX_WEB_SERVERS];
+};
+
+/* Learn the socket's family and read FCGI_WEB_SERVER_ADDRS, a comma
+ * separated list of IPv4 and IPv6 addresses.  Returns 0, or -1 with
+ * error_set when the socket cannot be asked or the list is not one. */
+int fastcgi_listener_init (struct fastcgi_listener *listener, int fd);
+
+/* Accept one connection from an allowed peer, with reads and writes that
+ * fail after stall_seconds without progress.  Returns the connection,
+ * or -1 with errno: EAGAIN when none is waiting (a connection from a
+ * peer not allowed, or one gone before it was accepted, counts as none
+ * and is closed), another errno when the socket is broken. */
+int fastcgi_accept (const struct fastcgi_listener *listener,
+                    unsigned stall_seconds);
+
+/* Have libfcgi read the request on connection fd (FCGX_Accept_r), which
+ * it then owns.  fcgx was set up with FCGX_InitRequest on no listening
+ * socket (-1), so that libfcgi never accepts one itself.  Returns true
+ * with the request's parameters read; false when the connection brought
+ * no request (closed, timed out, malformed) and libfcgi closed it. */
+bool fastcgi_read_request (FCGX_Request *fcgx, int fd);
+
+#endif

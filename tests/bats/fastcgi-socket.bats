@@ -1,0 +1,161 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# Who may talk to imagexfer's FastCGI socket, and what a peer there that
+# is not a working web server can hold (fcgi/fastcgi-accept.h): a
+# connection that sends nothing, or part of a request, frees its worker
+# after client_timeout; on a TCP socket, which every local account can
+# reach, the administrator's mark is refused and FCGI_WEB_SERVER_ADDRS
+# says which peers are served.  The peer here is
+# tests/bats/fastcgi-request.py, speaking FastCGI as a web server would.
+
+load helpers
+load expect
+
+setup ()
+{
+  T=$BATS_TEST_TMPDIR
+  TCP_PID=""
+}
+
+teardown ()
+{
+  if [ -n "$TCP_PID" ]; then
+    kill -TERM "$TCP_PID" 2>/dev/null || :
+    _stack_wait_gone "$TCP_PID" 100 || kill -KILL "$TCP_PID" 2>/dev/null || :
+  fi
+  if [ -n "${HOLDERS:-}" ]; then
+    # shellcheck disable=SC2086 # a list of pids
+    kill $HOLDERS 2>/dev/null || :
+  fi
+  if [ -n "${STACK_DIR:-}" ]; then
+    stack_stop
+  fi
+}
+
+fastcgi () { python3 "$top_srcdir/tests/bats/fastcgi-request.py" "$@"; }
+
+# tcp_start [ENV=VALUE...]: imagexfer-fcgi alone on a TCP port of
+# 127.0.0.1 with one worker and client_timeout 2; sets TCP_ADDR, TCP_LOG.
+tcp_start ()
+{
+  local port n=100
+  mkdir -p "$T/spool" "$T/state"
+  printf '%s\n' "spool_dir = $T/spool" "state_dir = $T/state" \
+    "workers = 1" "client_timeout = 2" > "$T/imagexfer.conf"
+  port=$(_stack_pick_port)
+  TCP_ADDR=127.0.0.1:$port
+  TCP_LOG=$T/fcgi.log
+  env "$@" "$IMAGEXFER_FCGI" --config "$T/imagexfer.conf" \
+    --listen "$TCP_ADDR" </dev/null >"$TCP_LOG" 2>&1 3>&- 4>&- 5>&- &
+  TCP_PID=$!
+  until grep -q "serving with 1 worker" "$TCP_LOG"; do
+    kill -0 "$TCP_PID" 2>/dev/null || fail "imagexfer-fcgi exited: $(cat "$TCP_LOG")"
+    (( n-- > 0 )) || fail "imagexfer-fcgi did not start: $(cat "$TCP_LOG")"
+    sleep 0.1
+  done
+}
+
+# hold ADDRESS BYTES: a peer that sends the first BYTES bytes of a
+# request and then nothing, for up to 30 s, in the background; what it
+# saw goes to $T/hold.N.
+hold ()
+{
+  local n=$(( ${HOLD_COUNT:-0} + 1 ))
+  HOLD_COUNT=$n
+  fastcgi "$1" --hold 30 --send "$2" > "$T/hold.$n" &
+  HOLDERS="${HOLDERS:-} $!"
+  sleep 0.3
+}
+
+# expect_holders_freed: every holder was closed by imagexfer, after about
+# client_timeout (2 s), not held for its 30 s.
+expect_holders_freed ()
+{
+  local f
+  # shellcheck disable=SC2086 # a list of pids
+  wait $HOLDERS
+  HOLDERS=""
+  for f in "$T"/hold.*; do
+    run cat "$f"
+    [[ $output =~ ^closed\ after\ ([0-9]+)\.[0-9]\ s$ ]] \
+      || fail "$f: $output (imagexfer should have closed it)"
+    (( BASH_REMATCH[1] >= 1 && BASH_REMATCH[1] <= 5 )) \
+      || fail "$f: $output (client_timeout is 2 s)"
+  done
+}
+
+@test "unix socket: peers that send a byte or part of a begin record free the only worker after client_timeout" {
+  stack_start --mode daemon --workers 1 --conf-extra "client_timeout = 2"
+  image_random "$IMAGES/a.raw" 65536
+  file_transfer a "$IMAGES/a.raw"
+  hold "$STACK_DIR/fcgi.sock" 1
+  hold "$STACK_DIR/fcgi.sock" 5
+  # Before: libfcgi read these with no time limit, and the worker never
+  # came back to serve this.
+  http --max-time 20 "$BASE_URL/images/a"
+  expect_status 200
+  cmp "$STACK_DIR/body" "$IMAGES/a.raw"
+  expect_holders_freed
+}
+
+@test "unix socket: the administrator's mark is taken (the socket's permissions say who connects)" {
+  stack_start --mode daemon --workers 1
+  run fastcgi "$STACK_DIR/fcgi.sock" GET /api/v2/transfers IMAGEXFER_LISTENER=admin
+  [ "$status" -eq 0 ]
+  [[ ${lines[0]} == "Status: 200 OK"* ]] || fail "$output"
+  [[ $output == *'{"transfers":[]}'* ]] || fail "$output"
+}
+
+@test "TCP socket: a warning at start; the administrator's mark is refused with 403" {
+  tcp_start
+  grep -q "warning: the FastCGI socket is TCP: every account and host that can connect to it speaks as the web server" "$TCP_LOG"
+  run fastcgi "$TCP_ADDR" GET /api/v2/transfers IMAGEXFER_LISTENER=admin
+  [ "$status" -eq 0 ]
+  [[ ${lines[0]} == "Status: 403 Forbidden"* ]] || fail "$output"
+  [[ $output == *"the administrator's socket must reach imagexfer over a unix FastCGI socket, not TCP"* ]] \
+    || fail "$output"
+  # /images still answers there.
+  run fastcgi "$TCP_ADDR" GET /images/nothing-here
+  [[ ${lines[0]} == "Status: 404 Not Found"* ]] || fail "$output"
+}
+
+@test "TCP socket: peers that send nothing or part of a request free the only worker after client_timeout" {
+  tcp_start
+  hold "$TCP_ADDR" 0
+  hold "$TCP_ADDR" 3
+  run timeout 20 python3 "$top_srcdir/tests/bats/fastcgi-request.py" \
+    "$TCP_ADDR" GET /images/nothing-here
+  [ "$status" -eq 0 ] || fail "no answer while peers held the worker: $output"
+  [[ ${lines[0]} == "Status: 404 Not Found"* ]] || fail "$output"
+  expect_holders_freed
+}
+
+@test "TCP socket: FCGI_WEB_SERVER_ADDRS without this peer: closed unanswered, logged; with it: served" {
+  tcp_start FCGI_WEB_SERVER_ADDRS=192.0.2.1,2001:db8::1
+  run fastcgi "$TCP_ADDR" GET /images/nothing-here
+  [ "$status" -eq 1 ] || fail "answered: $output"
+  [ -z "$output" ]
+  grep -q "warning: worker: FastCGI connection from 127.0.0.1 refused: not in FCGI_WEB_SERVER_ADDRS" "$TCP_LOG"
+  kill -TERM "$TCP_PID"
+  wait "$TCP_PID" || :
+  TCP_PID=""
+  tcp_start "FCGI_WEB_SERVER_ADDRS=192.0.2.1, 127.0.0.1"
+  run fastcgi "$TCP_ADDR" GET /images/nothing-here
+  [ "$status" -eq 0 ]
+  [[ ${lines[0]} == "Status: 404 Not Found"* ]] || fail "$output"
+}
+
+@test "TCP socket: an FCGI_WEB_SERVER_ADDRS that is not a list of addresses stops the start, exit 1" {
+  mkdir -p "$T/spool" "$T/state"
+  printf '%s\n' "spool_dir = $T/spool" "state_dir = $T/state" > "$T/imagexfer.conf"
+  run env FCGI_WEB_SERVER_ADDRS=127.0.0.1,web1 "$IMAGEXFER_FCGI" \
+    --config "$T/imagexfer.conf" --listen "127.0.0.1:$(_stack_pick_port)"
+  [ "$status" -eq 1 ]
+  [[ $output == *'error: FCGI_WEB_SERVER_ADDRS: "web1" is not an IPv4 or IPv6 address'* ]] \
+    || fail "$output"
+  run env FCGI_WEB_SERVER_ADDRS=" , " "$IMAGEXFER_FCGI" \
+    --config "$T/imagexfer.conf" --listen "127.0.0.1:$(_stack_pick_port)"
+  [ "$status" -eq 1 ]
+  [[ $output == *"error: FCGI_WEB_SERVER_ADDRS is set but lists no address"* ]] \
+    || fail "$output"
+}

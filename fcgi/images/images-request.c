@@ -14,6 +14,7 @@
 #include "http-status.h"
 #include "images-request.h"
 #include "log.h"
+#include "monotonic.h"
 #include "pipeline.h"
 #include "stats.h"
 
@@ -56,16 +57,7 @@ image_request_descriptor_seen (struct image_request *ir)
 static bool
 descriptor_look_due (struct image_request *ir)
 {
-  struct timespec now;
-  int64_t ms;
-
-  clock_gettime (CLOCK_MONOTONIC, &now);
-  ms = (int64_t) (now.tv_sec - ir->descriptor_seen.tv_sec) * 1000
-       + (now.tv_nsec - ir->descriptor_seen.tv_nsec) / 1000000;
-  if (ms < IMAGE_REQUEST_CANCEL_CHECK_MS)
-    return false;
-  ir->descriptor_seen = now;
-  return true;
+  return monotonic_due (&ir->descriptor_seen, IMAGE_REQUEST_CANCEL_CHECK_MS);
 }
 
 int

@@ -30,6 +30,7 @@
 #include "backend-http.h"
 #include "error.h"
 #include "log.h"
+#include "monotonic.h"
 
 int
 http_remote_errno (long status)
@@ -193,18 +194,12 @@ on_progress (void *opaque, curl_off_t dltotal, curl_off_t dlnow,
              curl_off_t ultotal, curl_off_t ulnow)
 {
   struct http_backend *hb = opaque;
-  struct timespec now;
-  int64_t ms;
 
   (void) dltotal; (void) dlnow; (void) ultotal; (void) ulnow;
   if (backend_abandoned (&hb->backend))
     return 1;
-  clock_gettime (CLOCK_MONOTONIC, &now);
-  ms = (int64_t) (now.tv_sec - hb->last_cancel_check.tv_sec) * 1000
-       + (now.tv_nsec - hb->last_cancel_check.tv_nsec) / 1000000;
-  if (ms < HTTP_CANCEL_CHECK_MS)
+  if (!monotonic_due (&hb->last_cancel_check, HTTP_CANCEL_CHECK_MS))
     return 0;
-  hb->last_cancel_check = now;
   if (!backend_still_wanted (&hb->backend))
     return 1;
   return backend_client_gone (&hb->backend) ? 1 : 0;

@@ -15,6 +15,7 @@
 #include "backend-nbd.h"
 #include "error.h"
 #include "log.h"
+#include "monotonic.h"
 
 /* libnbd's errno for the last failed call, never 0. */
 int
@@ -100,15 +101,6 @@ nbd_backend_failed (struct nbd_backend *nb, const char *what, uint64_t offset)
  * the http backend does.  A server that answers is not interrupted: the
  * request notices a cancel at its next chunk, as with any backend. */
 #define NBD_CANCEL_CHECK_MS 200
-
-static int64_t
-monotonic_ms (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The start of an op: a connection given up stays given up (ENOTCONN),
  * and each op gets a full NBD_STOP_WAIT_MS once it is stopped.  Returns

@@ -14,6 +14,7 @@
 #include "config-file.h"
 #include "checked.h"
 #include "error.h"
+#include "monotonic.h"
 
 /* libnbd refuses requests over 64 MiB; 32 MiB is a safe default for any
  * backend that does not say otherwise. */
@@ -220,13 +221,6 @@ backend_drop_kept (void)
   }
 }
 
-static int64_t
-ms_since (const struct timespec *then, const struct timespec *now)
-{
-  return (int64_t) (now->tv_sec - then->tv_sec) * 1000
-         + (now->tv_nsec - then->tv_nsec) / 1000000;
-}
-
 int
 backend_kept_idle_ms (void)
 {
@@ -236,7 +230,7 @@ backend_kept_idle_ms (void)
   if (kept.b == NULL)
     return -1;
   clock_gettime (CLOCK_MONOTONIC, &now);
-  idle_ms = ms_since (&kept.since, &now);
+  idle_ms = monotonic_ms_between (&kept.since, &now);
   if (idle_ms >= (int64_t) keep_seconds * 1000)
     return 0;
   return (int) ((int64_t) keep_seconds * 1000 - idle_ms);
@@ -269,7 +263,7 @@ backend_kept_tick (void)
   if (idle_ms < 0)
     return -1;
   clock_gettime (CLOCK_MONOTONIC, &now);
-  check_ms = KEPT_CHECK_MS - ms_since (&kept.checked, &now);
+  check_ms = KEPT_CHECK_MS - monotonic_ms_between (&kept.checked, &now);
   if (check_ms <= 0) {
     kept.checked = now;
     if (!kept_transfer_wanted ()) {

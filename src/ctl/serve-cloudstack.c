@@ -30,6 +30,7 @@
 #include "config-file.h"
 #include "ctl.h"
 #include "log.h"
+#include "monotonic.h"
 #include "stats.h"
 
 #define MAX_CLIENTS 64
@@ -48,15 +49,6 @@ static void
 on_stop (int sig)
 {
   stop_signal = sig;
-}
-
-static int64_t
-monotonic_ms (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* A stale socket from an earlier run is replaced; a live one (another

@@ -32,9 +32,9 @@ int log_use_file (const char *path);
 /* Open the log file again (logrotate moved it); a failure is logged
  * and the old file kept. */
 void log_reopen (void);
-/* For a process that keeps sig blocked while it works: each log line
- * first takes a pending sig and reopens, so a long request still
- * follows a rotation. */
+/* For a process that keeps sig blocked while it works: a log line first
+ * takes a pending sig and reopens (looking at most every 100 ms), so a
+ * long request still follows a rotation. */
 void log_reopen_on_pending (int sig);
 void log_output_check_pending (void);
 bool log_output_is_journal (void);

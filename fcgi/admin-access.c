@@ -65,7 +65,7 @@ admin_access_allowed (struct request *req, const struct config *cfg,
   const char *host, *origin;
 
   if (listener && strcmp (listener, ADMIN_LISTENER_VALUE) == 0) {
-    if (!req->fastcgi_tcp)
+    if (req->fastcgi_peer == FASTCGI_PEER_UNIX)
       return true;
     snprintf (reason, reason_size, "%s: the administrator's socket must "
               "reach imagexfer over a unix FastCGI socket, not TCP",
@@ -75,6 +75,15 @@ admin_access_allowed (struct request *req, const struct config *cfg,
   if (cfg->admin_tcp != CONFIG_ADMIN_TCP_LOOPBACK) {
     snprintf (reason, reason_size, "%s is served on the administrator's "
               "socket only", req->path);
+    return false;
+  }
+  /* REMOTE_ADDR is what the FastCGI peer says.  One on this machine
+   * could only claim what any local account gets by asking the web
+   * server on loopback; another host could claim anything. */
+  if (req->fastcgi_peer == FASTCGI_PEER_TCP_REMOTE) {
+    snprintf (reason, reason_size, "%s: the FastCGI connection came from "
+              "another host, which may claim any client address",
+              req->path);
     return false;
   }
   if (!peer_is_loopback (request_param (req, "REMOTE_ADDR"))) {

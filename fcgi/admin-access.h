@@ -12,7 +12,8 @@
  * reach.  Any other request came over TCP and is refused unless the
  * operator set admin_tcp = loopback, and then admitted only from a
  * loopback peer, with a local Host and no foreign Origin (DNS rebinding,
- * web pages).
+ * web pages), and on a TCP FastCGI socket only from a web server on
+ * this machine (another host could claim a loopback client).
  */
 #ifndef IMAGEXFER_ADMIN_ACCESS_H
 #define IMAGEXFER_ADMIN_ACCESS_H

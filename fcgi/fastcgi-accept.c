@@ -16,54 +16,6 @@
 #include "fastcgi-accept.h"
 #include "log.h"
 
-static int
-parse_web_server (const char *text, struct fastcgi_peer_address *address)
-{
-  memset (address, 0, sizeof *address);
-  if (inet_pton (AF_INET, text, address->bytes) == 1)
-    address->family = AF_INET;
-  else if (inet_pton (AF_INET6, text, address->bytes) == 1)
-    address->family = AF_INET6;
-  else
-    return -1;
-  return 0;
-}
-
-static int
-parse_web_servers (struct fastcgi_listener *listener, const char *list)
-{
-  char *copy = strdup (list), *item, *save = NULL;
-  int r = 0;
-
-  if (copy == NULL) {
-    error_set (ENOMEM, "FCGI_WEB_SERVER_ADDRS: out of memory");
-    return -1;
-  }
-  for (item = strtok_r (copy, ", ", &save); item != NULL && r == 0;
-       item = strtok_r (NULL, ", ", &save)) {
-    if (listener->web_server_count == FASTCGI_MAX_WEB_SERVERS) {
-      error_set (EINVAL, "FCGI_WEB_SERVER_ADDRS: more than %d addresses",
-                 FASTCGI_MAX_WEB_SERVERS);
-      r = -1;
-    }
-    else if (parse_web_server (item,
-               &listener->web_servers[listener->web_server_count]) == -1) {
-      error_set (EINVAL, "FCGI_WEB_SERVER_ADDRS: \"%s\" is not an IPv4 or "
-                 "IPv6 address", item);
-      r = -1;
-    }
-    else
-      listener->web_server_count++;
-  }
-  free (copy);
-  /* Set but naming nobody: allowing everyone would be the surprise. */
-  if (r == 0 && listener->web_server_count == 0) {
-    error_set (EINVAL, "FCGI_WEB_SERVER_ADDRS is set but lists no address");
-    r = -1;
-  }
-  return r;
-}
-
 int
 fastcgi_listener_init (struct fastcgi_listener *listener, int fd)
 {
@@ -79,45 +31,13 @@ fastcgi_listener_init (struct fastcgi_listener *listener, int fd)
   }
   listener->tcp = address.ss_family != AF_UNIX;
   if (listener->tcp && list != NULL)
-    return parse_web_servers (listener, list);
+    return fastcgi_peers_parse (&listener->web_servers, list);
   return 0;
 }
 
-/* An IPv4 peer on a dual-stack socket arrives as ::ffff:a.b.c.d and is
- * compared as a.b.c.d. */
-static bool
-peer_allowed (const struct fastcgi_listener *listener,
-              const struct sockaddr_storage *peer)
-{
-  static const unsigned char v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
-  struct fastcgi_peer_address address = { .family = peer->ss_family };
-
-  if (listener->web_server_count == 0)
-    return true;
-  if (peer->ss_family == AF_INET)
-    memcpy (address.bytes, &((const struct sockaddr_in *) peer)->sin_addr, 4);
-  else if (peer->ss_family == AF_INET6) {
-    const unsigned char *bytes =
-      ((const struct sockaddr_in6 *) peer)->sin6_addr.s6_addr;
-
-    if (memcmp (bytes, v4_mapped, sizeof v4_mapped) == 0) {
-      address.family = AF_INET;
-      memcpy (address.bytes, bytes + 12, 4);
-    }
-    else
-      memcpy (address.bytes, bytes, 16);
-  }
-  else
-    return false;
-  for (size_t i = 0; i < listener->web_server_count; i++)
-    if (listener->web_servers[i].family == address.family
-        && memcmp (listener->web_servers[i].bytes, address.bytes, 16) == 0)
-      return true;
-  return false;
-}
-
 /* A connection that failed before we took it, or that the network lost:
- * none was accepted, the socket is fine (as libfcgi counts them). */
+ * none was accepted, the socket is fine (libfcgi's list, and the
+ * pending network errors of accept(2)). */
 static bool
 accept_error_is_transient (int err)
 {
@@ -128,6 +48,8 @@ accept_error_is_transient (int err)
 #endif
   case EINTR:
   case ECONNABORTED:
+  case ECONNRESET:
+  case ETIMEDOUT:
   case EPROTO:
   case ENETDOWN:
   case ENOPROTOOPT:
@@ -160,13 +82,40 @@ limit_stalls (int fd, unsigned seconds)
     log_warning ("worker: cannot limit stalled clients: %m");
 }
 
+/* A TCP connection just accepted: who it is from, or false when that
+ * peer is not to be served (the connection is then closed). */
+static bool
+tcp_peer_admitted (const struct fastcgi_listener *listener, int fd,
+                   const struct sockaddr_storage *peer,
+                   enum fastcgi_peer *kind)
+{
+  struct fastcgi_peer_address address;
+  char name[INET6_ADDRSTRLEN] = "?";
+  int on = 1;
+
+  if (fastcgi_peer_address_of (peer, &address)
+      && fastcgi_peers_allow (&listener->web_servers, &address)) {
+    *kind = fastcgi_peer_is_loopback (&address) ? FASTCGI_PEER_TCP_LOCAL
+                                                : FASTCGI_PEER_TCP_REMOTE;
+    /* Records go out whole; Nagle would hold back the last small one. */
+    setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    return true;
+  }
+  inet_ntop (address.family == AF_INET ? AF_INET : AF_INET6, address.bytes,
+             name, sizeof name);
+  log_warning ("worker: FastCGI connection from %s refused: not in "
+               "FCGI_WEB_SERVER_ADDRS", name);
+  close (fd);
+  return false;
+}
+
 int
 fastcgi_accept (const struct fastcgi_listener *listener,
-                unsigned stall_seconds)
+                unsigned stall_seconds, enum fastcgi_peer *peer)
 {
-  struct sockaddr_storage peer;
-  socklen_t len = sizeof peer;
-  int fd = accept4 (listener->fd, (struct sockaddr *) &peer, &len,
+  struct sockaddr_storage address;
+  socklen_t len = sizeof address;
+  int fd = accept4 (listener->fd, (struct sockaddr *) &address, &len,
                     SOCK_CLOEXEC);
 
   if (fd == -1) {
@@ -174,25 +123,10 @@ fastcgi_accept (const struct fastcgi_listener *listener,
       errno = EAGAIN;
     return -1;
   }
-  if (listener->tcp) {
-    char name[INET6_ADDRSTRLEN] = "?";
-    int on = 1;
-
-    if (!peer_allowed (listener, &peer)) {
-      if (peer.ss_family == AF_INET)
-        inet_ntop (AF_INET, &((struct sockaddr_in *) &peer)->sin_addr,
-                   name, sizeof name);
-      else if (peer.ss_family == AF_INET6)
-        inet_ntop (AF_INET6, &((struct sockaddr_in6 *) &peer)->sin6_addr,
-                   name, sizeof name);
-      log_warning ("worker: FastCGI connection from %s refused: not in "
-                   "FCGI_WEB_SERVER_ADDRS", name);
-      close (fd);
-      errno = EAGAIN;
-      return -1;
-    }
-    /* Records go out whole; Nagle would hold back the last small one. */
-    setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  *peer = FASTCGI_PEER_UNIX;
+  if (listener->tcp && !tcp_peer_admitted (listener, fd, &address, peer)) {
+    errno = EAGAIN;
+    return -1;
   }
   limit_stalls (fd, stall_seconds);
   return fd;
@@ -201,18 +135,19 @@ fastcgi_accept (const struct fastcgi_listener *listener,
 bool
 fastcgi_read_request (FCGX_Request *fcgx, int fd)
 {
-  /* These fields are below fcgiapp.h's "don't use" line; libfcgi has no
-   * call that takes a connection accepted elsewhere.  FCGX_Accept_r
-   * reads from ipcFd when it is open, after an FCGX_Finish_r that closes
-   * it unless keepConnection is set (the begin record then sets it from
-   * the web server's flags).  detached makes the close of a connection
-   * that brought no request immediate, not libfcgi's lingering close,
-   * which reads for as long as the peer keeps sending. */
+  /* ipcFd and keepConnection are below fcgiapp.h's "don't use" line;
+   * libfcgi has no call that takes a connection accepted elsewhere.
+   * FCGX_Accept_r reads from ipcFd when it is open, after an
+   * FCGX_Finish_r that closes it unless keepConnection is set (the begin
+   * record then sets it from the web server's flags).  Detached, a
+   * connection that brings no request is closed at once, not with
+   * libfcgi's lingering close, which reads for as long as the peer keeps
+   * sending; a request's own end is closed as before (attached). */
   fcgx->ipcFd = fd;
   fcgx->keepConnection = 1;
-  fcgx->detached = 1;
+  FCGX_Detach (fcgx);
   if (FCGX_Accept_r (fcgx) < 0)
     return false;
-  fcgx->detached = 0;
+  FCGX_Attach (fcgx);
   return true;
 }

@@ -10,12 +10,16 @@
  * before a byte of it is read, and libfcgi is given the accepted
  * connection only to read the request's parameters.
  *
+ * The limits are per read: a peer that trickles a byte at a time, or
+ * sends parameters without end, is still served for as long as it
+ * keeps sending.  Only the web server should be able to connect.
+ *
  * Whoever can connect to the FastCGI socket speaks as the web server:
  * every parameter, the client's address included, is theirs to choose.
  * A unix socket's permissions limit that to the web server's group; a
  * TCP socket admits every local account (and every host that can reach
- * it), so FCGI_WEB_SERVER_ADDRS is honoured as libfcgi honours it, and
- * the administrator's mark (admin-access.h) is not believed there.
+ * it), so FCGI_WEB_SERVER_ADDRS is honoured (as libfcgi did, and for
+ * IPv6 too), and admin-access.h believes less of what a TCP peer says.
  */
 #ifndef IMAGEXFER_FASTCGI_ACCEPT_H
 #define IMAGEXFER_FASTCGI_ACCEPT_H
@@ -25,20 +29,20 @@
 
 #include <fcgiapp.h>
 
-/* FCGI_WEB_SERVER_ADDRS: more addresses than this are refused at start. */
-#define FASTCGI_MAX_WEB_SERVERS 32
+#include "fastcgi-peers.h"
 
-struct fastcgi_peer_address {
-  int family;                   /* AF_INET or AF_INET6 */
-  unsigned char bytes[16];
+/* Who is at the other end of a FastCGI connection. */
+enum fastcgi_peer {
+  FASTCGI_PEER_UNIX,            /* the web server's group (the socket's mode) */
+  FASTCGI_PEER_TCP_LOCAL,       /* TCP from this machine: any local account */
+  FASTCGI_PEER_TCP_REMOTE,      /* TCP from another host */
 };
 
 struct fastcgi_listener {
   int fd;
   bool tcp;                     /* not a unix socket */
-  /* TCP peers allowed (FCGI_WEB_SERVER_ADDRS); none listed: any. */
-  size_t web_server_count;
-  struct fastcgi_peer_address web_servers[FASTCGI_MAX_WEB_SERVERS];
+  /* TCP peers served (FCGI_WEB_SERVER_ADDRS); none listed: any. */
+  struct fastcgi_peers web_servers;
 };
 
 /* Learn the socket's family and read FCGI_WEB_SERVER_ADDRS, a comma
@@ -47,18 +51,21 @@ struct fastcgi_listener {
 int fastcgi_listener_init (struct fastcgi_listener *listener, int fd);
 
 /* Accept one connection from an allowed peer, with reads and writes that
- * fail after stall_seconds without progress.  Returns the connection,
- * or -1 with errno: EAGAIN when none is waiting (a connection from a
- * peer not allowed, or one gone before it was accepted, counts as none
- * and is closed), another errno when the socket is broken. */
+ * fail after stall_seconds without progress; *peer says who it is.
+ * Returns the connection, or -1 with errno: EAGAIN when none is waiting
+ * (a connection from a peer not allowed, or one gone before it was
+ * accepted, counts as none and is closed), another errno when the
+ * socket is broken. */
 int fastcgi_accept (const struct fastcgi_listener *listener,
-                    unsigned stall_seconds);
+                    unsigned stall_seconds, enum fastcgi_peer *peer);
 
-/* Have libfcgi read the request on connection fd (FCGX_Accept_r), which
- * it then owns.  fcgx was set up with FCGX_InitRequest on no listening
- * socket (-1), so that libfcgi never accepts one itself.  Returns true
- * with the request's parameters read; false when the connection brought
- * no request (closed, timed out, malformed) and libfcgi closed it. */
+/* Have libfcgi read a request on connection fd (FCGX_Accept_r), which
+ * it then owns: a new connection, or one the web server kept
+ * (FCGI_KEEP_CONN) for its next request.  fcgx was set up with
+ * FCGX_InitRequest on no listening socket (-1), so that libfcgi never
+ * accepts one itself.  Returns true with the request's parameters read;
+ * false when the connection brought no request (closed, timed out,
+ * malformed) and libfcgi closed it. */
 bool fastcgi_read_request (FCGX_Request *fcgx, int fd);
 
 #endif

@@ -16,6 +16,8 @@ fcgi_libimagexfer_fcgi_a_SOURCES = \
 	fcgi/api/api-transfers.c \
 	fcgi/fastcgi-accept.c \
 	fcgi/fastcgi-accept.h \
+	fcgi/fastcgi-peers.c \
+	fcgi/fastcgi-peers.h \
 	fcgi/fastcgi-records.c \
 	fcgi/fastcgi-records.h \
 	fcgi/fastcgi-stdin.c \

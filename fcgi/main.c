@@ -207,10 +207,12 @@ main (int argc, char *argv[])
     }
     if (listener.tcp)
       log_warning ("the FastCGI socket is TCP: every account and host that "
-                   "can connect to it%s speaks as the web server (a unix "
-                   "socket limits that to the web server's group); the "
-                   "administrator's mark is refused there",
-                   listener.web_server_count > 0
+                   "can connect to it%s speaks as the web server, for any "
+                   "client address (a unix socket limits that to the web "
+                   "server's group); the administrator's mark is refused "
+                   "there, and admin_tcp = loopback answers only "
+                   "connections from this machine",
+                   listener.web_servers.count > 0
                    ? " from FCGI_WEB_SERVER_ADDRS" : "");
   }
   if (pid_file && write_pid_file (pid_file) == -1)

@@ -21,13 +21,14 @@
 #include <fcgiapp.h>
 #include <json-c/json.h>
 
+#include "fastcgi-accept.h"
 #include "fastcgi-stdin.h"
 
 struct request {
   FCGX_Request fcgx;
-  /* The web server's connection is TCP: anyone who could connect chose
-   * the parameters (fastcgi-accept.h). */
-  bool fastcgi_tcp;
+  /* Who sent the parameters: on TCP, anyone who could connect
+   * (fastcgi-accept.h). */
+  enum fastcgi_peer fastcgi_peer;
 
   /* Parsed from the CGI parameters. */
   const char *method;         /* "GET", ... */

@@ -215,23 +215,25 @@ serve (struct request *req, const struct config *cfg)
     response_error (req, 404, "no such resource: %s", req->path);
 }
 
-/* The socket the web server connects to (fastcgi-accept.h). */
+/* The socket the web server connects to (fastcgi-accept.h), and who is
+ * at the other end of the connection the worker has open. */
 static struct fastcgi_listener listener;
+static enum fastcgi_peer connection_peer;
 
-/* Take one request and serve it: the next on a connection the web
- * server kept (FCGI_KEEP_CONN), else on a new connection.  Returns 1
- * when a connection was taken (its request served, or the connection
- * dropped because it brought none), 0 when none was waiting, -1 when
- * the listening socket is broken. */
+/* Read the next request: on the connection the web server kept after
+ * the last one (FCGI_KEEP_CONN), else, or when the web server closed
+ * that, on the next new connection that brings one.  Returns 1 with a
+ * request to serve, 0 when none was waiting, -1 when the listening
+ * socket is broken. */
 static int
-accept_and_serve (struct request *req, const struct config *cfg)
+read_next_request (struct request *req, const struct config *cfg)
 {
-  if (req->fcgx.ipcFd >= 0) {
-    if (FCGX_Accept_r (&req->fcgx) < 0)
-      return 1;                 /* the web server closed it */
-  }
-  else {
-    int fd = fastcgi_accept (&listener, cfg->client_timeout);
+  if (req->fcgx.ipcFd >= 0
+      && fastcgi_read_request (&req->fcgx, req->fcgx.ipcFd))
+    return 1;
+  for (;;) {
+    int fd = fastcgi_accept (&listener, cfg->client_timeout,
+                             &connection_peer);
 
     if (fd == -1) {
       if (errno == EAGAIN)
@@ -240,13 +242,23 @@ accept_and_serve (struct request *req, const struct config *cfg)
       /* A broken listening socket will not heal; the supervisor decides. */
       return -1;
     }
-    if (!fastcgi_read_request (&req->fcgx, fd)) {
-      log_debug ("worker: a FastCGI connection closed, timed out or was "
-                 "malformed before its parameters ended");
+    if (fastcgi_read_request (&req->fcgx, fd))
       return 1;
-    }
+    log_debug ("worker: a FastCGI connection closed, timed out or was "
+               "malformed before its parameters ended");
   }
-  req->fastcgi_tcp = listener.tcp;
+}
+
+/* Take one request and serve it.  Returns 1 when one was served, 0 when
+ * none was waiting, -1 when the listening socket is broken. */
+static int
+accept_and_serve (struct request *req, const struct config *cfg)
+{
+  int r = read_next_request (req, cfg);
+
+  if (r != 1)
+    return r;
+  req->fastcgi_peer = connection_peer;
   /* A state file replaced, truncated or overwritten since the last
    * request is mapped again here, between requests. */
   stats_refresh ();

@@ -35,6 +35,7 @@ check_PROGRAMS += \
 	tests/unit/test-spool-admin \
 	tests/unit/test-admin-access \
 	tests/unit/test-backend-client \
+	tests/unit/test-fastcgi-peers \
 	$(NULL)
 TESTS += $(check_PROGRAMS)
 
@@ -60,6 +61,8 @@ tests_unit_test_images_routes_CFLAGS = $(FCGI_TEST_CFLAGS)
 tests_unit_test_images_routes_LDADD = $(IMAGEXFER_FCGI_LIBS)
 tests_unit_test_admin_access_CFLAGS = $(FCGI_TEST_CFLAGS)
 tests_unit_test_admin_access_LDADD = $(IMAGEXFER_FCGI_LIBS)
+tests_unit_test_fastcgi_peers_CFLAGS = $(FCGI_TEST_CFLAGS)
+tests_unit_test_fastcgi_peers_LDADD = $(IMAGEXFER_FCGI_LIBS)
 
 EXTRA_DIST += \
 	tests/include-cycles \

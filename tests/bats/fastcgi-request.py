@@ -103,6 +103,8 @@ def hold(address, seconds, send):
         while sock.recv(4096):
             pass
         print("closed after %.1f s" % (time.monotonic() - start))
+    except ConnectionResetError:
+        print("closed after %.1f s" % (time.monotonic() - start))
     except socket.timeout:
         print("held")
     return 0

@@ -34,25 +34,40 @@ teardown ()
 
 fastcgi () { python3 "$top_srcdir/tests/bats/fastcgi-request.py" "$@"; }
 
-# tcp_start [ENV=VALUE...]: imagexfer-fcgi alone on a TCP port of
-# 127.0.0.1 with one worker and client_timeout 2; sets TCP_ADDR, TCP_LOG.
+# tcp_start [--conf "key = value"]... [ENV=VALUE...]: imagexfer-fcgi
+# alone on a TCP port of 127.0.0.1 with one worker and client_timeout 2;
+# sets TCP_ADDR, TCP_LOG.  A port taken between the pick and the bind
+# is picked again.
 tcp_start ()
 {
-  local port n=100
+  local attempt n
   mkdir -p "$T/spool" "$T/state"
   printf '%s\n' "spool_dir = $T/spool" "state_dir = $T/state" \
     "workers = 1" "client_timeout = 2" > "$T/imagexfer.conf"
-  port=$(_stack_pick_port)
-  TCP_ADDR=127.0.0.1:$port
-  TCP_LOG=$T/fcgi.log
-  env "$@" "$IMAGEXFER_FCGI" --config "$T/imagexfer.conf" \
-    --listen "$TCP_ADDR" </dev/null >"$TCP_LOG" 2>&1 3>&- 4>&- 5>&- &
-  TCP_PID=$!
-  until grep -q "serving with 1 worker" "$TCP_LOG"; do
-    kill -0 "$TCP_PID" 2>/dev/null || fail "imagexfer-fcgi exited: $(cat "$TCP_LOG")"
-    (( n-- > 0 )) || fail "imagexfer-fcgi did not start: $(cat "$TCP_LOG")"
-    sleep 0.1
+  while [ "${1:-}" = --conf ]; do
+    echo "$2" >> "$T/imagexfer.conf"
+    shift 2
   done
+  TCP_LOG=$T/fcgi.log
+  for attempt in 1 2 3 4 5; do
+    TCP_ADDR=127.0.0.1:$(_stack_pick_port)
+    env "$@" "$IMAGEXFER_FCGI" --config "$T/imagexfer.conf" \
+      --listen "$TCP_ADDR" </dev/null >"$TCP_LOG" 2>&1 3>&- 4>&- 5>&- &
+    TCP_PID=$!
+    n=100
+    until grep -q "serving with 1 worker" "$TCP_LOG"; do
+      if ! kill -0 "$TCP_PID" 2>/dev/null; then
+        wait "$TCP_PID" || :
+        TCP_PID=""
+        grep -q "cannot listen on" "$TCP_LOG" && continue 2
+        fail "imagexfer-fcgi exited: $(cat "$TCP_LOG")"
+      fi
+      (( n-- > 0 )) || fail "imagexfer-fcgi did not start: $(cat "$TCP_LOG")"
+      sleep 0.1
+    done
+    return 0
+  done
+  fail "no free port after $attempt attempts: $(cat "$TCP_LOG")"
 }
 
 # hold ADDRESS BYTES: a peer that sends the first BYTES bytes of a
@@ -62,7 +77,7 @@ hold ()
 {
   local n=$(( ${HOLD_COUNT:-0} + 1 ))
   HOLD_COUNT=$n
-  fastcgi "$1" --hold 30 --send "$2" > "$T/hold.$n" &
+  fastcgi "$1" --hold 30 --send "$2" > "$T/hold.$n" 3>&- &
   HOLDERS="${HOLDERS:-} $!"
   sleep 0.3
 }
@@ -119,6 +134,14 @@ expect_holders_freed ()
   [[ ${lines[0]} == "Status: 404 Not Found"* ]] || fail "$output"
 }
 
+@test "TCP socket: admin_tcp = loopback answers a loopback client on a connection from this machine" {
+  tcp_start --conf "admin_tcp = loopback"
+  run fastcgi "$TCP_ADDR" GET /api/v2/transfers REMOTE_ADDR=127.0.0.1 HTTP_HOST=localhost
+  [ "$status" -eq 0 ]
+  [[ ${lines[0]} == "Status: 200 OK"* ]] || fail "$output"
+  grep -q "admin_tcp = loopback answers only connections from this machine" "$TCP_LOG"
+}
+
 @test "TCP socket: peers that send nothing or part of a request free the only worker after client_timeout" {
   tcp_start
   hold "$TCP_ADDR" 0
@@ -130,7 +153,7 @@ expect_holders_freed ()
   expect_holders_freed
 }
 
-@test "TCP socket: FCGI_WEB_SERVER_ADDRS without this peer: closed unanswered, logged; with it: served" {
+@test "TCP socket: FCGI_WEB_SERVER_ADDRS without this peer: closed unanswered, logged; with it (as ::ffff:127.0.0.1): served" {
   tcp_start FCGI_WEB_SERVER_ADDRS=192.0.2.1,2001:db8::1
   run fastcgi "$TCP_ADDR" GET /images/nothing-here
   [ "$status" -eq 1 ] || fail "answered: $output"
@@ -139,7 +162,8 @@ expect_holders_freed ()
   kill -TERM "$TCP_PID"
   wait "$TCP_PID" || :
   TCP_PID=""
-  tcp_start "FCGI_WEB_SERVER_ADDRS=192.0.2.1, 127.0.0.1"
+  # An IPv4 address in IPv6 form names the same peer.
+  tcp_start "FCGI_WEB_SERVER_ADDRS=192.0.2.1, ::ffff:127.0.0.1"
   run fastcgi "$TCP_ADDR" GET /images/nothing-here
   [ "$status" -eq 0 ]
   [[ ${lines[0]} == "Status: 404 Not Found"* ]] || fail "$output"
@@ -148,12 +172,18 @@ expect_holders_freed ()
 @test "TCP socket: an FCGI_WEB_SERVER_ADDRS that is not a list of addresses stops the start, exit 1" {
   mkdir -p "$T/spool" "$T/state"
   printf '%s\n' "spool_dir = $T/spool" "state_dir = $T/state" > "$T/imagexfer.conf"
-  run env FCGI_WEB_SERVER_ADDRS=127.0.0.1,web1 "$IMAGEXFER_FCGI" \
+  run timeout 10 env FCGI_WEB_SERVER_ADDRS=127.0.0.1,web1 "$IMAGEXFER_FCGI" \
     --config "$T/imagexfer.conf" --listen "127.0.0.1:$(_stack_pick_port)"
   [ "$status" -eq 1 ]
   [[ $output == *'error: FCGI_WEB_SERVER_ADDRS: "web1" is not an IPv4 or IPv6 address'* ]] \
     || fail "$output"
-  run env FCGI_WEB_SERVER_ADDRS=" , " "$IMAGEXFER_FCGI" \
+  # libfcgi took inet_addr's short forms; they are refused here.
+  run timeout 10 env FCGI_WEB_SERVER_ADDRS=127.1 "$IMAGEXFER_FCGI" \
+    --config "$T/imagexfer.conf" --listen "127.0.0.1:$(_stack_pick_port)"
+  [ "$status" -eq 1 ]
+  [[ $output == *'error: FCGI_WEB_SERVER_ADDRS: "127.1" is not an IPv4 or IPv6 address'* ]] \
+    || fail "$output"
+  run timeout 10 env FCGI_WEB_SERVER_ADDRS=" , " "$IMAGEXFER_FCGI" \
     --config "$T/imagexfer.conf" --listen "127.0.0.1:$(_stack_pick_port)"
   [ "$status" -eq 1 ]
   [[ $output == *"error: FCGI_WEB_SERVER_ADDRS is set but lists no address"* ]] \

@@ -81,6 +81,44 @@ fd_is_listening_socket (int fd)
          && accepting;
 }
 
+/* The FastCGI socket: bound from --listen, else the one on fd 0.  The
+ * workers read the same environment; an FCGI_WEB_SERVER_ADDRS they would
+ * refuse is refused here, once, before any of them starts.  Returns the
+ * socket, or -1 after logging why. */
+static int
+open_fastcgi_socket (const char *listen_address,
+                     struct supervisor_options *options)
+{
+  struct fastcgi_listener listener;
+  int listen_fd;
+
+  if (listen_address) {
+    listen_fd = listen_on (listen_address);
+    if (listen_fd == -1)
+      return -1;
+    if (listen_address[0] == '/')
+      options->listen_path = listen_address;
+  }
+  else {
+    listen_fd = STDIN_FILENO;
+    options->exit_with_parent = true;
+  }
+  if (fastcgi_listener_init (&listener, listen_fd) == -1) {
+    log_error ("%s", error_message ());
+    return -1;
+  }
+  if (listener.tcp)
+    log_warning ("the FastCGI socket is TCP: every account and host that "
+                 "can connect to it%s speaks as the web server, for any "
+                 "client address (a unix socket limits that to the web "
+                 "server's group); the administrator's mark is refused "
+                 "there, and admin_tcp = loopback answers only "
+                 "connections from this machine",
+                 listener.web_servers.count > 0
+                 ? " from FCGI_WEB_SERVER_ADDRS" : "");
+  return listen_fd;
+}
+
 static int
 write_pid_file (const char *path)
 {
@@ -185,38 +223,11 @@ main (int argc, char *argv[])
     return 1;
   }
 
-  if (listen_address) {
-    listen_fd = listen_on (listen_address);
-    if (listen_fd == -1)
-      return 1;
-    if (listen_address[0] == '/')
-      options.listen_path = listen_address;
-  }
-  else {
-    listen_fd = STDIN_FILENO;
-    options.exit_with_parent = true;
-  }
-  /* The workers read the same environment; a list they would refuse is
-   * refused here, once, before any of them starts. */
-  {
-    struct fastcgi_listener listener;
-
-    if (fastcgi_listener_init (&listener, listen_fd) == -1) {
-      log_error ("%s", error_message ());
-      return 1;
-    }
-    if (listener.tcp)
-      log_warning ("the FastCGI socket is TCP: every account and host that "
-                   "can connect to it%s speaks as the web server, for any "
-                   "client address (a unix socket limits that to the web "
-                   "server's group); the administrator's mark is refused "
-                   "there, and admin_tcp = loopback answers only "
-                   "connections from this machine",
-                   listener.web_servers.count > 0
-                   ? " from FCGI_WEB_SERVER_ADDRS" : "");
-  }
-  if (pid_file && write_pid_file (pid_file) == -1)
+  listen_fd = open_fastcgi_socket (listen_address, &options);
+  if (listen_fd == -1 || (pid_file && write_pid_file (pid_file) == -1)) {
+    config_free (&cfg);
     return 1;
+  }
 
   int status = supervisor_run (listen_fd, &cfg, &options);
   config_free (&cfg);

@@ -62,19 +62,21 @@ admin_access_allowed (struct request *req, const struct config *cfg,
                       char *reason, size_t reason_size)
 {
   const char *listener = request_param (req, ADMIN_LISTENER_PARAM);
+  bool marked = listener && strcmp (listener, ADMIN_LISTENER_VALUE) == 0;
   const char *host, *origin;
 
-  if (listener && strcmp (listener, ADMIN_LISTENER_VALUE) == 0) {
-    if (req->fastcgi_peer == FASTCGI_PEER_UNIX)
-      return true;
-    snprintf (reason, reason_size, "%s: the administrator's socket must "
-              "reach imagexfer over a unix FastCGI socket, not TCP",
-              req->path);
-    return false;
-  }
+  /* Over TCP the mark is not believed: the request is judged as if it
+   * had none (admin_tcp below), and only the reason says why. */
+  if (marked && req->fastcgi_peer == FASTCGI_PEER_UNIX)
+    return true;
   if (cfg->admin_tcp != CONFIG_ADMIN_TCP_LOOPBACK) {
-    snprintf (reason, reason_size, "%s is served on the administrator's "
-              "socket only", req->path);
+    if (marked)
+      snprintf (reason, reason_size, "%s: the administrator's socket must "
+                "reach imagexfer over a unix FastCGI socket, not TCP",
+                req->path);
+    else
+      snprintf (reason, reason_size, "%s is served on the administrator's "
+                "socket only", req->path);
     return false;
   }
   /* REMOTE_ADDR is what the FastCGI peer says.  One on this machine

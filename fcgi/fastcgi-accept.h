@@ -45,8 +45,8 @@ struct fastcgi_listener {
   struct fastcgi_peers web_servers;
 };
 
-/* Learn the socket's family and read FCGI_WEB_SERVER_ADDRS, a comma
- * separated list of IPv4 and IPv6 addresses.  Returns 0, or -1 with
+/* Learn the socket's family and, for TCP, read FCGI_WEB_SERVER_ADDRS
+ * (fastcgi-peers.h).  Returns 0, or -1 with
  * error_set when the socket cannot be asked or the list is not one. */
 int fastcgi_listener_init (struct fastcgi_listener *listener, int fd);
 

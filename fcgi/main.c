@@ -111,8 +111,8 @@ open_fastcgi_socket (const char *listen_address,
     log_warning ("the FastCGI socket is TCP: every account and host that "
                  "can connect to it%s speaks as the web server, for any "
                  "client address (a unix socket limits that to the web "
-                 "server's group); the administrator's mark is refused "
-                 "there, and admin_tcp = loopback answers only "
+                 "server's group); the administrator's mark is not "
+                 "believed there, and admin_tcp = loopback answers only "
                  "connections from this machine",
                  listener.web_servers.count > 0
                  ? " from FCGI_WEB_SERVER_ADDRS" : "");

@@ -49,6 +49,10 @@ static char *const local_client[] = {
   "REQUEST_URI=/api/v2/transfers", "REMOTE_ADDR=127.0.0.1",
   "HTTP_HOST=localhost:54323", NULL
 };
+static char *const marked_local_client[] = {
+  "REQUEST_URI=/api/v2/transfers", "IMAGEXFER_LISTENER=admin",
+  "REMOTE_ADDR=127.0.0.1", "HTTP_HOST=localhost", NULL
+};
 
 static const struct {
   char *const *params;
@@ -60,8 +64,15 @@ static const struct {
   { marked, FASTCGI_PEER_UNIX, CONFIG_ADMIN_TCP_NO, true, NULL },
   { marked, FASTCGI_PEER_TCP_LOCAL, CONFIG_ADMIN_TCP_NO, false,
     "must reach imagexfer over a unix FastCGI socket, not TCP" },
+  /* Over TCP the mark counts for nothing, in either direction. */
+  { marked, FASTCGI_PEER_TCP_LOCAL, CONFIG_ADMIN_TCP_LOOPBACK, false,
+    "answers loopback clients only" },
   { marked, FASTCGI_PEER_TCP_REMOTE, CONFIG_ADMIN_TCP_LOOPBACK, false,
-    "must reach imagexfer over a unix FastCGI socket, not TCP" },
+    "the FastCGI connection came from another host" },
+  /* Before, the mark over TCP was refused even where the same request
+   * without it was answered. */
+  { marked_local_client, FASTCGI_PEER_TCP_LOCAL, CONFIG_ADMIN_TCP_LOOPBACK,
+    true, NULL },
   { local_client, FASTCGI_PEER_UNIX, CONFIG_ADMIN_TCP_NO, false,
     "served on the administrator's socket only" },
   { local_client, FASTCGI_PEER_UNIX, CONFIG_ADMIN_TCP_LOOPBACK, true, NULL },
@@ -93,7 +104,8 @@ test_access (void)
             && (allowed || strstr (reason, access_tests[i].reason) != NULL),
             "%s, %s FastCGI peer, admin_tcp %s: %s%s",
             access_tests[i].params == marked ? "the administrator's mark"
-                                             : "a loopback client",
+            : access_tests[i].params == local_client ? "a loopback client"
+            : "a loopback client with the mark",
             peer_names[access_tests[i].peer],
             access_tests[i].admin_tcp == CONFIG_ADMIN_TCP_LOOPBACK
               ? "loopback" : "no",

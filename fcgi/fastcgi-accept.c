@@ -151,3 +151,17 @@ fastcgi_read_request (FCGX_Request *fcgx, int fd)
   FCGX_Attach (fcgx);
   return true;
 }
+
+int
+fastcgi_kept_connection (const FCGX_Request *fcgx)
+{
+  return fcgx->ipcFd;
+}
+
+void
+fastcgi_release_kept (FCGX_Request *fcgx)
+{
+  if (fcgx->ipcFd >= 0)
+    close (fcgx->ipcFd);
+  fcgx->ipcFd = -1;
+}

@@ -68,4 +68,12 @@ int fastcgi_accept (const struct fastcgi_listener *listener,
  * malformed) and libfcgi closed it. */
 bool fastcgi_read_request (FCGX_Request *fcgx, int fd);
 
+/* The connection the web server asked to keep after the request just
+ * finished (FCGX_Finish_r left it open), or -1. */
+int fastcgi_kept_connection (const FCGX_Request *fcgx);
+
+/* Close the kept connection, if any: it is idle, and nothing of it is
+ * left to read or to linger for. */
+void fastcgi_release_kept (FCGX_Request *fcgx);
+
 #endif

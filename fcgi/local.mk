@@ -14,6 +14,8 @@ fcgi_libimagexfer_fcgi_a_SOURCES = \
 	fcgi/api/api-response.c \
 	fcgi/api/api-response.h \
 	fcgi/api/api-transfers.c \
+	fcgi/connection-wait.c \
+	fcgi/connection-wait.h \
 	fcgi/fastcgi-accept.c \
 	fcgi/fastcgi-accept.h \
 	fcgi/fastcgi-peers.c \

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include "api.h"
 #include "api-response.h"
 #include "backend.h"
+#include "connection-wait.h"
 #include "error.h"
 #include "fastcgi-accept.h"
 #include "http-status.h"
@@ -99,36 +99,30 @@ install_signals (void)
   return waiting;
 }
 
-/* Wait until a connection may be pending or SIGTERM came.  Every idle
- * worker waits on the one listening socket; with ppoll (or an epoll set
- * without EPOLLEXCLUSIVE) each new connection woke all of them, all but
- * one got EAGAIN from accept, and on small requests those wake-ups were
- * the workers' main cost (docs/benchmark.md).  Each worker's own epoll
- * set with EPOLLEXCLUSIVE wakes one.  The listening socket stays
- * non-blocking: a woken worker can still lose the race to one coming
- * back from a request, and then waits again. */
-static bool
-wait_for_connection (int epoll_fd, const sigset_t *waiting)
+/* Wait until a connection or a request on the kept one may be pending
+ * (connection-wait.h), or SIGTERM came.  Returns what is ready, 0 when
+ * nothing is.  The listening socket stays non-blocking: a woken worker
+ * can still lose the race to one coming back from a request, and then
+ * waits again. */
+static int
+wait_for_connection (struct connection_wait *w, const sigset_t *waiting)
 {
   static struct timespec signals_asked;
-  struct epoll_event event;
   /* A backend kept open for the next request (an NBD connection, an
    * image file) is closed once it has waited long enough or its
    * transfer was cancelled: the wait wakes up to look. */
-  int wait_ms = backend_kept_tick ();
+  int ready = connection_wait (w, backend_kept_tick (), waiting);
   sigset_t pending;
-  int r;
 
-  r = epoll_pwait (epoll_fd, &event, 1, wait_ms, waiting);
-  if (r != 1 || stop_requested)
-    return false;
+  if (ready == 0 || stop_requested)
+    return 0;
   /* When a connection is already waiting, epoll_pwait returns at once
    * without delivering a pending SIGTERM: ask for it, or a busy worker
    * would never drain.  Every WORKER_SIGNAL_CHECK_MS, not before every
    * request: on small requests the system call was one in 15, and a
    * drain that starts 100 ms later loses nothing. */
   if (!monotonic_due (&signals_asked, WORKER_SIGNAL_CHECK_MS))
-    return true;
+    return ready;
   sigpending (&pending);
   if (sigismember (&pending, SIGUSR2))
     orphaned = 1;
@@ -137,31 +131,9 @@ wait_for_connection (int epoll_fd, const sigset_t *waiting)
   if (sigismember (&pending, SIGTERM) || sigismember (&pending, SIGINT)
       || orphaned) {
     stop_requested = 1;
-    return false;
+    return 0;
   }
-  return true;
-}
-
-/* The worker's own epoll set (never inherited: an epoll set shared
- * across fork is one wait queue entry, and the exclusive wake-up would
- * be lost on it).  EPOLLEXCLUSIVE needs Linux 4.5; without it every
- * worker wakes, as with ppoll. */
-static int
-watch_listening_socket (int listen_fd)
-{
-  struct epoll_event event = { .events = EPOLLIN | EPOLLEXCLUSIVE };
-  int epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
-
-  if (epoll_fd == -1)
-    return -1;
-  if (epoll_ctl (epoll_fd, EPOLL_CTL_ADD, listen_fd, &event) == 0)
-    return epoll_fd;
-  event.events = EPOLLIN;
-  if (errno == EINVAL
-      && epoll_ctl (epoll_fd, EPOLL_CTL_ADD, listen_fd, &event) == 0)
-    return epoll_fd;
-  close (epoll_fd);
-  return -1;
+  return ready;
 }
 
 static bool
@@ -215,22 +187,35 @@ serve (struct request *req, const struct config *cfg)
     response_error (req, 404, "no such resource: %s", req->path);
 }
 
-/* The socket the web server connects to (fastcgi-accept.h), and who is
- * at the other end of the connection the worker has open. */
+/* The socket the web server connects to (fastcgi-accept.h), what the
+ * worker waits on, and who is at the other end of the connection the
+ * worker has open. */
 static struct fastcgi_listener listener;
+static struct connection_wait waiter;
 static enum fastcgi_peer connection_peer;
 
-/* Read the next request: on the connection the web server kept after
- * the last one (FCGI_KEEP_CONN), else, or when the web server closed
- * that, on the next new connection that brings one.  Returns 1 with a
- * request to serve, 0 when none was waiting, -1 when the listening
- * socket is broken. */
+/* Read the next request, from what wait_for_connection found ready: on
+ * the connection the web server kept after the last one (FCGI_KEEP_CONN)
+ * first, else on the next new connection that brings one.  Returns 1
+ * with a request to serve, 0 when none was waiting, -1 when the
+ * listening socket is broken. */
 static int
-read_next_request (struct request *req, const struct config *cfg)
+read_next_request (struct request *req, const struct config *cfg, int ready)
 {
-  if (req->fcgx.ipcFd >= 0
-      && fastcgi_read_request (&req->fcgx, req->fcgx.ipcFd))
-    return 1;
+  int kept = fastcgi_kept_connection (&req->fcgx);
+
+  if ((ready & CONNECTION_KEPT) && kept >= 0) {
+    if (fastcgi_read_request (&req->fcgx, kept))
+      return 1;
+    connection_wait_forget_kept (&waiter);
+    log_debug ("worker: the web server closed the connection it kept");
+  }
+  if (!(ready & CONNECTION_NEW))
+    return 0;
+  /* Idle, it would hold the web server's next request on it behind this
+   * new connection's (connection-wait.h). */
+  fastcgi_release_kept (&req->fcgx);
+  connection_wait_forget_kept (&waiter);
   for (;;) {
     int fd = fastcgi_accept (&listener, cfg->client_timeout,
                              &connection_peer);
@@ -249,12 +234,13 @@ read_next_request (struct request *req, const struct config *cfg)
   }
 }
 
-/* Take one request and serve it.  Returns 1 when one was served, 0 when
- * none was waiting, -1 when the listening socket is broken. */
+/* Take one request from what is ready and serve it.  Returns 1 when one
+ * was served, 0 when none was waiting, -1 when the listening socket is
+ * broken. */
 static int
-accept_and_serve (struct request *req, const struct config *cfg)
+accept_and_serve (struct request *req, const struct config *cfg, int ready)
 {
-  int r = read_next_request (req, cfg);
+  int r = read_next_request (req, cfg, ready);
 
   if (r != 1)
     return r;
@@ -267,6 +253,12 @@ accept_and_serve (struct request *req, const struct config *cfg)
   request_end_body (req);
   request_reset (req);
   FCGX_Finish_r (&req->fcgx);
+  if (connection_wait_keep (&waiter, fastcgi_kept_connection (&req->fcgx))
+      == -1) {
+    log_warning ("worker: cannot watch the connection the web server "
+                 "kept: %m; closing it");
+    fastcgi_release_kept (&req->fcgx);
+  }
   return 1;
 }
 
@@ -282,7 +274,9 @@ drain_backlog (struct request *req, const struct config *cfg)
 
   clock_gettime (CLOCK_MONOTONIC, &start);
   do {
-    if (accept_and_serve (req, cfg) != 1)
+    int ready = connection_wait (&waiter, 0, NULL);
+
+    if (ready == 0 || accept_and_serve (req, cfg, ready) != 1)
       return;
     clock_gettime (CLOCK_MONOTONIC, &now);
   } while (now.tv_sec - start.tv_sec < WORKER_DRAIN_SECONDS);
@@ -303,7 +297,6 @@ worker_run (int listen_fd, const struct config *cfg)
   struct request req;
   sigset_t waiting = install_signals ();
   int flags = fcntl (listen_fd, F_GETFL);
-  int epoll_fd;
 
   if (flags == -1 || fcntl (listen_fd, F_SETFL, flags | O_NONBLOCK) == -1) {
     log_error ("worker: cannot make the listening socket non-blocking: %m");
@@ -313,8 +306,7 @@ worker_run (int listen_fd, const struct config *cfg)
     log_error ("worker: %s", error_message ());
     return EXIT_FAILURE;
   }
-  epoll_fd = watch_listening_socket (listen_fd);
-  if (epoll_fd == -1) {
+  if (connection_wait_init (&waiter, listen_fd) == -1) {
     log_error ("worker: cannot watch the listening socket: %m");
     return EXIT_FAILURE;
   }
@@ -340,18 +332,17 @@ worker_run (int listen_fd, const struct config *cfg)
   log_debug ("worker started");
 
   while (!stop_requested) {
-    bool ready = wait_for_connection (epoll_fd, &waiting);
+    int ready = wait_for_connection (&waiter, &waiting);
 
     if (reopen_requested) {
       reopen_requested = 0;
       log_reopen ();
     }
-    if (!ready)
+    if (ready == 0)
       continue;
-    if (accept_and_serve (&req, cfg) == -1)
+    if (accept_and_serve (&req, cfg, ready) == -1)
       return EXIT_FAILURE;
   }
-  close (epoll_fd);
   /* Between requests: one orphan becomes the supervisor, the others
    * answer what is queued and leave.  A worker told to stop (the
    * supervisor was draining when it died) only leaves. */
@@ -364,6 +355,8 @@ worker_run (int listen_fd, const struct config *cfg)
   drain_backlog (&req, cfg);
   /* Once every process has closed it, the web server sees the socket
    * closed and answers 503 at once instead of queueing. */
+  connection_wait_close (&waiter);
+  fastcgi_release_kept (&req.fcgx);
   close (listen_fd);
   log_debug ("worker stopping");
   backend_drop_kept ();

@@ -12,6 +12,12 @@ a local account that can reach its socket would.
       Connect, send the first N bytes of a request (0 by default) and
       hold the connection SECONDS without sending more; prints
       "closed after S s" when the program closed it first, else "held".
+  fastcgi-request.py ADDRESS --kept COUNT PAUSE METHOD URI [NAME=VALUE ...]
+      COUNT requests one after another on one connection, each asking
+      the program to keep it (FCGI_KEEP_CONN), PAUSE seconds apart;
+      prints each response's first line and how long it took ("Status:
+      206 Partial Content in 0.01 s"), or "closed" and exit status 1
+      when the connection closed before a response ended.
 
 ADDRESS is a unix socket path or HOST:PORT.
 """
@@ -42,7 +48,10 @@ def connect(address):
     return socket.create_connection((host, int(port)))
 
 
-def request_bytes(method, uri, extra):
+FCGI_KEEP_CONN = 1
+
+
+def request_bytes(method, uri, extra, flags=0):
     params = {
         "REQUEST_METHOD": method,
         "REQUEST_URI": uri,
@@ -55,7 +64,7 @@ def request_bytes(method, uri, extra):
         name, _, value = item.partition("=")
         params[name] = value
     body = b"".join(name_value(k.encode(), v.encode()) for k, v in params.items())
-    return (record(BEGIN_REQUEST, struct.pack(">HB5x", 1, 0))
+    return (record(BEGIN_REQUEST, struct.pack(">HB5x", 1, flags))
             + record(PARAMS, body) + record(PARAMS, b"") + record(STDIN, b""))
 
 
@@ -72,26 +81,50 @@ def read_exact(sock, count):
     return data
 
 
-def one_request(address, method, uri, extra):
-    sock = connect(address)
-    sock.settimeout(30)
-    sock.sendall(request_bytes(method, uri, extra))
+def response(sock):
+    """The STDOUT of one response, and whether FCGI_END_REQUEST ended it."""
     out = b""
     while True:
         header = read_exact(sock, 8)
         if header is None:
-            sys.stdout.buffer.write(out)
-            return 1
+            return out, False
         _, kind, _, length, padding = struct.unpack(">BBHHBx", header)
         content = read_exact(sock, length + padding)
         if content is None:
-            sys.stdout.buffer.write(out)
-            return 1
+            return out, False
         if kind == STDOUT:
             out += content[:length]
         elif kind == END_REQUEST:
-            sys.stdout.buffer.write(out)
-            return 0
+            return out, True
+
+
+def one_request(address, method, uri, extra):
+    sock = connect(address)
+    sock.settimeout(30)
+    sock.sendall(request_bytes(method, uri, extra))
+    out, ended = response(sock)
+    sys.stdout.buffer.write(out)
+    return 0 if ended else 1
+
+
+def kept(address, count, pause, method, uri, extra):
+    sock = connect(address)
+    sock.settimeout(30)
+    for i in range(count):
+        if i:
+            time.sleep(pause)
+        start = time.monotonic()
+        try:
+            sock.sendall(request_bytes(method, uri, extra, FCGI_KEEP_CONN))
+            out, ended = response(sock)
+        except (OSError, socket.timeout):
+            ended = False
+        if not ended:
+            print("closed")
+            return 1
+        first = out.split(b"\r\n", 1)[0].decode(errors="replace")
+        print("%s in %.2f s" % (first, time.monotonic() - start), flush=True)
+    return 0
 
 
 def hold(address, seconds, send):
@@ -111,6 +144,9 @@ def hold(address, seconds, send):
 
 
 def main(argv):
+    if len(argv) >= 6 and argv[1] == "--kept":
+        return kept(argv[0], int(argv[2]), float(argv[3]), argv[4], argv[5],
+                    argv[6:])
     if len(argv) >= 3 and argv[1] == "--hold":
         send = int(argv[4]) if len(argv) >= 5 and argv[3] == "--send" else 0
         return hold(argv[0], float(argv[2]), send)

@@ -3,9 +3,11 @@
 # Who may talk to imagexfer's FastCGI socket, and what a peer there that
 # is not a working web server can hold (fcgi/fastcgi-accept.h): a
 # connection that sends nothing, or part of a request, frees its worker
-# after client_timeout; on a TCP socket, which every local account can
-# reach, the administrator's mark is refused and FCGI_WEB_SERVER_ADDRS
-# says which peers are served.  The peer here is
+# after client_timeout; a connection kept for the next request
+# (FCGI_KEEP_CONN) is watched while the worker is idle and let go for a
+# new one (fcgi/connection-wait.h); on a TCP socket, which every local
+# account can reach, the administrator's mark is refused and
+# FCGI_WEB_SERVER_ADDRS says which peers are served.  The peer here is
 # tests/bats/fastcgi-request.py, speaking FastCGI as a web server would.
 
 load helpers
@@ -111,6 +113,48 @@ expect_holders_freed ()
   expect_status 200
   cmp "$STACK_DIR/body" "$IMAGES/a.raw"
   expect_holders_freed
+}
+
+@test "unix socket: a connection kept with FCGI_KEEP_CONN is answered again after a pause, by the only worker" {
+  stack_start --mode daemon --workers 1 --conf-extra "client_timeout = 30"
+  image_random "$IMAGES/a.raw" 65536
+  file_transfer a "$IMAGES/a.raw"
+  # Before: the worker waited on the listening socket alone, and the
+  # second request sat unread on the kept connection (30 s, then
+  # "closed").
+  run fastcgi "$STACK_DIR/fcgi.sock" --kept 3 1 GET /images/a HTTP_RANGE=bytes=0-4095
+  [ "$status" -eq 0 ] || fail "$output"
+  (( ${#lines[@]} == 3 )) || fail "$output"
+  local line
+  for line in "${lines[@]}"; do
+    [[ $line =~ ^Status:\ 206\ Partial\ Content\ in\ ([0-9]+)\.[0-9]+\ s$ ]] \
+      || fail "$output"
+    (( BASH_REMATCH[1] < 3 )) || fail "$output"
+  done
+}
+
+@test "unix socket: a worker keeping an idle connection lets it go for a new one at once" {
+  stack_start --mode daemon --workers 1 --conf-extra "client_timeout = 30"
+  image_random "$IMAGES/a.raw" 65536
+  file_transfer a "$IMAGES/a.raw"
+  fastcgi "$STACK_DIR/fcgi.sock" --kept 2 6 GET /images/a > "$T/kept.out" 3>&- &
+  local kept=$!
+  sleep 1
+  # Before: the worker read the kept connection first, up to
+  # client_timeout (30 s), while this one waited.
+  local t0=$SECONDS
+  run timeout 20 python3 "$top_srcdir/tests/bats/fastcgi-request.py" \
+    "$STACK_DIR/fcgi.sock" GET /images/a HTTP_RANGE=bytes=0-4095
+  [ "$status" -eq 0 ] || fail "$output"
+  [[ ${lines[0]} == "Status: 206 Partial Content"* ]] || fail "$output"
+  (( SECONDS - t0 <= 3 )) || fail "the new connection waited $((SECONDS - t0)) s"
+  # The kept connection was closed, as a web server's pool expects: its
+  # second request is not answered (nginx sends it again on a new one).
+  local rc=0
+  wait "$kept" || rc=$?
+  run cat "$T/kept.out"
+  (( rc == 1 )) || fail "rc $rc: $output"
+  [[ ${lines[0]} == "Status: 200 OK in "* && ${lines[1]} == closed ]] || fail "$output"
 }
 
 @test "unix socket: the administrator's mark is taken (the socket's permissions say who connects)" {

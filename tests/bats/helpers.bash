@@ -7,9 +7,11 @@
 #   stack_start [--front lighttpd|nginx] [--mode spawned|daemon]
 #               [--workers N] [--conf-extra "key = value"]...
 #               [--lighttpd-extra 'lines']... [--https PEMFILE KEYFILE]
+#               [--nginx-keepalive N]
 #     --front: the web server in front (default $IMAGEXFER_FRONT, else
 #     lighttpd); nginx implies --mode daemon.  @IMAGES@ in a --conf-extra
-#     line stands for $IMAGES.
+#     line stands for $IMAGES.  --nginx-keepalive: nginx passes through
+#     an upstream pool that keeps up to N idle FastCGI connections.
 #   stack_stop
 #   stack_wait_ready URL PID...
 #   fcgi_supervisor_pid / fcgi_worker_pids
@@ -179,9 +181,11 @@ stack_start ()
 {
   local mode=spawned workers=4 conf_extra=() lighttpd_extra=()
   local pemfile="" privkey="" front=${IMAGEXFER_FRONT:-lighttpd}
+  local nginx_keepalive=""
   while [ $# -gt 0 ]; do
     case $1 in
       --front) front=$2; shift 2 ;;
+      --nginx-keepalive) nginx_keepalive=$2; shift 2 ;;
       --mode) mode=$2; shift 2 ;;
       --workers) workers=$2; shift 2 ;;
       --conf-extra) conf_extra+=("$2"); shift 2 ;;
@@ -305,11 +309,13 @@ stack_start ()
 # the deploy snippets, copied into DIR/nginx with their paths and the
 # daemon's socket filled in; other paths are static files of DIR/www.
 #   --port P --dir DIR --socket PATH [--https-port P --pemfile F --privkey F]
-#   [--admin-socket PATH]
+#   [--admin-socket PATH] [--keepalive N]
+# --keepalive: /images goes through an upstream pool that keeps up to N
+# idle FastCGI connections (nginx's "keepalive" directive).
 imagexfer_nginx_config ()
 {
   local port="" dir="" socket="" https_port="" pemfile="" privkey="" f
-  local admin_socket=""
+  local admin_socket="" keepalive=""
   while [ $# -gt 0 ]; do
     case $1 in
       --port) port=$2 ;;
@@ -319,6 +325,7 @@ imagexfer_nginx_config ()
       --pemfile) pemfile=$2 ;;
       --privkey) privkey=$2 ;;
       --admin-socket) admin_socket=$2 ;;
+      --keepalive) keepalive=$2 ;;
       *) echo "imagexfer_nginx_config: unknown option $1" >&2; return 2 ;;
     esac
     shift 2
@@ -337,6 +344,10 @@ imagexfer_nginx_config ()
         -e "s|/etc/imagexfer/tls/server.key|$privkey|" \
         "$f" > "$dir/nginx/$(basename "$f" .in)" || return 1
   done
+  if [ -n "$keepalive" ]; then
+    sed -i "s|fastcgi_pass unix:$socket;|fastcgi_pass imagexfer_pool;|" \
+      "$dir/nginx/imagexfer.conf" || return 1
+  fi
   # As root nginx would run its workers as nobody, who may not reach the
   # daemon's socket or the test's files.
   if [ "$(id -u)" -eq 0 ]; then
@@ -349,6 +360,7 @@ imagexfer_nginx_config ()
     "error_log $dir/nginx-error.log warn;" \
     "events { worker_connections 256; }" \
     "http {" \
+    ${keepalive:+"    upstream imagexfer_pool { server unix:$socket; keepalive $keepalive; }"} \
     "    access_log off;" \
     "    sendfile on;" \
     "    client_body_temp_path $dir/nginx-tmp/body;" \
@@ -402,6 +414,7 @@ _front_nginx_launch ()
   [ -n "$2" ] && https_args=(--https-port "$2" --pemfile "$pemfile" --privkey "$privkey")
   imagexfer_nginx_config --port "$1" --dir "$STACK_DIR" --socket "$socket" \
     "${https_args[@]}" --admin-socket "$ADMIN_SOCKET" \
+    ${nginx_keepalive:+--keepalive "$nginx_keepalive"} \
     > "$STACK_DIR/nginx.conf" || return 1
   : > "$STACK_DIR/nginx-error.log"
   rm -f "$STACK_DIR/nginx.pid"

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What an idle worker waits on; see connection-wait.h. */
+#include <config.h>
+
+#include <errno.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "connection-wait.h"
+
+/* Every idle worker waits on the one listening socket; with ppoll (or an
+ * epoll set without EPOLLEXCLUSIVE) each new connection woke all of
+ * them, all but one got EAGAIN from accept, and on small requests those
+ * wake-ups were the workers' main cost (docs/benchmark.md).  With
+ * EPOLLEXCLUSIVE one is woken.  EPOLLEXCLUSIVE needs Linux 4.5; without
+ * it every worker wakes, as with ppoll. */
+int
+connection_wait_init (struct connection_wait *w, int listen_fd)
+{
+  struct epoll_event event = {
+    .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = listen_fd,
+  };
+
+  w->listen_fd = listen_fd;
+  w->kept_fd = -1;
+  w->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
+  if (w->epoll_fd == -1)
+    return -1;
+  if (epoll_ctl (w->epoll_fd, EPOLL_CTL_ADD, listen_fd, &event) == 0)
+    return 0;
+  event.events = EPOLLIN;
+  if (errno == EINVAL
+      && epoll_ctl (w->epoll_fd, EPOLL_CTL_ADD, listen_fd, &event) == 0)
+    return 0;
+  close (w->epoll_fd);
+  w->epoll_fd = -1;
+  return -1;
+}
+
+int
+connection_wait (struct connection_wait *w, int timeout_ms,
+                 const sigset_t *sigmask)
+{
+  struct epoll_event events[2];
+  int n = epoll_pwait (w->epoll_fd, events, 2, timeout_ms, sigmask);
+  int ready = 0;
+
+  for (int i = 0; i < n; i++)
+    ready |= events[i].data.fd == w->listen_fd ? CONNECTION_NEW
+                                               : CONNECTION_KEPT;
+  return ready;
+}
+
+int
+connection_wait_keep (struct connection_wait *w, int fd)
+{
+  struct epoll_event event = {
+    /* EPOLLRDHUP: the web server closing it is news too (the read then
+     * finds the end, and the connection is closed). */
+    .events = EPOLLIN | EPOLLRDHUP, .data.fd = fd,
+  };
+
+  if (fd >= 0 && fd == w->kept_fd)
+    return 0;                   /* the same connection, still watched */
+  /* A connection closed left the epoll set with its close, whatever
+   * number a new one gets. */
+  w->kept_fd = -1;
+  if (fd < 0)
+    return 0;
+  if (epoll_ctl (w->epoll_fd, EPOLL_CTL_ADD, fd, &event) == -1
+      && (errno != EEXIST
+          || epoll_ctl (w->epoll_fd, EPOLL_CTL_MOD, fd, &event) == -1))
+    return -1;
+  w->kept_fd = fd;
+  return 0;
+}
+
+void
+connection_wait_forget_kept (struct connection_wait *w)
+{
+  w->kept_fd = -1;
+}
+
+void
+connection_wait_close (struct connection_wait *w)
+{
+  if (w->epoll_fd >= 0)
+    close (w->epoll_fd);
+  w->epoll_fd = -1;
+  w->kept_fd = -1;
+}

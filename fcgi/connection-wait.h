@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What an idle worker waits on: the listening socket, and the connection
+ * the web server asked it to keep (FCGI_KEEP_CONN) for a next request.
+ *
+ * nginx with an upstream keepalive pool sends the next request on a kept
+ * connection whenever it likes.  A worker that waited on the listening
+ * socket alone answered it only once some other connection woke it:
+ * every second request through such a pool hung.  Here both are
+ * watched, and a request on the kept connection is taken first.
+ *
+ * A worker keeps at most one connection, and only while it is idle:
+ * before it takes a new connection it lets the kept one go, or a request
+ * the web server sent on it would wait behind a transfer that may take
+ * hours while other workers sit idle.  nginx sends a request again on a
+ * new connection when a kept one it reused turns out closed (unless part
+ * of an unbuffered body went out already).
+ */
+#ifndef IMAGEXFER_CONNECTION_WAIT_H
+#define IMAGEXFER_CONNECTION_WAIT_H
+
+#include <signal.h>
+
+struct connection_wait {
+  int epoll_fd;
+  int listen_fd;
+  int kept_fd;                  /* watched, or -1 */
+};
+
+/* What connection_wait found ready (both may be). */
+#define CONNECTION_NEW 1        /* the listening socket: accept one */
+#define CONNECTION_KEPT 2       /* the kept connection: a request, or its end */
+
+/* Watch listen_fd (the worker's own epoll set: an epoll set shared
+ * across fork is one wait queue entry, and the exclusive wake-up would be
+ * lost on it).  Returns 0, or -1 with errno. */
+int connection_wait_init (struct connection_wait *w, int listen_fd);
+
+/* Wait up to timeout_ms (-1: no limit; 0: only look) with the signal
+ * mask sigmask (NULL: as it is).  Returns CONNECTION_NEW and/or
+ * CONNECTION_KEPT, or 0 when nothing came (a timeout, a signal). */
+int connection_wait (struct connection_wait *w, int timeout_ms,
+                     const sigset_t *sigmask);
+
+/* After a request: fd is the connection the web server kept, or -1 when
+ * there is none (closed; epoll forgot it with the close).  Returns 0, or
+ * -1 with errno when fd cannot be watched (the caller closes it). */
+int connection_wait_keep (struct connection_wait *w, int fd);
+
+/* The kept connection was closed elsewhere (libfcgi, after it brought no
+ * request). */
+void connection_wait_forget_kept (struct connection_wait *w);
+
+void connection_wait_close (struct connection_wait *w);
+
+#endif

@@ -52,6 +52,7 @@ BATS_SUITES = \
 	tests/bats/nbd-stalled-nginx.bats \
 	tests/bats/http-stalled.bats \
 	tests/bats/fastcgi-socket.bats \
+	tests/bats/nginx-keepalive.bats \
 	$(NULL)
 TESTS += $(BATS_SUITES)
 EXTRA_DIST += $(BATS_SUITES) \

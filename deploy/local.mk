@@ -88,6 +88,7 @@ EXTRA_DIST += \
 	tests/bench/nbd.bash \
 	tests/bench/nginx.bash \
 	tests/bench/small.bash \
+	tests/bench/small-nginx.bash \
 	tests/bench/gateway.bash \
 	.ci/run \
 	$(NULL)

@@ -22,9 +22,10 @@ SMALL_SECONDS=${SMALL_SECONDS:-5}
 SMALL_RANGE="bytes=1048576-1052671"
 
 # bench_wrk NAME URL [ROUND]: requests per second, appended to
-# SMALL_RATES[NAME] (one per round); fails when any answer was not a
-# 206.  With --syscalls, the first round also counts system calls (the
-# counts do not drift with the host as the rates do).
+# SMALL_RATES[NAME] (one per round; each section has its own names);
+# fails when any answer was not a 206.  With --syscalls, the first round
+# also counts system calls (the counts do not drift with the host as the
+# rates do).
 declare -A SMALL_RATES=()
 bench_wrk ()
 {
@@ -78,7 +79,6 @@ section_small ()
     cmp -s "$expected" "$dir/small-got" || { log "bench: $url: wrong bytes"; failed=yes; }
   done
   local round name
-  SMALL_RATES=()
   for ((round = 1; round <= repeat; round++)); do
     echo "  round $round of $repeat:"
     bench_wrk small-static "$BASE_URL/static.raw" "$round"

@@ -15,6 +15,7 @@
 #include "error.h"
 #include "fastcgi-accept.h"
 #include "log.h"
+#include "log-limited.h"
 
 int
 fastcgi_listener_init (struct fastcgi_listener *listener, int fd)
@@ -82,6 +83,8 @@ limit_stalls (int fd, unsigned seconds)
     log_warning ("worker: cannot limit stalled clients: %m");
 }
 
+static struct log_limit refused_peers = LOG_LIMIT_INIT (10);
+
 /* A TCP connection just accepted: who it is from, or false when that
  * peer is not to be served (the connection is then closed). */
 static bool
@@ -103,8 +106,9 @@ tcp_peer_admitted (const struct fastcgi_listener *listener, int fd,
   }
   inet_ntop (address.family == AF_INET ? AF_INET : AF_INET6, address.bytes,
              name, sizeof name);
-  log_warning ("worker: FastCGI connection from %s refused: not in "
-               "FCGI_WEB_SERVER_ADDRS", name);
+  /* A peer that reconnects in a loop must not fill the log. */
+  log_warning_limited (&refused_peers, "worker: FastCGI connection from %s "
+                       "refused: not in FCGI_WEB_SERVER_ADDRS", name);
   close (fd);
   return false;
 }

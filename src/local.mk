@@ -21,6 +21,8 @@ src_libimagexfer_a_SOURCES = \
 	src/util/log.c \
 	src/util/log.h \
 	src/util/log-output.c \
+	src/util/log-limited.c \
+	src/util/log-limited.h \
 	src/util/monotonic.c \
 	src/util/monotonic.h \
 	src/util/process-id.c \

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,9 @@ bool stats_writable;
 
 /* The permissions of a table this process creates (config file_mode). */
 static mode_t stats_file_mode = 0640;
+
+/* A bad state file must not fill the log with a line per request. */
+struct log_limit stats_warnings = LOG_LIMIT_INIT (STATS_WARN_SECONDS);
 
 void
 stats_map_set_file_mode (unsigned mode)
@@ -260,34 +262,6 @@ stats_map_unmap (void)
   stats_sigbus_guard (NULL, 0);
   munmap (stats_map, sizeof *stats_map);
   stats_map = NULL;
-}
-
-/* One warning per STATS_WARN_SECONDS: a bad state file must not fill
- * the log with a line per request. */
-void
-stats_warn_limited (const char *fmt, ...)
-{
-  static struct timespec last;
-  static unsigned suppressed;
-  struct timespec now;
-  char message[512];
-  va_list args;
-
-  clock_gettime (CLOCK_MONOTONIC, &now);
-  if (last.tv_sec != 0 && now.tv_sec - last.tv_sec < STATS_WARN_SECONDS) {
-    suppressed++;
-    return;
-  }
-  last = now;
-  va_start (args, fmt);
-  vsnprintf (message, sizeof message, fmt, args);
-  va_end (args);
-  if (suppressed)
-    log_warning ("%s (%u similar warnings in the last %d s not shown)",
-                 message, suppressed, STATS_WARN_SECONDS);
-  else
-    log_warning ("%s", message);
-  suppressed = 0;
 }
 
 /* Replace every byte that is not part of a well-formed UTF-8 sequence,

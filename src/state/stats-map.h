@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "log-limited.h"
 #include "stats-limits.h"
 #include "transfer.h"
 
@@ -156,8 +157,9 @@ int stats_map_reattach (void);
 /* A warning about the state file, at most one per STATS_WARN_SECONDS
  * (the others are counted and the count shown with the next one). */
 #define STATS_WARN_SECONDS 10
-void stats_warn_limited (const char *fmt, ...)
-  __attribute__ ((format (printf, 1, 2)));
+extern struct log_limit stats_warnings;
+#define stats_warn_limited(...) \
+  log_warning_limited (&stats_warnings, __VA_ARGS__)
 /* Unmap.  Whatever this process holds in the table (its slot, its
  * request in flight) must have been given back before. */
 void stats_map_unmap (void);

@@ -197,12 +197,21 @@ expect_holders_freed ()
   expect_holders_freed
 }
 
-@test "TCP socket: FCGI_WEB_SERVER_ADDRS without this peer: closed unanswered, logged; with it (as ::ffff:127.0.0.1): served" {
+@test "TCP socket: FCGI_WEB_SERVER_ADDRS without this peer: closed unanswered, logged once per 10 s; with it (as ::ffff:127.0.0.1): served" {
   tcp_start FCGI_WEB_SERVER_ADDRS=192.0.2.1,2001:db8::1
   run fastcgi "$TCP_ADDR" GET /images/nothing-here
   [ "$status" -eq 1 ] || fail "answered: $output"
   [ -z "$output" ]
   grep -q "warning: worker: FastCGI connection from 127.0.0.1 refused: not in FCGI_WEB_SERVER_ADDRS" "$TCP_LOG"
+  # A peer that keeps coming back is logged once per 10 s, not once per
+  # connection.
+  local i
+  for i in 1 2 3 4 5; do
+    run fastcgi "$TCP_ADDR" GET /images/nothing-here
+    [ "$status" -eq 1 ] || fail "answered: $output"
+  done
+  expect_eq "$(grep -c "refused: not in FCGI_WEB_SERVER_ADDRS" "$TCP_LOG")" 1 \
+    "refusals logged"
   kill -TERM "$TCP_PID"
   wait "$TCP_PID" || :
   TCP_PID=""

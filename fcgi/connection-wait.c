@@ -45,9 +45,14 @@ connection_wait (struct connection_wait *w, int timeout_ms,
   int n = epoll_pwait (w->epoll_fd, events, 2, timeout_ms, sigmask);
   int ready = 0;
 
-  for (int i = 0; i < n; i++)
-    ready |= events[i].data.fd == w->listen_fd ? CONNECTION_NEW
-                                               : CONNECTION_KEPT;
+  for (int i = 0; i < n; i++) {
+    if (events[i].data.fd == w->listen_fd)
+      ready |= CONNECTION_NEW;
+    else if (events[i].events & (EPOLLRDHUP | EPOLLHUP))
+      ready |= CONNECTION_KEPT | CONNECTION_KEPT_HUP;
+    else
+      ready |= CONNECTION_KEPT;
+  }
   return ready;
 }
 

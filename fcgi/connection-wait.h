@@ -29,6 +29,7 @@ struct connection_wait {
 /* What connection_wait found ready (both may be). */
 #define CONNECTION_NEW 1        /* the listening socket: accept one */
 #define CONNECTION_KEPT 2       /* the kept connection: a request, or its end */
+#define CONNECTION_KEPT_HUP 4   /* ... and the web server closed its side */
 
 /* Watch listen_fd (the worker's own epoll set: an epoll set shared
  * across fork is one wait queue entry, and the exclusive wake-up would be
@@ -37,7 +38,8 @@ int connection_wait_init (struct connection_wait *w, int listen_fd);
 
 /* Wait up to timeout_ms (-1: no limit; 0: only look) with the signal
  * mask sigmask (NULL: as it is).  Returns CONNECTION_NEW and/or
- * CONNECTION_KEPT, or 0 when nothing came (a timeout, a signal). */
+ * CONNECTION_KEPT (with CONNECTION_KEPT_HUP), or 0 when nothing came (a
+ * timeout, a signal). */
 int connection_wait (struct connection_wait *w, int timeout_ms,
                      const sigset_t *sigmask);
 

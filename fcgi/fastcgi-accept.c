@@ -169,3 +169,12 @@ fastcgi_release_kept (FCGX_Request *fcgx)
     close (fcgx->ipcFd);
   fcgx->ipcFd = -1;
 }
+
+bool
+fastcgi_kept_ended (const FCGX_Request *fcgx)
+{
+  char byte;
+
+  return fcgx->ipcFd >= 0
+         && recv (fcgx->ipcFd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
+}

@@ -76,4 +76,10 @@ int fastcgi_kept_connection (const FCGX_Request *fcgx);
  * left to read or to linger for. */
 void fastcgi_release_kept (FCGX_Request *fcgx);
 
+/* Whether the web server, having closed its side of the kept connection,
+ * left nothing on it to read: then there is no request to read, and it
+ * is closed (fastcgi_release_kept) without asking libfcgi, which would
+ * read the end and then try to accept on no socket. */
+bool fastcgi_kept_ended (const FCGX_Request *fcgx);
+
 #endif

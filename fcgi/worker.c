@@ -205,7 +205,11 @@ read_next_request (struct request *req, const struct config *cfg, int ready)
   int kept = fastcgi_kept_connection (&req->fcgx);
 
   if ((ready & CONNECTION_KEPT) && kept >= 0) {
-    if (fastcgi_read_request (&req->fcgx, kept))
+    /* nginx without a pool asks to keep each connection and closes it
+     * after the answer: one peek, not libfcgi's read and accept. */
+    if ((ready & CONNECTION_KEPT_HUP) && fastcgi_kept_ended (&req->fcgx))
+      fastcgi_release_kept (&req->fcgx);
+    else if (fastcgi_read_request (&req->fcgx, kept))
       return 1;
     connection_wait_forget_kept (&waiter);
     log_debug ("worker: the web server closed the connection it kept");

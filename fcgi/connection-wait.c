@@ -3,10 +3,12 @@
 #include <config.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
 #include "connection-wait.h"
+#include "log.h"
 
 /* Every idle worker waits on the one listening socket; with ppoll (or an
  * epoll set without EPOLLEXCLUSIVE) each new connection woke all of
@@ -14,23 +16,34 @@
  * wake-ups were the workers' main cost (docs/benchmark.md).  With
  * EPOLLEXCLUSIVE one is woken.  EPOLLEXCLUSIVE needs Linux 4.5; without
  * it every worker wakes, as with ppoll. */
-int
-connection_wait_init (struct connection_wait *w, int listen_fd)
+static int
+watch_exclusively (int epoll_fd, int fd)
 {
   struct epoll_event event = {
-    .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = listen_fd,
+    .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = fd,
   };
 
+  if (epoll_ctl (epoll_fd, EPOLL_CTL_ADD, fd, &event) == 0)
+    return 0;
+  event.events = EPOLLIN;
+  if (errno == EINVAL && epoll_ctl (epoll_fd, EPOLL_CTL_ADD, fd, &event) == 0)
+    return 0;
+  return -1;
+}
+
+int
+connection_wait_init (struct connection_wait *w, int listen_fd,
+                      int handoff_fd)
+{
   w->listen_fd = listen_fd;
+  w->handoff_fd = handoff_fd;
   w->kept_fd = -1;
   w->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
   if (w->epoll_fd == -1)
     return -1;
-  if (epoll_ctl (w->epoll_fd, EPOLL_CTL_ADD, listen_fd, &event) == 0)
-    return 0;
-  event.events = EPOLLIN;
-  if (errno == EINVAL
-      && epoll_ctl (w->epoll_fd, EPOLL_CTL_ADD, listen_fd, &event) == 0)
+  if (watch_exclusively (w->epoll_fd, listen_fd) == 0
+      && (handoff_fd < 0
+          || watch_exclusively (w->epoll_fd, handoff_fd) == 0))
     return 0;
   close (w->epoll_fd);
   w->epoll_fd = -1;
@@ -48,6 +61,14 @@ connection_wait (struct connection_wait *w, int timeout_ms,
   for (int i = 0; i < n; i++) {
     if (events[i].data.fd == w->listen_fd)
       ready |= CONNECTION_NEW;
+    else if (events[i].data.fd == w->handoff_fd) {
+      uint64_t count;
+
+      /* Taken (the counter back to zero) by the one worker woken; one
+       * that finds the connection gone to another gets EAGAIN. */
+      if (read (w->handoff_fd, &count, sizeof count) == sizeof count)
+        ready |= CONNECTION_NEW;
+    }
     else if (events[i].events & (EPOLLRDHUP | EPOLLHUP))
       ready |= CONNECTION_KEPT | CONNECTION_KEPT_HUP;
     else
@@ -56,12 +77,23 @@ connection_wait (struct connection_wait *w, int timeout_ms,
   return ready;
 }
 
+void
+connection_wait_pass_on (struct connection_wait *w)
+{
+  uint64_t one = 1;
+
+  if (w->handoff_fd >= 0
+      && write (w->handoff_fd, &one, sizeof one) != sizeof one)
+    log_warning ("worker: cannot wake another worker for a waiting "
+                 "connection: %m");
+}
+
 int
 connection_wait_keep (struct connection_wait *w, int fd)
 {
   struct epoll_event event = {
-    /* EPOLLRDHUP: the web server closing it is news too (the read then
-     * finds the end, and the connection is closed). */
+    /* EPOLLIN wakes for a request and for the end; EPOLLRDHUP says
+     * which it may be (CONNECTION_KEPT_HUP). */
     .events = EPOLLIN | EPOLLRDHUP, .data.fd = fd,
   };
 

@@ -24,17 +24,22 @@ struct connection_wait {
   int epoll_fd;
   int listen_fd;
   int kept_fd;                  /* watched, or -1 */
+  int handoff_fd;               /* the workers' shared eventfd, or -1 */
 };
 
 /* What connection_wait found ready (both may be). */
-#define CONNECTION_NEW 1        /* the listening socket: accept one */
+#define CONNECTION_NEW 1        /* the listening socket (or another worker
+                                 * passed its wake-up on): accept one */
 #define CONNECTION_KEPT 2       /* the kept connection: a request, or its end */
-#define CONNECTION_KEPT_HUP 4   /* ... and the web server closed its side */
+#define CONNECTION_KEPT_HUP 4   /* ... and the web server closed its side:
+                                 * perhaps nothing is left to read */
 
 /* Watch listen_fd (the worker's own epoll set: an epoll set shared
  * across fork is one wait queue entry, and the exclusive wake-up would be
- * lost on it).  Returns 0, or -1 with errno. */
-int connection_wait_init (struct connection_wait *w, int listen_fd);
+ * lost on it), and handoff_fd, an eventfd shared by the workers (or -1):
+ * see connection_wait_pass_on.  Returns 0, or -1 with errno. */
+int connection_wait_init (struct connection_wait *w, int listen_fd,
+                          int handoff_fd);
 
 /* Wait up to timeout_ms (-1: no limit; 0: only look) with the signal
  * mask sigmask (NULL: as it is).  Returns CONNECTION_NEW and/or
@@ -42,6 +47,13 @@ int connection_wait_init (struct connection_wait *w, int listen_fd);
  * timeout, a signal). */
 int connection_wait (struct connection_wait *w, int timeout_ms,
                      const sigset_t *sigmask);
+
+/* A new connection was ready too, but this worker takes the request on
+ * its kept connection: wake another idle worker for it.  The wake-up on
+ * the listening socket went to this worker alone (EPOLLEXCLUSIVE), and
+ * the connection would otherwise wait in the queue until this request
+ * ends, however long, or until another one arrives. */
+void connection_wait_pass_on (struct connection_wait *w);
 
 /* After a request: fd is the connection the web server kept, or -1 when
  * there is none (closed; epoll forgot it with the close).  Returns 0, or

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -104,6 +105,10 @@ count_all_workers (void)
   return n;
 }
 
+/* An eventfd the workers wake each other through (connection-wait.h),
+ * or -1: made once, inherited by every worker. */
+static int handoff_fd = -1;
+
 static int
 spawn_worker (int listen_fd, const struct config *cfg)
 {
@@ -131,7 +136,7 @@ spawn_worker (int listen_fd, const struct config *cfg)
      * wait for this worker forever. */
     takeover_worker_start ();
     stats_detach ();
-    _exit (worker_run (listen_fd, cfg));
+    _exit (worker_run (listen_fd, handoff_fd, cfg));
   }
   slot->pid = pid;
   slot->generation = generation;
@@ -273,6 +278,10 @@ supervisor_run (int listen_fd, struct config *cfg,
   }
   install_signals (&blocked);
   sigemptyset (&none);
+  handoff_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (handoff_fd == -1)
+    log_warning ("supervisor: eventfd: %m; a worker taking a request on a "
+                 "kept connection cannot wake another for a new one");
   stats_set_file_mode (cfg->file_mode);
   stats_attach (cfg->state_dir);
   stats_supervisor_start (cfg->workers);
@@ -324,6 +333,8 @@ supervisor_run (int listen_fd, struct config *cfg,
       ppoll (NULL, 0, &state_check_interval, &none);
   }
   drain (listen_fd, options);
+  if (handoff_fd >= 0)
+    close (handoff_fd);
   stats_detach ();
   log_info ("supervisor: stopped");
   return EXIT_SUCCESS;

@@ -209,17 +209,17 @@ read_next_request (struct request *req, const struct config *cfg, int ready)
      * after the answer: one peek, not libfcgi's read and accept. */
     if ((ready & CONNECTION_KEPT_HUP) && fastcgi_kept_ended (&req->fcgx))
       fastcgi_release_kept (&req->fcgx);
-    else if (fastcgi_read_request (&req->fcgx, kept))
+    else if (fastcgi_read_request (&req->fcgx, kept)) {
+      if (ready & CONNECTION_NEW)
+        connection_wait_pass_on (&waiter);
       return 1;
+    }
     connection_wait_forget_kept (&waiter);
-    log_debug ("worker: the web server closed the connection it kept");
+    log_debug ("worker: the connection the web server kept ended, timed "
+               "out or was malformed");
   }
   if (!(ready & CONNECTION_NEW))
     return 0;
-  /* Idle, it would hold the web server's next request on it behind this
-   * new connection's (connection-wait.h). */
-  fastcgi_release_kept (&req->fcgx);
-  connection_wait_forget_kept (&waiter);
   for (;;) {
     int fd = fastcgi_accept (&listener, cfg->client_timeout,
                              &connection_peer);
@@ -231,6 +231,11 @@ read_next_request (struct request *req, const struct config *cfg, int ready)
       /* A broken listening socket will not heal; the supervisor decides. */
       return -1;
     }
+    /* Idle, the kept connection would hold the web server's next request
+     * on it behind this connection's (connection-wait.h).  Let go only
+     * now: a wake-up lost to another worker leaves it kept. */
+    fastcgi_release_kept (&req->fcgx);
+    connection_wait_forget_kept (&waiter);
     if (fastcgi_read_request (&req->fcgx, fd))
       return 1;
     log_debug ("worker: a FastCGI connection closed, timed out or was "
@@ -296,7 +301,7 @@ worker_transfer_wanted (const struct transfer *t)
 }
 
 int
-worker_run (int listen_fd, const struct config *cfg)
+worker_run (int listen_fd, int handoff_fd, const struct config *cfg)
 {
   struct request req;
   sigset_t waiting = install_signals ();
@@ -310,7 +315,7 @@ worker_run (int listen_fd, const struct config *cfg)
     log_error ("worker: %s", error_message ());
     return EXIT_FAILURE;
   }
-  if (connection_wait_init (&waiter, listen_fd) == -1) {
+  if (connection_wait_init (&waiter, listen_fd, handoff_fd) == -1) {
     log_error ("worker: cannot watch the listening socket: %m");
     return EXIT_FAILURE;
   }

@@ -7,7 +7,9 @@
 #include "config-file.h"
 
 /* Serve requests on listen_fd until SIGTERM (the request in flight is
- * finished first).  Returns the process exit status. */
-int worker_run (int listen_fd, const struct config *cfg);
+ * finished first).  handoff_fd: an eventfd shared by the workers, through
+ * which one passes a new connection's wake-up on to another
+ * (connection-wait.h), or -1.  Returns the process exit status. */
+int worker_run (int listen_fd, int handoff_fd, const struct config *cfg);
 
 #endif

@@ -23,8 +23,8 @@ log_warning_limited (struct log_limit *limit, const char *fmt, ...)
   vsnprintf (message, sizeof message, fmt, args);
   va_end (args);
   if (limit->suppressed)
-    log_warning ("%s (%u similar warnings in the last %d s not shown)",
-                 message, limit->suppressed, limit->seconds);
+    log_warning ("%s (%u similar warnings since the last one not shown)",
+                 message, limit->suppressed);
   else
     log_warning ("%s", message);
   limit->suppressed = 0;

@@ -12,12 +12,13 @@ a local account that can reach its socket would.
       Connect, send the first N bytes of a request (0 by default) and
       hold the connection SECONDS without sending more; prints
       "closed after S s" when the program closed it first, else "held".
-  fastcgi-request.py ADDRESS --kept COUNT PAUSE METHOD URI [NAME=VALUE ...]
+  fastcgi-request.py ADDRESS --kept COUNT PAUSE [--shut] METHOD URI [NAME=VALUE ...]
       COUNT requests one after another on one connection, each asking
       the program to keep it (FCGI_KEEP_CONN), PAUSE seconds apart;
       prints each response's first line and how long it took ("Status:
       206 Partial Content in 0.01 s"), or "closed" and exit status 1
-      when the connection closed before a response ended.
+      when the connection closed before a response ended.  --shut:
+      close the sending side right after the last request is sent.
 
 ADDRESS is a unix socket path or HOST:PORT.
 """
@@ -107,7 +108,7 @@ def one_request(address, method, uri, extra):
     return 0 if ended else 1
 
 
-def kept(address, count, pause, method, uri, extra):
+def kept(address, count, pause, shut, method, uri, extra):
     sock = connect(address)
     sock.settimeout(30)
     for i in range(count):
@@ -116,8 +117,10 @@ def kept(address, count, pause, method, uri, extra):
         start = time.monotonic()
         try:
             sock.sendall(request_bytes(method, uri, extra, FCGI_KEEP_CONN))
+            if shut and i == count - 1:
+                sock.shutdown(socket.SHUT_WR)
             out, ended = response(sock)
-        except (OSError, socket.timeout):
+        except OSError:
             ended = False
         if not ended:
             print("closed")
@@ -145,8 +148,10 @@ def hold(address, seconds, send):
 
 def main(argv):
     if len(argv) >= 6 and argv[1] == "--kept":
-        return kept(argv[0], int(argv[2]), float(argv[3]), argv[4], argv[5],
-                    argv[6:])
+        shut = argv[4] == "--shut"
+        rest = argv[5:] if shut else argv[4:]
+        return kept(argv[0], int(argv[2]), float(argv[3]), shut, rest[0],
+                    rest[1], rest[2:])
     if len(argv) >= 3 and argv[1] == "--hold":
         send = int(argv[4]) if len(argv) >= 5 and argv[3] == "--send" else 0
         return hold(argv[0], float(argv[2]), send)

@@ -133,13 +133,28 @@ expect_holders_freed ()
   done
 }
 
+@test "unix socket: a request on a kept connection whose sender then closes its side is answered" {
+  stack_start --mode daemon --workers 1 --conf-extra "client_timeout = 30"
+  image_random "$IMAGES/a.raw" 65536
+  file_transfer a "$IMAGES/a.raw"
+  # The second request comes with the end of the web server's side: the
+  # worker, told of the close, must still find and answer it.
+  run fastcgi "$STACK_DIR/fcgi.sock" --kept 2 0.5 --shut GET /images/a HTTP_RANGE=bytes=0-4095
+  [ "$status" -eq 0 ] || fail "$output"
+  [[ ${lines[0]} == "Status: 206 Partial Content in "* ]] || fail "$output"
+  [[ ${lines[1]} == "Status: 206 Partial Content in "* ]] || fail "$output"
+}
+
 @test "unix socket: a worker keeping an idle connection lets it go for a new one at once" {
   stack_start --mode daemon --workers 1 --conf-extra "client_timeout = 30"
   image_random "$IMAGES/a.raw" 65536
   file_transfer a "$IMAGES/a.raw"
   fastcgi "$STACK_DIR/fcgi.sock" --kept 2 6 GET /images/a > "$T/kept.out" 3>&- &
-  local kept=$!
-  sleep 1
+  local kept=$! n=50
+  until grep -q '^Status: 200 OK' "$T/kept.out"; do
+    (( n-- > 0 )) || fail "the first request on the kept connection: $(cat "$T/kept.out")"
+    sleep 0.1
+  done
   # Before: the worker read the kept connection first, up to
   # client_timeout (30 s), while this one waited.
   local t0=$SECONDS

@@ -347,6 +347,10 @@ imagexfer_nginx_config ()
   if [ -n "$keepalive" ]; then
     sed -i "s|fastcgi_pass unix:$socket;|fastcgi_pass imagexfer_pool;|" \
       "$dir/nginx/imagexfer.conf" || return 1
+    grep -q 'fastcgi_pass imagexfer_pool;' "$dir/nginx/imagexfer.conf" || {
+      echo "imagexfer_nginx_config: no fastcgi_pass to route through the pool" >&2
+      return 1
+    }
   fi
   # As root nginx would run its workers as nobody, who may not reach the
   # daemon's socket or the test's files.

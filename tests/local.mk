@@ -36,6 +36,7 @@ check_PROGRAMS += \
 	tests/unit/test-admin-access \
 	tests/unit/test-backend-client \
 	tests/unit/test-fastcgi-peers \
+	tests/unit/test-connection-wait \
 	$(NULL)
 TESTS += $(check_PROGRAMS)
 
@@ -63,6 +64,8 @@ tests_unit_test_admin_access_CFLAGS = $(FCGI_TEST_CFLAGS)
 tests_unit_test_admin_access_LDADD = $(IMAGEXFER_FCGI_LIBS)
 tests_unit_test_fastcgi_peers_CFLAGS = $(FCGI_TEST_CFLAGS)
 tests_unit_test_fastcgi_peers_LDADD = $(IMAGEXFER_FCGI_LIBS)
+tests_unit_test_connection_wait_CFLAGS = $(FCGI_TEST_CFLAGS)
+tests_unit_test_connection_wait_LDADD = $(IMAGEXFER_FCGI_LIBS)
 
 EXTRA_DIST += \
 	tests/include-cycles \

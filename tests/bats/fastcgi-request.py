@@ -84,19 +84,19 @@ def read_exact(sock, count):
 
 def response(sock):
     """The STDOUT of one response, and whether FCGI_END_REQUEST ended it."""
-    out = b""
+    out = []
     while True:
         header = read_exact(sock, 8)
         if header is None:
-            return out, False
+            return b"".join(out), False
         _, kind, _, length, padding = struct.unpack(">BBHHBx", header)
         content = read_exact(sock, length + padding)
         if content is None:
-            return out, False
+            return b"".join(out), False
         if kind == STDOUT:
-            out += content[:length]
+            out.append(content[:length])
         elif kind == END_REQUEST:
-            return out, True
+            return b"".join(out), True
 
 
 def one_request(address, method, uri, extra):

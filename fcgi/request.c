@@ -427,20 +427,27 @@ head_printf (struct request *req, const char *fmt, ...)
   }
 }
 
-/* Whether writing count more body bytes ends the response, on a
- * connection the web server does not keep: then the records that end
- * the request go out with them (fastcgi_write_stdout_last), not in a
- * write of their own from FCGX_Finish_r, and lighttpd reads the end of
- * a small answer in the same wake-up as the answer.  On a kept
- * connection (nginx) libfcgi ends the request as before: the web server
- * may send its next request as soon as this one has ended.  Exactly the
- * last byte (unlike answer_completed_by's "at least"): no record may
- * follow the end of the request. */
+/* Whether writing count more body bytes ends the response and may end
+ * the request with them: then the records that end the request go out
+ * with them (fastcgi_write_stdout_last), not in a write of their own
+ * from FCGX_Finish_r, and the web server reads the end of a small answer
+ * in the same wake-up as the answer.  On a connection the web server
+ * keeps (nginx), only when all of the request's input is in: the web
+ * server may send its next request as soon as this one has ended, and
+ * no read of this one's may take that one's bytes.  There, it also lets
+ * nginx put the connection back in its pool before its client can ask
+ * again (with the end a write later, a client quick to ask again found
+ * none and nginx opened a new connection).  Exactly the last byte
+ * (unlike answer_completed_by's "at least"): no record may follow the
+ * end of the request. */
 static bool
-ends_response (const struct request *req, uint64_t count)
+ends_response (struct request *req, uint64_t count)
 {
-  return req->body_has_length && req->body_sent + count == req->body_length
-         && !req->fcgx.keepConnection;
+  if (!req->body_has_length || req->body_sent + count != req->body_length)
+    return false;
+  return !req->fcgx.keepConnection
+         || (req->body_direct && request_has_no_body (req)
+             && fastcgi_stdin_ended_buffered (&req->body_in));
 }
 
 /* Write head, then count bytes of buf (either may be empty), ending the

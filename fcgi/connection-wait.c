@@ -37,6 +37,7 @@ connection_wait_init (struct connection_wait *w, int listen_fd,
 {
   w->listen_fd = listen_fd;
   w->handoff_fd = handoff_fd;
+  w->handoffs_left = 0;
   w->kept_fd = -1;
   w->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
   if (w->epoll_fd == -1)
@@ -54,9 +55,15 @@ int
 connection_wait (struct connection_wait *w, int timeout_ms,
                  const sigset_t *sigmask)
 {
-  struct epoll_event events[2];
-  int n = epoll_pwait (w->epoll_fd, events, 2, timeout_ms, sigmask);
+  /* As many as are watched: the listening socket, the eventfd and the
+   * kept connection.  One fewer, and a request waiting on the kept
+   * connection could go unreported behind the other two, and the worker
+   * would let the connection go with the request in it. */
+  struct epoll_event events[3];
+  int n = epoll_pwait (w->epoll_fd, events, 3, timeout_ms, sigmask);
   int ready = 0;
+
+  w->handoffs_left = 0;
 
   for (int i = 0; i < n; i++) {
     if (events[i].data.fd == w->listen_fd)
@@ -66,8 +73,11 @@ connection_wait (struct connection_wait *w, int timeout_ms,
 
       /* Taken (the counter back to zero) by the one worker woken; one
        * that finds the connection gone to another gets EAGAIN. */
-      if (read (w->handoff_fd, &count, sizeof count) == sizeof count)
+      if (read (w->handoff_fd, &count, sizeof count) == sizeof count
+          && count > 0) {
         ready |= CONNECTION_NEW;
+        w->handoffs_left = count - 1;
+      }
     }
     else if (events[i].events & (EPOLLRDHUP | EPOLLHUP))
       ready |= CONNECTION_KEPT | CONNECTION_KEPT_HUP;
@@ -86,6 +96,20 @@ connection_wait_pass_on (struct connection_wait *w)
       && write (w->handoff_fd, &one, sizeof one) != sizeof one)
     log_warning ("worker: cannot wake another worker for a waiting "
                  "connection: %m");
+}
+
+void
+connection_wait_accepted (struct connection_wait *w)
+{
+  if (w->handoffs_left > 0) {
+    uint64_t count = w->handoffs_left;
+
+    w->handoffs_left = 0;
+    if (w->handoff_fd >= 0
+        && write (w->handoff_fd, &count, sizeof count) != sizeof count)
+      log_warning ("worker: cannot wake another worker for a waiting "
+                   "connection: %m");
+  }
 }
 
 int

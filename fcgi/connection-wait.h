@@ -6,25 +6,31 @@
  * connection whenever it likes.  A worker that waited on the listening
  * socket alone answered it only once some other connection woke it:
  * every second request through such a pool hung.  Here both are
- * watched, and a request on the kept connection is taken first.
+ * watched, and a request on the kept connection is taken first (a new
+ * connection ready at the same time is passed on to another idle worker:
+ * connection_wait_pass_on).
  *
  * A worker keeps at most one connection, and only while it is idle:
- * before it takes a new connection it lets the kept one go, or a request
- * the web server sent on it would wait behind a transfer that may take
- * hours while other workers sit idle.  nginx sends a request again on a
- * new connection when a kept one it reused turns out closed (unless part
- * of an unbuffered body went out already).
+ * once it has accepted a new connection it lets the kept one go, or a
+ * request the web server sent on it would wait behind a transfer that
+ * may take hours while other workers sit idle.  nginx sends a request
+ * without a body again on a new connection when a kept one it picked
+ * turns out closed, unless it is a POST or PATCH; any other request it
+ * answers 502 (docs/deploy.md).
  */
 #ifndef IMAGEXFER_CONNECTION_WAIT_H
 #define IMAGEXFER_CONNECTION_WAIT_H
 
 #include <signal.h>
+#include <stdint.h>
 
 struct connection_wait {
   int epoll_fd;
   int listen_fd;
   int kept_fd;                  /* watched, or -1 */
   int handoff_fd;               /* the workers' shared eventfd, or -1 */
+  uint64_t handoffs_left;       /* wake-ups passed on to this one, beyond
+                                 * the one it takes */
 };
 
 /* What connection_wait found ready (both may be). */
@@ -54,6 +60,13 @@ int connection_wait (struct connection_wait *w, int timeout_ms,
  * the connection would otherwise wait in the queue until this request
  * ends, however long, or until another one arrives. */
 void connection_wait_pass_on (struct connection_wait *w);
+
+/* A connection was accepted after connection_wait said CONNECTION_NEW:
+ * wake-ups passed on by several workers before one was read are one
+ * count in the eventfd, and are passed on again one at a time, each by
+ * a worker that found a connection (one that finds none ends the
+ * chain: the queue is empty). */
+void connection_wait_accepted (struct connection_wait *w);
 
 /* After a request: fd is the connection the web server kept, or -1 when
  * there is none (closed; epoll forgot it with the close).  Returns 0, or

@@ -647,7 +647,10 @@ response_abort (struct request *req)
    * drop the client's connection too: a short body never looks complete.
    * SHUT_RDWR also spares libfcgi's lingering close from draining an
    * upload we no longer want. */
-  if (req->fcgx.ipcFd >= 0) {
+  /* Not once the records that end the request are out (write_response):
+   * the web server is done with it, and on a connection it keeps, the
+   * marker would land in its next request. */
+  if (req->fcgx.ipcFd >= 0 && !(req->fcgx.out && req->fcgx.out->isClosed)) {
     /* Records written so far are whole (response_write, response_sendfile
      * write whole records or fail), so a marker lands at a boundary. */
     fastcgi_write_broken (req->fcgx.ipcFd, RESPONSE_ABORT_WAIT_MS);

@@ -114,8 +114,13 @@ wait_for_connection (struct connection_wait *w, const sigset_t *waiting)
   int ready = connection_wait (w, backend_kept_tick (), waiting);
   sigset_t pending;
 
-  if (ready == 0 || stop_requested)
+  if (ready == 0)
     return 0;
+  if (stop_requested) {
+    if (ready & CONNECTION_NEW)
+      connection_wait_pass_on (w);     /* as below */
+    return 0;
+  }
   /* When a connection is already waiting, epoll_pwait returns at once
    * without delivering a pending SIGTERM: ask for it, or a busy worker
    * would never drain.  Every WORKER_SIGNAL_CHECK_MS, not before every
@@ -131,6 +136,10 @@ wait_for_connection (struct connection_wait *w, const sigset_t *waiting)
   if (sigismember (&pending, SIGTERM) || sigismember (&pending, SIGINT)
       || orphaned) {
     stop_requested = 1;
+    /* A wake-up another worker passed on may be in it, and the drain
+     * looks only at this worker's own readiness: pass it on again. */
+    if (ready & CONNECTION_NEW)
+      connection_wait_pass_on (w);
     return 0;
   }
   return ready;
@@ -209,10 +218,13 @@ read_next_request (struct request *req, const struct config *cfg, int ready)
      * after the answer: one peek, not libfcgi's read and accept. */
     if ((ready & CONNECTION_KEPT_HUP) && fastcgi_kept_ended (&req->fcgx))
       fastcgi_release_kept (&req->fcgx);
-    else if (fastcgi_read_request (&req->fcgx, kept)) {
+    else {
+      /* Before the read, which may wait on a slow web server. */
       if (ready & CONNECTION_NEW)
         connection_wait_pass_on (&waiter);
-      return 1;
+      if (fastcgi_read_request (&req->fcgx, kept))
+        return 1;
+      ready &= ~CONNECTION_NEW;     /* passed on */
     }
     connection_wait_forget_kept (&waiter);
     log_debug ("worker: the connection the web server kept ended, timed "
@@ -231,6 +243,7 @@ read_next_request (struct request *req, const struct config *cfg, int ready)
       /* A broken listening socket will not heal; the supervisor decides. */
       return -1;
     }
+    connection_wait_accepted (&waiter);
     /* Idle, the kept connection would hold the web server's next request
      * on it behind this connection's (connection-wait.h).  Let go only
      * now: a wake-up lost to another worker leaves it kept. */

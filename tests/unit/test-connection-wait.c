@@ -54,6 +54,12 @@ test_pass_on (int listen_fd, int handoff_fd)
   }
   a = idle_worker (listen_fd, handoff_fd, 3000, report[1]);
   b = idle_worker (listen_fd, handoff_fd, 3000, report[1]);
+  /* Only the children write: a read then ends when both have. */
+  close (report[1]);
+  if (a == -1 || b == -1) {
+    tap_ok (false, "pass on: fork: %m");
+    return;
+  }
   nanosleep (&settle, NULL);      /* both are waiting */
   connection_wait_pass_on (&self);
   bool got_first = read (report[0], first, sizeof first) == sizeof first;
@@ -67,7 +73,6 @@ test_pass_on (int listen_fd, int handoff_fd)
   waitpid (a, NULL, 0);
   waitpid (b, NULL, 0);
   close (report[0]);
-  close (report[1]);
   connection_wait_close (&self);
 }
 
@@ -103,6 +108,72 @@ test_kept (int listen_fd, int handoff_fd)
   connection_wait_close (&w);
 }
 
+/* Two wake-ups passed on before either was read are one count: the
+ * worker that takes them passes the rest on once it has a connection. */
+static void
+test_merged (int listen_fd, int handoff_fd)
+{
+  struct connection_wait self, first, second;
+
+  if (connection_wait_init (&self, listen_fd, handoff_fd) == -1
+      || connection_wait_init (&first, listen_fd, handoff_fd) == -1
+      || connection_wait_init (&second, listen_fd, handoff_fd) == -1) {
+    tap_ok (false, "merged: set up");
+    return;
+  }
+  connection_wait_pass_on (&self);
+  connection_wait_pass_on (&self);
+  tap_ok (connection_wait (&first, 0, NULL) == CONNECTION_NEW
+          && first.handoffs_left == 1,
+          "merged: the first takes both, one left to pass on");
+  tap_ok (connection_wait (&second, 0, NULL) == 0,
+          "merged: nothing for the second yet");
+  connection_wait_accepted (&first);
+  tap_ok (connection_wait (&second, 0, NULL) == CONNECTION_NEW
+          && second.handoffs_left == 0,
+          "merged: once the first accepted, the second is woken");
+  connection_wait_accepted (&second);
+  tap_ok (connection_wait (&first, 0, NULL) == 0,
+          "merged: and the chain ends there");
+  connection_wait_close (&self);
+  connection_wait_close (&first);
+  connection_wait_close (&second);
+}
+
+/* The listening socket, the eventfd and the kept connection all ready
+ * at once, the kept one last: all are reported, or the worker would let
+ * the kept connection go with a request in it. */
+static void
+test_all_three (const struct unix_listener *l, int handoff_fd)
+{
+  struct connection_wait w;
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  int pair[2], client, ready;
+
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == -1
+      || connection_wait_init (&w, l->fd, handoff_fd) == -1
+      || connection_wait_keep (&w, pair[0]) == -1) {
+    tap_ok (false, "all three: set up");
+    return;
+  }
+  snprintf (addr.sun_path, sizeof addr.sun_path, "%s", l->path);
+  client = socket (AF_UNIX, SOCK_STREAM, 0);
+  if (connect (client, (struct sockaddr *) &addr, sizeof addr) == -1)
+    tap_ok (false, "all three: connect: %m");
+  connection_wait_pass_on (&w);
+  if (write (pair[1], "r", 1) != 1)
+    tap_ok (false, "all three: write: %m");
+  ready = connection_wait (&w, 0, NULL);
+  tap_ok (ready == (CONNECTION_NEW | CONNECTION_KEPT),
+          "all three: a new connection and the kept one's request (got %d)",
+          ready);
+  close (client);
+  close (accept (l->fd, NULL, NULL));
+  close (pair[0]);
+  close (pair[1]);
+  connection_wait_close (&w);
+}
+
 int
 main (void)
 {
@@ -130,6 +201,8 @@ main (void)
 
   test_pass_on (l.fd, handoff_fd);
   test_kept (l.fd, handoff_fd);
+  test_merged (l.fd, handoff_fd);
+  test_all_three (&l, handoff_fd);
 
   close (handoff_fd);
   unix_listener_close (&l);

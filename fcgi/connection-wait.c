@@ -87,29 +87,31 @@ connection_wait (struct connection_wait *w, int timeout_ms,
   return ready;
 }
 
-void
-connection_wait_pass_on (struct connection_wait *w)
+/* Wake count other idle workers, one after another (see
+ * connection_wait_accepted). */
+static void
+wake_others (struct connection_wait *w, uint64_t count)
 {
-  uint64_t one = 1;
-
   if (w->handoff_fd >= 0
-      && write (w->handoff_fd, &one, sizeof one) != sizeof one)
+      && write (w->handoff_fd, &count, sizeof count) != sizeof count)
     log_warning ("worker: cannot wake another worker for a waiting "
                  "connection: %m");
 }
 
 void
+connection_wait_pass_on (struct connection_wait *w)
+{
+  /* With any wake-ups passed on to this one and not yet passed on. */
+  wake_others (w, 1 + w->handoffs_left);
+  w->handoffs_left = 0;
+}
+
+void
 connection_wait_accepted (struct connection_wait *w)
 {
-  if (w->handoffs_left > 0) {
-    uint64_t count = w->handoffs_left;
-
-    w->handoffs_left = 0;
-    if (w->handoff_fd >= 0
-        && write (w->handoff_fd, &count, sizeof count) != sizeof count)
-      log_warning ("worker: cannot wake another worker for a waiting "
-                   "connection: %m");
-  }
+  if (w->handoffs_left > 0)
+    wake_others (w, w->handoffs_left);
+  w->handoffs_left = 0;
 }
 
 int

@@ -42,13 +42,17 @@ connection_wait_init (struct connection_wait *w, int listen_fd,
   w->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
   if (w->epoll_fd == -1)
     return -1;
-  if (watch_exclusively (w->epoll_fd, listen_fd) == 0
-      && (handoff_fd < 0
-          || watch_exclusively (w->epoll_fd, handoff_fd) == 0))
-    return 0;
-  close (w->epoll_fd);
-  w->epoll_fd = -1;
-  return -1;
+  if (watch_exclusively (w->epoll_fd, listen_fd) == -1) {
+    close (w->epoll_fd);
+    w->epoll_fd = -1;
+    return -1;
+  }
+  /* Without the hand-off a worker still serves, as before it existed. */
+  if (handoff_fd >= 0 && watch_exclusively (w->epoll_fd, handoff_fd) == -1) {
+    log_warning ("worker: cannot watch the other workers' wake-ups: %m");
+    w->handoff_fd = -1;
+  }
+  return 0;
 }
 
 int

@@ -56,10 +56,10 @@ on_reopen (int sig)
 }
 
 /* SIGTERM drains: a request in flight is finished, an idle worker leaves.
- * The signal is blocked except while waiting for a connection in ppoll,
+ * The signal is blocked except while waiting in epoll_pwait,
  * so it never interrupts a request's reads and writes (libfcgi takes
  * EINTR for a broken connection) and never lands between accepting a
- * connection and serving it.  Returns the mask ppoll waits with. */
+ * connection and serving it.  Returns the mask epoll_pwait waits with. */
 static sigset_t
 install_signals (void)
 {

@@ -29,14 +29,10 @@ section_small-nginx ()
   bench_start --front nginx --conf-extra "max_readers = 8" --nginx-keepalive 8
   stack_save pooled
   workers=$saved_workers
-  local expected=$dir/small-expected name url round rates
-  dd if="$source_image" bs=4096 skip=256 count=1 status=none > "$expected"
+  local name round
   for name in shipped pooled; do
     stack_use "$name"
-    for url in "$BASE_URL/static.raw" "$BASE_URL/images/src"; do
-      curl -sS -H "Range: $SMALL_RANGE" -o "$dir/small-got" "$url"
-      cmp -s "$expected" "$dir/small-got" || { log "bench: $url: wrong bytes"; failed=yes; }
-    done
+    small_check_bytes "$BASE_URL/static.raw" "$BASE_URL/images/src"
   done
   for ((round = 1; round <= repeat; round++)); do
     echo "  round $round of $repeat:"
@@ -46,12 +42,7 @@ section_small-nginx ()
     stack_use pooled
     bench_wrk ngx-small-pool "$BASE_URL/images/src" "$round"
   done
-  for name in ngx-small-static ngx-small-file ngx-small-pool; do
-    read -ra rates <<< "${SMALL_RATES[$name]:-}"
-    RESULT["$name"]=$(printf '%.0f' "$(median "${rates[@]}")")
-    printf '  %-16s %8s req/s (median of %d: %s)\n' "$name" \
-      "${RESULT[$name]}" "$repeat" "${rates[*]}"
-  done
+  small_report ngx-small-static ngx-small-file ngx-small-pool
   for name in shipped pooled; do
     stack_use "$name"
     report_worker_rss

@@ -55,6 +55,31 @@ bench_wrk ()
   fi
 }
 
+# small_check_bytes URL...: each URL answers SMALL_RANGE with exactly
+# the image's bytes there (else the run is marked failed).
+small_check_bytes ()
+{
+  local url expected=$dir/small-expected
+  dd if="$source_image" bs=4096 skip=256 count=1 status=none > "$expected"
+  for url in "$@"; do
+    curl -sS -H "Range: $SMALL_RANGE" -o "$dir/small-got" "$url"
+    cmp -s "$expected" "$dir/small-got" || { log "bench: $url: wrong bytes"; failed=yes; }
+  done
+}
+
+# small_report NAME...: each NAME's median rate over the rounds, into
+# RESULT and printed with the rounds' own.
+small_report ()
+{
+  local name rates
+  for name in "$@"; do
+    read -ra rates <<< "${SMALL_RATES[$name]:-}"
+    RESULT["$name"]=$(printf '%.0f' "$(median "${rates[@]}")")
+    printf '  %-16s %8s req/s (median of %d: %s)\n' "$name" \
+      "${RESULT[$name]}" "$repeat" "${rates[*]}"
+  done
+}
+
 section_small ()
 {
   if ! command -v wrk >/dev/null || ! command -v qemu-nbd >/dev/null; then
@@ -71,13 +96,8 @@ section_small ()
   nbd_qemu nsmall -r -f raw "$source_image"
   transfer_put nsmall "{\"socket\": \"$(nbd_sock nsmall)\", \"ops\": [\"read\"]}"
   # Each URL answers the range with exactly these bytes first.
-  local url expected=$dir/small-expected
-  dd if="$source_image" bs=4096 skip=256 count=1 status=none > "$expected"
-  for url in "$BASE_URL/static.raw" "$BASE_URL/images/src" \
-             "$BASE_URL/images/nsmall"; do
-    curl -sS -H "Range: $SMALL_RANGE" -o "$dir/small-got" "$url"
-    cmp -s "$expected" "$dir/small-got" || { log "bench: $url: wrong bytes"; failed=yes; }
-  done
+  small_check_bytes "$BASE_URL/static.raw" "$BASE_URL/images/src" \
+    "$BASE_URL/images/nsmall"
   local round name
   for ((round = 1; round <= repeat; round++)); do
     echo "  round $round of $repeat:"
@@ -85,13 +105,7 @@ section_small ()
     bench_wrk small-file "$BASE_URL/images/src" "$round"
     bench_wrk small-nbd "$BASE_URL/images/nsmall" "$round"
   done
-  local rates
-  for name in small-static small-file small-nbd; do
-    read -ra rates <<< "${SMALL_RATES[$name]:-}"
-    RESULT["$name"]=$(printf '%.0f' "$(median "${rates[@]}")")
-    printf '  %-12s %8s req/s (median of %d: %s)\n' "$name" \
-      "${RESULT[$name]}" "$repeat" "${rates[*]}"
-  done
+  small_report small-static small-file small-nbd
   report_worker_rss
   nbd_stop_all
   stack_stop

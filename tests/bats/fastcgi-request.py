@@ -17,11 +17,14 @@ a local account that can reach its socket would.
       the program to keep it (FCGI_KEEP_CONN), PAUSE seconds apart;
       prints each response's first line and how long it took ("Status:
       206 Partial Content in 0.01 s"), or "closed" and exit status 1
-      when the connection closed before a response ended.  --shut:
-      close the sending side right after the last request is sent.
+      when the connection closed before a response ended, or "closed
+      after S s" and exit status 1 when the program closed it during a
+      pause (S counts from the pause's start).  --shut: close the
+      sending side right after the last request is sent.
 
 ADDRESS is a unix socket path or HOST:PORT.
 """
+import select
 import socket
 import struct
 import sys
@@ -108,12 +111,30 @@ def one_request(address, method, uri, extra):
     return 0 if ended else 1
 
 
+def closed_during(sock, pause):
+    """Wait PAUSE seconds; True, said, when the program closed the
+    connection meanwhile, or sent on it unasked."""
+    start = time.monotonic()
+    readable, _, _ = select.select([sock], [], [], pause)
+    if not readable:
+        return False
+    try:
+        data = sock.recv(1, socket.MSG_PEEK)
+    except OSError:
+        data = b""
+    if data:
+        print("unasked bytes during the pause", flush=True)
+    else:
+        print("closed after %.1f s" % (time.monotonic() - start), flush=True)
+    return True
+
+
 def kept(address, count, pause, shut, method, uri, extra):
     sock = connect(address)
     sock.settimeout(30)
     for i in range(count):
-        if i:
-            time.sleep(pause)
+        if i and closed_during(sock, pause):
+            return 1
         start = time.monotonic()
         try:
             sock.sendall(request_bytes(method, uri, extra, FCGI_KEEP_CONN))

@@ -5,8 +5,9 @@ TEST_EXTENSIONS = .bats
 BATS_LOG_DRIVER = $(LOG_DRIVER)
 # bats exits 1 when a case failed, and that case says "not ok" already:
 # counting the exit status too would count each failure twice.  A bats
-# that breaks still fails: a broken file is a failed case, and one that
-# stops early ran fewer cases than its plan.
+# that breaks still fails: a broken file is a failed case, one that stops
+# early ran fewer cases than its plan, and tests/run-bats bails out on
+# any other status.
 AM_BATS_LOG_DRIVER_FLAGS = --ignore-exit
 BATS_LOG_COMPILER = $(top_srcdir)/tests/run-bats
 AM_TESTS_ENVIRONMENT = \

@@ -19,7 +19,8 @@ a local account that can reach its socket would.
       206 Partial Content in 0.01 s"), or "closed" and exit status 1
       when the connection closed before a response ended, or "closed
       after S s" and exit status 1 when the program closed it during a
-      pause (S counts from the pause's start).  --shut: close the
+      pause (S counts from the pause's start), or "unasked bytes during
+      the pause" and exit status 1 when it sent something then.  --shut: close the
       sending side right after the last request is sent.
 
 ADDRESS is a unix socket path or HOST:PORT.

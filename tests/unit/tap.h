@@ -9,7 +9,6 @@
 #include <stdio.h>
 
 static int tap_count;
-static int tap_failed;
 
 __attribute__ ((format (printf, 2, 3))) static inline void
 tap_ok (bool pass, const char *fmt, ...)
@@ -17,8 +16,6 @@ tap_ok (bool pass, const char *fmt, ...)
   va_list args;
 
   tap_count++;
-  if (!pass)
-    tap_failed++;
   printf ("%s %d - ", pass ? "ok" : "not ok", tap_count);
   va_start (args, fmt);
   vprintf (fmt, args);
@@ -27,12 +24,15 @@ tap_ok (bool pass, const char *fmt, ...)
   fflush (stdout);
 }
 
-/* Print the plan and return the exit status for main. */
+/* Print the plan and return the exit status for main: 0, for each failed
+ * case already says "not ok", and the TAP driver would count a non-zero
+ * status as one more failure.  A test that crashes still fails: it ends
+ * without its plan, by a signal. */
 static inline int
 tap_done (void)
 {
   printf ("1..%d\n", tap_count);
-  return tap_failed ? 1 : 0;
+  return 0;
 }
 
 #endif

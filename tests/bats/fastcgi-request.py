@@ -20,8 +20,9 @@ a local account that can reach its socket would.
       when the connection closed before a response ended, or "closed
       after S s" and exit status 1 when the program closed it during a
       pause (S counts from the pause's start), or "unasked bytes during
-      the pause" and exit status 1 when it sent something then.  --shut: close the
-      sending side right after the last request is sent.
+      the pause" and exit status 1 when it sent something then.
+      --shut: close the sending side right after the last request is
+      sent.
 
 ADDRESS is a unix socket path or HOST:PORT.
 """

@@ -61,7 +61,7 @@ tcp_start ()
       if ! kill -0 "$TCP_PID" 2>/dev/null; then
         wait "$TCP_PID" || :
         TCP_PID=""
-        grep -q "cannot listen on" "$TCP_LOG" && continue 2
+        grep -qE "cannot listen on|Address already in use" "$TCP_LOG" && continue 2
         fail "imagexfer-fcgi exited: $(cat "$TCP_LOG")"
       fi
       (( n-- > 0 )) || fail "imagexfer-fcgi did not start: $(cat "$TCP_LOG")"

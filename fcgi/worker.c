@@ -334,6 +334,7 @@ worker_run (int listen_fd, int handoff_fd, const struct config *cfg)
   }
   log_set_level (cfg->log_level);
   backend_set_timeout (cfg->backend_timeout);
+  backend_set_direct_writes (cfg->direct_writes);
   transfer_set_image_roots ((const char *const *) cfg->image_roots);
   backend_set_keep_seconds (cfg->backend_keep_seconds);
   worker_spool_dir = cfg->spool_dir;

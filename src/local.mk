@@ -58,6 +58,7 @@ src_libimagexfer_a_SOURCES = \
 	src/state/stats.c \
 	src/state/stats.h \
 	src/backend/backend-file-descriptor.c \
+	src/backend/backend-file-direct.c \
 	src/backend/backend-file-keep.c \
 	src/backend/backend-file.c \
 	src/backend/backend-file.h \

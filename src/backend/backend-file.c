@@ -114,6 +114,8 @@ file_open (const struct transfer *t, bool writable)
   }
   fb->path = loc->path;
   fb->window = loc->offset;
+  fb->direct_fd = -1;
+  fb->no_direct = !backend_direct_writes ();
 
   /* No fallback to read-only: a writable open means the client asked to
    * write, and a silent downgrade would only fail later. */
@@ -164,6 +166,7 @@ file_close (struct backend *b)
 {
   struct file_backend *fb = to_file (b);
 
+  file_direct_close (fb);
   close (fb->fd);
   free (fb);
 }
@@ -227,21 +230,45 @@ file_start_writeback (struct file_backend *fb, uint64_t offset,
   fb->written_length = length;
 }
 
+/* A buffered write, its writeback started at once. */
 static int
-file_pwrite (struct backend *b, const void *buf, size_t count,
-             uint64_t offset)
+file_pwrite_buffered (struct file_backend *fb, const char *buf, size_t count,
+                      uint64_t off)
 {
-  struct file_backend *fb = to_file (b);
-  uint64_t off;
-
-  if (file_offset (fb, "pwrite", count, offset, &off) == -1)
-    return -1;
+  if (count == 0)
+    return 0;
   if (full_pwrite (fb->fd, buf, count, off) == -1) {
     error_set (errno, "pwrite %s at %" PRIu64, fb->path, off);
     return -1;
   }
   file_start_writeback (fb, off, count);
   return 0;
+}
+
+static int
+file_pwrite (struct backend *b, const void *buf, size_t count,
+             uint64_t offset)
+{
+  struct file_backend *fb = to_file (b);
+  const char *p = buf;
+  size_t head, middle;
+  ssize_t direct = 0;
+  uint64_t off;
+
+  if (file_offset (fb, "pwrite", count, offset, &off) == -1)
+    return -1;
+  file_direct_span (fb, p, count, off, &head, &middle);
+  if (file_pwrite_buffered (fb, p, head, off) == -1)
+    return -1;
+  if (middle > 0) {
+    direct = file_direct_pwrite (fb, p + head, middle, off + head);
+    if (direct == -1) {
+      error_set (errno, "pwrite %s at %" PRIu64, fb->path, off + head);
+      return -1;
+    }
+  }
+  head += (size_t) direct;
+  return file_pwrite_buffered (fb, p + head, count - head, off + head);
 }
 
 /* Errors that say "this method does not exist here", as opposed to a

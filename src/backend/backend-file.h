@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 
 #include "backend.h"
 
@@ -39,6 +40,12 @@ struct file_backend {
   uint64_t written_offset, written_length;
   bool no_sync_file_range;
 
+  /* Large writes around the page cache (backend-file-direct.c): the
+   * O_DIRECT fd on the same inode, -1 until first used, and whether
+   * direct writes were found not to work here. */
+  int direct_fd;
+  bool no_direct;
+
   /* What was opened (fstat at open), for a kept backend
    * (backend-file-keep.c) to tell whether the path still names it. */
   dev_t opened_dev;
@@ -56,6 +63,20 @@ to_file (struct backend *b)
  * sector_size).  -1 with error_set for anything else. */
 int file_backend_size (struct file_backend *fb, const struct stat *st,
                        uint64_t *size);
+
+/* backend-file-direct.c.  Where a write of count bytes from buf at the
+ * file offset offset can go around the page cache: its first *head
+ * bytes buffered, the next *middle bytes direct, the rest buffered
+ * (*middle 0: all of it buffered). */
+void file_direct_span (const struct file_backend *fb, const void *buf,
+                       size_t count, uint64_t offset, size_t *head,
+                       size_t *middle);
+/* Write [buf, count) at offset directly.  Returns the bytes written,
+ * which may be fewer (0 included) where direct writes turned out not to
+ * work (the caller writes the rest buffered), or -1 with errno. */
+ssize_t file_direct_pwrite (struct file_backend *fb, const void *buf,
+                            size_t count, uint64_t offset);
+void file_direct_close (struct file_backend *fb);
 
 /* backend-file-keep.c: the fd kept between requests (backend.h). */
 bool file_backend_can_keep (struct backend *b);

@@ -47,6 +47,20 @@ backend_timeout (void)
   return timeout_seconds;
 }
 
+static bool direct_writes = true;
+
+void
+backend_set_direct_writes (bool direct)
+{
+  direct_writes = direct;
+}
+
+bool
+backend_direct_writes (void)
+{
+  return direct_writes;
+}
+
 static bool (*cancel_check) (const struct transfer *);
 
 void

@@ -105,6 +105,11 @@ struct backend {
 void backend_set_timeout (unsigned seconds);
 unsigned backend_timeout (void);
 
+/* Whether file backends write large aligned ranges around the page cache
+ * (config direct_writes; default yes; backend-file-direct.c). */
+void backend_set_direct_writes (bool direct);
+bool backend_direct_writes (void);
+
 /* Whether the request's transfer is still wanted (its descriptor not
  * deleted), for backends whose one operation can wait long on a network
  * (http, NBD) and must stop within a second of a cancel.  The program serving

@@ -53,6 +53,7 @@ struct config {
   size_t chunk_size;     /* bytes per backend read/write while streaming */
   bool sendfile;         /* file downloads through X-Sendfile2 */
   uint64_t sendfile_max; /* larger ranges are streamed (cancellable) */
+  bool direct_writes;    /* large file writes around the page cache */
   unsigned backend_timeout; /* seconds an NBD server may stay silent */
   unsigned backend_keep_seconds; /* an idle kept NBD connection closes */
   unsigned client_timeout; /* seconds a request body or response may stall */

@@ -35,6 +35,7 @@ config_defaults (struct config *cfg)
   cfg->chunk_size = CONFIG_DEFAULT_CHUNK_SIZE;
   cfg->sendfile = false;
   cfg->sendfile_max = CONFIG_DEFAULT_SENDFILE_MAX;
+  cfg->direct_writes = true;
   cfg->backend_timeout = CONFIG_DEFAULT_BACKEND_TIMEOUT;
   cfg->backend_keep_seconds = CONFIG_DEFAULT_BACKEND_KEEP_SECONDS;
   cfg->client_timeout = CONFIG_DEFAULT_CLIENT_TIMEOUT;
@@ -376,6 +377,8 @@ set_key (const struct position *pos, const char *key, const char *value,
                      &cfg->sendfile_max);
   if (strcmp (key, "sendfile") == 0)
     return set_bool (pos, key, value, &cfg->sendfile);
+  if (strcmp (key, "direct_writes") == 0)
+    return set_bool (pos, key, value, &cfg->direct_writes);
   if (strcmp (key, "backend_timeout") == 0)
     return set_count (pos, key, value, CONFIG_MAX_BACKEND_TIMEOUT,
                       &cfg->backend_timeout);

@@ -5,7 +5,9 @@
 # and lengths, and wherever a write crosses a chunk boundary, the bytes
 # land exactly and nothing around them changes; a client that vanishes
 # mid-body leaves only its complete chunks; a full disk answers 507 with
-# the reason and changes nothing beyond the chunk that failed.
+# the reason and changes nothing beyond the chunk that failed.  A large
+# upload goes around the page cache (direct_writes, the default), or
+# through it with direct_writes = no (a second stack).
 #
 # Mounting needs root, mkfs.ext4 and a loop device: without them the
 # tests that need a mount skip, saying why.
@@ -19,11 +21,18 @@ CHUNK=$((2 * 1048576))
 
 setup_file ()
 {
+  stack_start --workers 2 --conf-extra "chunk_size = 2M" \
+    --conf-extra "direct_writes = no"
+  stack_save buffered
   stack_start --workers 2 --conf-extra "chunk_size = 2M"
+  stack_save main
 }
 
 teardown_file ()
 {
+  stack_use buffered
+  stack_stop
+  stack_use main
   stack_stop
 }
 
@@ -31,6 +40,7 @@ setup ()
 {
   T=$BATS_TEST_TMPDIR
   MOUNTED=""
+  stack_use main
 }
 
 teardown ()
@@ -40,11 +50,13 @@ teardown ()
   fi
 }
 
-# mount_fs KIND [SIZE]: a fresh file system (ext4 on a loop device,
-# tmpfs or ramfs) at $T/mnt, unmounted in teardown; sets DIR to it.
+# mount_fs KIND [SIZE [MKFS-OPTION...]]: a fresh file system (ext4 on a
+# loop device, tmpfs or ramfs) at $T/mnt, unmounted in teardown; sets DIR
+# to it.  (mkfs.ext4 makes a file system this small with 1 KiB blocks.)
 mount_fs ()
 {
   local kind=$1 size=${2:-64M}
+  shift $(($# < 2 ? $# : 2))
   [ "$(id -u)" = 0 ] || skip "mounting a $kind file system needs root"
   mkdir -p "$T/mnt"
   case $kind in
@@ -52,7 +64,7 @@ mount_fs ()
       command -v mkfs.ext4 >/dev/null \
         || skip "mkfs.ext4 is not installed (Debian: e2fsprogs)"
       truncate -s "$size" "$T/fs.img"
-      mkfs.ext4 -q -F "$T/fs.img"
+      mkfs.ext4 -q -F "$@" "$T/fs.img"
       mount -o loop "$T/fs.img" "$T/mnt" \
         || skip "cannot loop-mount an ext4 image here"
       ;;
@@ -180,4 +192,44 @@ round_trips ()
   http "$BASE_URL/images/full"
   expect_status 200
   same_file "$STACK_DIR/body" "$DIR/full.raw"
+}
+
+# cached_bytes FILE: how much of FILE is in the page cache.
+cached_bytes ()
+{
+  fincore --bytes --noheadings --output RES "$1" | tr -d " "
+}
+
+# upload_cached DIR ID SIZE: a whole-image PUT of SIZE random bytes (in
+# $T/src) to a transfer on DIR/ID.raw whose pages were dropped from the
+# page cache first; sets CACHED to the bytes of it cached after the PUT.
+upload_cached ()
+{
+  image_at "$1" "$2" "$3"
+  dd if=/dev/null of="$1/$2.raw" oflag=nocache conv=notrunc,fdatasync \
+    count=0 status=none
+  expect_eq "$(cached_bytes "$1/$2.raw")" 0 "cached before the upload"
+  image_random "$T/src" "$3"
+  http -T "$T/src" "$BASE_URL/images/$2"
+  expect_written "$3"
+  # Before anything reads the file back.
+  CACHED=$(cached_bytes "$1/$2.raw")
+  same_file "$1/$2.raw" "$T/src"
+}
+
+@test "ext4: a large upload goes around the page cache; with direct_writes = no through it" {
+  # 2 MiB chunks: the last is 1 MiB and 4097 bytes.
+  local size=$((9 * 1048576 + 4097))
+  command -v fincore >/dev/null || skip "fincore is not installed (Debian: util-linux)"
+  # 4 KiB blocks: with blocks smaller than a page, the kernel does not
+  # keep the tail's page cached after the direct write before it.
+  mount_fs ext4 64M -b 4096
+  upload_cached "$DIR" direct "$size"
+  # Only the last byte, after the last whole page, went through the page
+  # cache.
+  expect_eq "$CACHED" 4096 "bytes cached after a direct upload"
+  stack_use buffered
+  upload_cached "$DIR" buffered "$size"
+  expect_eq "$CACHED" $((size + 4096 - size % 4096)) \
+    "bytes cached after a buffered upload"
 }

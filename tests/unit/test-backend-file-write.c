@@ -3,7 +3,11 @@
  * a series of writes as an upload makes them: whatever the offset, the
  * length, the window and where the buffer sits in memory, the bytes land
  * exactly, nothing around them changes, and reads on the same backend
- * afterwards see them. */
+ * afterwards see them.  With direct_writes on, the aligned middle of a
+ * write of 1 MiB or more whose buffer agrees with its file offset mod
+ * 4096 goes around the page cache (none of its pages are cached after
+ * the write), and every other write through it (all of its pages
+ * are). */
 #include <config.h>
 
 #include <errno.h>
@@ -13,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -68,6 +73,85 @@ file_equals (const char *path, uint64_t window, const unsigned char *expected)
   return same;
 }
 
+/* Drop the file's pages from the page cache (written back first). */
+static void
+evict (const char *path)
+{
+  int fd = open (path, O_RDWR | O_CLOEXEC);
+
+  if (fd >= 0) {
+    (void) fdatasync (fd);
+    (void) posix_fadvise (fd, 0, 0, POSIX_FADV_DONTNEED);
+    close (fd);
+  }
+}
+
+/* How many of the pages of [offset, offset + count) (page aligned) of
+ * path are in the page cache; -1 if that cannot be told. */
+static long
+cached_pages (const char *path, uint64_t offset, size_t count)
+{
+  size_t pages = count / 4096;
+  unsigned char *vec = malloc (pages + 1);
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  void *map = MAP_FAILED;
+  long cached = -1;
+
+  if (vec && fd >= 0)
+    map = mmap (NULL, count, PROT_READ, MAP_SHARED, fd, (off_t) offset);
+  if (map != MAP_FAILED && mincore (map, count, vec) == 0) {
+    cached = 0;
+    for (size_t i = 0; i < pages; i++)
+      cached += vec[i] & 1;
+  }
+  if (map != MAP_FAILED)
+    munmap (map, count);
+  if (fd >= 0)
+    close (fd);
+  free (vec);
+  return cached;
+}
+
+/* Whether this file system takes O_DIRECT at all. */
+static bool
+direct_supported (const char *path)
+{
+  int fd = open (path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+
+  if (fd == -1)
+    return false;
+  close (fd);
+  return true;
+}
+
+/* Where the write of case c went: the pages of its aligned middle, left
+ * out of the page cache by a direct write, cached by a buffered one. */
+static void
+check_cache (const char *path, uint64_t window, const struct write_case *c,
+             bool direct_on, bool direct_works)
+{
+  uint64_t start = window + c->offset, middle_start, middle_end;
+  bool direct;
+  long cached;
+
+  middle_start = (start + 4095) / 4096 * 4096;
+  middle_end = (start + c->count) / 4096 * 4096;
+  if (c->count < MiB || middle_end <= middle_start)
+    return;
+  direct = direct_on && start % 4096 == c->shift % 4096
+           && middle_end - middle_start >= MiB;
+  if (direct && !direct_works) {
+    tap_skip (c->name, "this file system refuses O_DIRECT");
+    return;
+  }
+  cached = cached_pages (path, middle_start, middle_end - middle_start);
+  tap_ok (cached == (direct ? 0 : (long) ((middle_end - middle_start) / 4096)),
+          "window %" PRIu64 ", direct_writes %s: %s: %s (%ld pages of %"
+          PRIu64 " cached)", window, direct_on ? "yes" : "no", c->name,
+          direct ? "around the page cache" : "through the page cache",
+          cached, (middle_end - middle_start) / 4096);
+}
+
 static struct transfer
 make_transfer (struct file_location *loc, char *path, uint64_t window)
 {
@@ -85,7 +169,7 @@ make_transfer (struct file_location *loc, char *path, uint64_t window)
 
 /* Every case in turn on one backend, the file checked after each. */
 static void
-test_writes (char *path, uint64_t window)
+test_writes (char *path, uint64_t window, bool direct_on)
 {
   struct file_location loc;
   struct transfer t = make_transfer (&loc, path, window);
@@ -93,6 +177,7 @@ test_writes (char *path, uint64_t window)
   unsigned seed = 8;
   struct backend *b;
   void *memory;
+  bool direct_works;
   int fd;
 
   if (!expected || posix_memalign (&memory, 4096, FILE_SIZE + 4096) != 0) {
@@ -107,7 +192,9 @@ test_writes (char *path, uint64_t window)
           "window %" PRIu64 ": create %s", window, path);
   if (fd >= 0)
     close (fd);
+  direct_works = direct_supported (path);
 
+  backend_set_direct_writes (direct_on);
   b = backend_open (&t, true);
   tap_ok (b != NULL, "window %" PRIu64 ": open", window);
   if (!b) {
@@ -120,8 +207,10 @@ test_writes (char *path, uint64_t window)
     buffer = (unsigned char *) memory + c->shift;
     fill_random (buffer, c->count, &seed);
     memcpy (expected + c->offset, buffer, c->count);
-    tap_ok (backend_pwrite (b, buffer, c->count, c->offset) == 0
-            && file_equals (path, window, expected),
+    evict (path);
+    if (backend_pwrite (b, buffer, c->count, c->offset) == 0)
+      check_cache (path, window, c, direct_on, direct_works);
+    tap_ok (file_equals (path, window, expected),
             "window %" PRIu64 ": %s: %zu bytes at %" PRIu64
             " land exactly, nothing else changes", window, c->name,
             c->count, c->offset);
@@ -151,10 +240,12 @@ main (void)
     return 1;
   }
   snprintf (path, sizeof path, "%s/image", dir);
-  test_writes (path, 0);
-  /* Windows off and on a page boundary. */
-  test_writes (path, 1000);
-  test_writes (path, 8192);
+  for (int direct_on = 1; direct_on >= 0; direct_on--) {
+    test_writes (path, 0, direct_on);
+    /* Windows off and on a page boundary. */
+    test_writes (path, 1000, direct_on);
+    test_writes (path, 8192, direct_on);
+  }
   unlink (path);
   rmdir (dir);
   return tap_done ();

@@ -23,7 +23,7 @@ static const struct {
 } config_tests[] = {
   /* The directories configure was given (--localstatedir, ...). */
   { "", NULL, " spool=" LOCALSTATEDIR "/lib/imagexfer/spool state="
-    RUNSTATEDIR "/imagexfer level=2 workers=8 chunk=4194304 sendfile=0 " },
+    RUNSTATEDIR "/imagexfer level=2 workers=8 chunk=4194304 sendfile=0 direct=1 " },
   { "", NULL, " log=- " },
   { "log_file = /var/log/imagexfer/imagexfer.log\n", NULL,
     " log=/var/log/imagexfer/imagexfer.log " },
@@ -78,6 +78,8 @@ static const struct {
   { "sendfile = false\n", NULL, " sendfile=0 " },
   { "sendfile = off\n", NULL, " sendfile=0 " },
   { "sendfile = 0\n", NULL, " sendfile=0 " },
+  { "direct_writes = no\n", NULL, " direct=0 " },
+  { "direct_writes = yes\n", NULL, " direct=1 " },
   { "future_key = 5\nworkers = 7\n", NULL, " workers=7 " },
   { "# full file\nspool_dir = /a\nstate_dir = /b\nlog_level = debug\n"
     "workers = 16\nchunk_size = 8M\nsendfile = yes\n", NULL,
@@ -156,6 +158,7 @@ static const struct {
   { "sendfile = maybe\n", ":1: sendfile", NULL },
   { "sendfile = 2\n", ":1: sendfile", NULL },
   { "sendfile = yes please\n", ":1: sendfile", NULL },
+  { "direct_writes = sometimes\n", ":1: direct_writes", NULL },
   /* The administrator's routes and CORS. */
   { "", NULL, " admin=no cors=* cancel=30 " },
   { "admin_tcp = loopback\n", NULL, " admin=loopback " },
@@ -195,11 +198,12 @@ summarize (const struct config *cfg, char *buf, size_t size)
     snprintf (cors + strlen (cors), sizeof cors - strlen (cors), "%s%s",
               i ? "," : "", cfg->cors_origins[i]);
   snprintf (buf, size, " spool=%s state=%s level=%s workers=%u chunk=%zu "
-            "sendfile=%d timeout=%u keep=%u sfmax=%" PRIu64 " client=%u "
+            "sendfile=%d direct=%d timeout=%u keep=%u sfmax=%" PRIu64
+            " client=%u "
             "roots=%s%s%s mode=%o admin=%s cors=%s cancel=%u log=%s "
             "caps=%u/%u/%u ",
             cfg->spool_dir, cfg->state_dir, level_digit (cfg->log_level),
-            cfg->workers, cfg->chunk_size, cfg->sendfile,
+            cfg->workers, cfg->chunk_size, cfg->sendfile, cfg->direct_writes,
             cfg->backend_timeout, cfg->backend_keep_seconds,
             cfg->sendfile_max, cfg->client_timeout,
             cfg->image_roots ? cfg->image_roots[0] : "-",

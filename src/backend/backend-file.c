@@ -262,10 +262,8 @@ file_pwrite (struct backend *b, const void *buf, size_t count,
     return -1;
   if (middle > 0) {
     direct = file_direct_pwrite (fb, p + head, middle, off + head);
-    if (direct == -1) {
-      error_set (errno, "pwrite %s at %" PRIu64, fb->path, off + head);
+    if (direct == -1)
       return -1;
-    }
   }
   head += (size_t) direct;
   return file_pwrite_buffered (fb, p + head, count - head, off + head);

@@ -73,7 +73,7 @@ void file_direct_span (const struct file_backend *fb, const void *buf,
                        size_t *middle);
 /* Write [buf, count) at offset directly.  Returns the bytes written,
  * which may be fewer (0 included) where direct writes turned out not to
- * work (the caller writes the rest buffered), or -1 with errno. */
+ * work (the caller writes the rest buffered), or -1 with error_set. */
 ssize_t file_direct_pwrite (struct file_backend *fb, const void *buf,
                             size_t count, uint64_t offset);
 void file_direct_close (struct file_backend *fb);

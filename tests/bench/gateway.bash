@@ -31,12 +31,7 @@ section_gateway ()
   stack_stop
   [ -n "$keep" ] || rm -rf "$STACK_DIR"
   stack_use host
-  if cmp "$source_image" "$IMAGES/target.raw"; then
-    echo "  gw-put: uploaded image equals the source (cmp)"
-  else
-    echo "  gw-put: UPLOADED IMAGE DIFFERS FROM THE SOURCE"
-    failed=yes
-  fi
+  check_copy gw-put "$IMAGES/target.raw" "uploaded image"
   stack_stop
   [ -n "$keep" ] || rm -rf "$STACK_DIR"
 }

@@ -84,22 +84,12 @@ section_nbd ()
   transfer_put nfresh "{\"socket\": \"$(nbd_sock nfresh)\", \"ops\": [\"read\"]}"
   measure nbd-get-fresh bench_nbd_fresh_get
   measure nbdcp-get bench_nbdcopy "$(nbd_uri nsrc)" "$copy"
-  if cmp "$source_image" "$copy"; then
-    echo "  nbdcp-get: the copy equals the source (cmp)"
-  else
-    echo "  nbdcp-get: THE COPY DIFFERS FROM THE SOURCE"
-    failed=yes
-  fi
+  check_copy nbdcp-get "$copy" "the copy"
   rm -f "$copy"
   measure nbdcp-null bench_nbdcopy "$(nbd_uri nsrc)" null:
 
   measure nbd-put bench_curl_put "$BASE_URL/images/ndst"
-  if cmp "$source_image" "$target"; then
-    echo "  nbd-put: the export's file equals the source (cmp)"
-  else
-    echo "  nbd-put: THE EXPORT'S FILE DIFFERS FROM THE SOURCE"
-    failed=yes
-  fi
+  check_copy nbd-put "$target" "the export's file"
   measure nbdcp-put bench_nbdcopy "$source_image" "$(nbd_uri ndst)" --flush
 
   report_worker_rss

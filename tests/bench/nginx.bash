@@ -24,12 +24,7 @@ section_nginx ()
   measure ngx-get bench_curl_get "$BASE_URL/images/src"
   measure ngx-put bench_curl_put "$BASE_URL/images/dst"
   report_worker_rss
-  if cmp "$source_image" "$IMAGES/target.raw"; then
-    echo "  ngx-put: uploaded image equals the source (cmp)"
-  else
-    echo "  ngx-put: UPLOADED IMAGE DIFFERS FROM THE SOURCE"
-    failed=yes
-  fi
+  check_copy ngx-put "$IMAGES/target.raw" "uploaded image"
   stack_stop
   [ -n "$keep" ] || rm -rf "$STACK_DIR"
 }

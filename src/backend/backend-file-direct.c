@@ -49,9 +49,11 @@
 
 /* The alignment of file offsets and lengths: the page size, so that no
  * page holds both bytes written through the page cache and bytes written
- * around it (the kernel could not drop such a page after the direct
- * write, and reads would see it stale); a block device's sector size if
- * larger. */
+ * around it; a block device's sector size if larger.  The kernel writes
+ * back and drops the pages a direct write covers, but a page dirtied
+ * again meanwhile (by another worker's buffered write next to it) could
+ * not be dropped: no page shared is the simple way not to depend on
+ * that. */
 static uint64_t
 direct_align (const struct file_backend *fb)
 {

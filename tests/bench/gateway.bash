@@ -16,7 +16,7 @@ section_gateway ()
   echo "gateway (http backend) in front of a host, $size image ($bytes bytes), $repeat runs each:"
   bench_start
   stack_save host
-  local host_url=$BASE_URL
+  local host_url=$BASE_URL host_images=$IMAGES
   stack_start --workers "$workers" --conf-extra "log_level = info" \
     ${chunk_size:+--conf-extra "chunk_size = $chunk_size"}
   stack_save gateway
@@ -26,6 +26,9 @@ section_gateway ()
   measure gw-direct-get bench_curl_get "$host_url/images/src"
   measure gw-get bench_curl_get "$BASE_URL/images/g-src"
   measure gw-direct-put bench_curl_put "$host_url/images/dst"
+  # Emptied, so that the check below is of what the gateway wrote.
+  truncate -s 0 "$host_images/target.raw"
+  truncate -s "$bytes" "$host_images/target.raw"
   measure gw-put bench_curl_put "$BASE_URL/images/g-dst"
   report_worker_rss
   stack_stop

@@ -23,7 +23,8 @@ static const struct {
 } config_tests[] = {
   /* The directories configure was given (--localstatedir, ...). */
   { "", NULL, " spool=" LOCALSTATEDIR "/lib/imagexfer/spool state="
-    RUNSTATEDIR "/imagexfer level=2 workers=8 chunk=4194304 sendfile=0 direct=1 " },
+    RUNSTATEDIR "/imagexfer level=2 workers=8 chunk=4194304 sendfile=0 "
+    "direct=1 " },
   { "", NULL, " log=- " },
   { "log_file = /var/log/imagexfer/imagexfer.log\n", NULL,
     " log=/var/log/imagexfer/imagexfer.log " },
@@ -198,9 +199,8 @@ summarize (const struct config *cfg, char *buf, size_t size)
     snprintf (cors + strlen (cors), sizeof cors - strlen (cors), "%s%s",
               i ? "," : "", cfg->cors_origins[i]);
   snprintf (buf, size, " spool=%s state=%s level=%s workers=%u chunk=%zu "
-            "sendfile=%d direct=%d timeout=%u keep=%u sfmax=%" PRIu64
-            " client=%u "
-            "roots=%s%s%s mode=%o admin=%s cors=%s cancel=%u log=%s "
+            "sendfile=%d direct=%d timeout=%u keep=%u sfmax=%" PRIu64 " "
+            "client=%u roots=%s%s%s mode=%o admin=%s cors=%s cancel=%u log=%s "
             "caps=%u/%u/%u ",
             cfg->spool_dir, cfg->state_dir, level_digit (cfg->log_level),
             cfg->workers, cfg->chunk_size, cfg->sendfile, cfg->direct_writes,

@@ -77,9 +77,8 @@ section_nbd ()
   # overwrites written blocks, as nbdcp-put after it does.  On a target
   # fresh from fallocate the first nbd-put alone converted the unwritten
   # extents, and the CPU summed over its runs showed it.
-  dd if=/dev/zero of="$target" bs=8M count=$((bytes / 8388608)) \
+  dd if=/dev/zero of="$target" bs=8M count="$bytes" iflag=count_bytes \
     conv=fsync status=none
-  truncate -s "$bytes" "$target"
   nbd_qemu nsrc -r -f raw "$source_image"
   nbd_qemu ndst -f raw "$target"
   bench_nbd_prime nsrc

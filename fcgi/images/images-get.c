@@ -155,16 +155,19 @@ send_by_kernel (struct image_request *ir, int status,
 }
 
 /* The status and headers of a GET or HEAD; *range is what to send.
- * Returns the status, or -1 after answering a bad Range. */
+ * A HEAD ignores Range (RFC 9110 14.2: range handling is defined for
+ * GET alone) and always describes the whole image: clients send HEAD
+ * to learn the size.  Returns the status, or -1 after answering a bad
+ * Range. */
 static int
-get_headers (struct image_request *ir, struct byte_range *range)
+get_headers (struct image_request *ir, bool ranged, struct byte_range *range)
 {
   struct request *req = ir->req;
   uint64_t size = ir->backend->size;
   enum range_result result;
 
   *range = (struct byte_range) { .start = 0, .length = size };
-  if (ir->range_header) {
+  if (ranged) {
     result = ir->range_parsed;
     if (result == RANGE_OK)
       result = range_resolve (&ir->range, size, range);
@@ -191,7 +194,7 @@ get_headers (struct image_request *ir, struct byte_range *range)
     response_header (req, "Content-Disposition",
                      "attachment; filename=\"%s\"", ir->transfer.filename);
   response_header (req, "Accept-Ranges", "bytes");
-  return ir->range_header ? 206 : 200;
+  return ranged ? 206 : 200;
 }
 
 void
@@ -199,7 +202,7 @@ images_get (struct image_request *ir)
 {
   struct byte_range range;
   struct get_source src;
-  int status = get_headers (ir, &range);
+  int status = get_headers (ir, ir->range_header != NULL, &range);
 
   if (status == -1)
     return;
@@ -221,7 +224,7 @@ void
 images_head (struct image_request *ir)
 {
   struct byte_range range;
-  int status = get_headers (ir, &range);
+  int status = get_headers (ir, false, &range);
 
   if (status != -1)
     response_begin (ir->req, status, "application/octet-stream", true,

@@ -134,6 +134,13 @@ teardown_file ()
   cmp "$STACK_DIR/body" <(extract "$IMAGES/disk.raw" 5 65536)
 }
 
+@test "apache: HEAD with a Range still answers 200 and the whole size" {
+  http -I -H 'Range: bytes=5-65540' "$BASE_URL/images/dl"
+  [ "$status_code" = 200 ]
+  [ "$(header Content-Length)" = 2097155 ]
+  [ -z "$(header Content-Range)" ]
+}
+
 @test "apache: PUT upload through mod_fcgid lands byte-exact, then downloads the same" {
   head -c 3145728 /dev/urandom > "$STACK_DIR/src.raw"
   http -X PUT --data-binary "@$STACK_DIR/src.raw" "$BASE_URL/images/up"

@@ -111,6 +111,20 @@ unsatisfiable () {
   expect_header Content-Length 1
 }
 
+@test "HEAD ignores Range: 200 and the whole size, whatever the Range" {
+  local size range
+  size=$(stat -c %s "$IMAGES/odd.raw")
+  # A satisfiable range, one past the end, several, and a malformed one:
+  # a GET would answer 206, 416, 416 and 400.
+  for range in "bytes=0-99" "bytes=$size-" "bytes=0-1,5-6" "bytes=x-y"; do
+    http -I -H "Range: $range" "$BASE_URL/images/odd"
+    expect_status 200
+    expect_header Content-Length "$size"
+    expect_header Accept-Ranges bytes
+    expect_no_header Content-Range
+  done
+}
+
 @test "HEAD on an unknown id: 404" {
   http -I "$BASE_URL/images/nope"
   expect_status 404

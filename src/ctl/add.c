@@ -34,7 +34,7 @@ const struct ctl_command ctl_add = {
   "  --path P            raw image file or block device (file backend)\n"
   "  --offset N          file backend: the transfer starts N bytes in\n"
   "  --url U             file:///..., nbd+unix:///EXPORT?socket=...,\n"
-  "                      nbd://HOST[:PORT]/EXPORT\n"
+  "                      nbd://HOST[:PORT]/EXPORT, http(s)://...\n"
   "  --socket S          NBD server's unix socket\n"
   "  --export E          NBD export name\n"
   "  --bitmap B          NBD dirty bitmap for context=dirty\n"

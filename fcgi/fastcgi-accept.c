@@ -127,12 +127,17 @@ fastcgi_accept (const struct fastcgi_listener *listener,
       errno = EAGAIN;
     return -1;
   }
-  *peer = FASTCGI_PEER_UNIX;
-  if (listener->tcp && !tcp_peer_admitted (listener, fd, &address, peer)) {
+  /* *peer is what the caller trusts the next requests with, including
+   * those on a connection it still keeps: it changes only when a new
+   * connection is admitted, never for one refused. */
+  enum fastcgi_peer kind = FASTCGI_PEER_UNIX;
+
+  if (listener->tcp && !tcp_peer_admitted (listener, fd, &address, &kind)) {
     errno = EAGAIN;
     return -1;
   }
   limit_stalls (fd, stall_seconds);
+  *peer = kind;
   return fd;
 }
 

@@ -245,6 +245,29 @@ expect_holders_freed ()
   [[ ${lines[0]} == "Status: 404 Not Found"* ]] || fail "$output"
 }
 
+@test "TCP socket: a peer refused while a connection is kept does not turn that connection into the trusted unix one" {
+  tcp_start --conf "client_timeout = 30" FCGI_WEB_SERVER_ADDRS=127.0.0.1
+  # Two requests for /api with the administrator's mark on one kept
+  # connection; between them a connection from 127.0.0.2, which is not
+  # in FCGI_WEB_SERVER_ADDRS, reaches the only worker and is refused.
+  # Before, the refusal left the worker taking the kept connection for a
+  # unix one, and the second request was answered 200.
+  fastcgi "$TCP_ADDR" --kept 2 3 GET /api/v2/transfers IMAGEXFER_LISTENER=admin \
+    > "$T/kept" 3>&- &
+  local kept=$! n=50
+  sleep 1
+  curl -s --max-time 5 --interface 127.0.0.2 "http://$TCP_ADDR/" >/dev/null || :
+  until grep -q "connection from 127.0.0.2 refused" "$TCP_LOG"; do
+    (( n-- > 0 )) || fail "the refusal was not logged: $(cat "$TCP_LOG")"
+    sleep 0.1
+  done
+  wait "$kept" || fail "kept connection: $(cat "$T/kept")"
+  run cat "$T/kept"
+  (( ${#lines[@]} == 2 )) || fail "$output"
+  [[ ${lines[0]} == "Status: 403 Forbidden in "* ]] || fail "$output"
+  [[ ${lines[1]} == "Status: 403 Forbidden in "* ]] || fail "$output"
+}
+
 @test "TCP socket: an FCGI_WEB_SERVER_ADDRS that is not a list of addresses stops the start, exit 1" {
   mkdir -p "$T/spool" "$T/state"
   printf '%s\n' "spool_dir = $T/spool" "state_dir = $T/state" > "$T/imagexfer.conf"

@@ -24,6 +24,17 @@
 
 static struct stats_slot *my_slot;
 
+/* A process killed while it rewrote its slot (stats.c, slot_begin) left
+ * the sequence number odd, which readers take for "being written" and
+ * skip.  Whoever takes over the slot from a dead or gone owner makes it
+ * even again. */
+static void
+slot_seq_even (struct stats_slot *s)
+{
+  if (LOAD (s->seq) & 1)
+    ADD (s->seq, 1);
+}
+
 int
 stats_worker_register (void)
 {
@@ -41,6 +52,7 @@ stats_worker_register (void)
     if (LOAD (s->pid) == 0 && CAS (s->pid, &expected, pid)) {
       STORE (s->in_flight, 0);
       STORE (s->entry, 0);
+      slot_seq_even (s);
       my_slot = s;
       return 0;
     }
@@ -102,6 +114,7 @@ slot_clear (struct stats_slot *s, int32_t pid, char *id, size_t idsize)
   }
   STORE (s->role, STATS_ROLE_NONE);
   STORE (s->entry, 0);
+  slot_seq_even (s);
   STORE (s->pid, 0);
   return had_request;
 }

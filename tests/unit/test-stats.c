@@ -492,6 +492,7 @@ test_worker_crash (void)
   pid_t pid;
   size_t n;
   bool found = false;
+  struct stats_slot *dead_slot = NULL;
 
   pid = child_in_flight ("crashy", 4096);
   n = stats_slots (slots, STATS_SLOTS);
@@ -501,9 +502,18 @@ test_worker_crash (void)
   tap_ok (found, "the child's slot shows its request");
   stats_global (STATS_SCOPE_ALL, &g);
   tap_ok (g.in_flight == 1, "one request in flight globally");
+  /* As if it were killed while rewriting its slot: sequence odd. */
+  for (size_t i = 0; i < STATS_SLOTS; i++)
+    if (__atomic_load_n (&stats_map->slots[i].pid, __ATOMIC_ACQUIRE) == pid) {
+      dead_slot = &stats_map->slots[i];
+      __atomic_add_fetch (&dead_slot->seq, 1, __ATOMIC_ACQ_REL);
+    }
   kill (pid, SIGKILL);
   waitpid (pid, &status, 0);
   stats_worker_exited (pid, status);
+  tap_ok (dead_slot != NULL
+          && (__atomic_load_n (&dead_slot->seq, __ATOMIC_ACQUIRE) & 1) == 0,
+          "a slot left half rewritten is readable again once freed");
 
   n = stats_slots (slots, STATS_SLOTS);
   found = false;

@@ -43,6 +43,12 @@ full_pwrite (int fd, const void *buf, size_t count, uint64_t offset)
         continue;
       return -1;
     }
+    /* Nothing written and no error (some FUSE file systems): asking
+     * again would spin forever. */
+    if (r == 0) {
+      errno = EIO;
+      return -1;
+    }
     p += r;
     count -= (size_t) r;
     offset += (uint64_t) r;
@@ -58,6 +64,10 @@ full_writev (int fd, struct iovec *iov, int iovcnt)
     if (r == -1) {
       if (errno == EINTR)
         continue;
+      return -1;
+    }
+    if (r == 0 && iov->iov_len > 0) {
+      errno = EIO;
       return -1;
     }
     while (iovcnt > 0 && (size_t) r >= iov->iov_len) {

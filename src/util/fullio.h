@@ -8,7 +8,8 @@
 #include <sys/types.h>
 
 /* 0 on success; -1 with errno on error.  full_pread fails with EIO
- * ("unexpected end of file") when the file ends early. */
+ * ("unexpected end of file") when the file ends early, full_pwrite (and
+ * full_writev) when a call writes nothing without an error. */
 int full_pread (int fd, void *buf, size_t count, uint64_t offset);
 int full_pwrite (int fd, const void *buf, size_t count, uint64_t offset);
 

@@ -122,6 +122,9 @@ http_backend_open (const struct transfer *t, bool writable)
   extent_list_init (&hb->extents[1]);
   /* The data path calls back into backend_still_wanted through it. */
   hb->backend.transfer = t;
+  /* No client to watch until backend_open's caller names one; 0 (from
+   * calloc) would be the worker's standard input. */
+  hb->backend.client_fd = -1;
   if (http_handle_setup (hb, t) == -1
       || http_backend_discover (hb) == -1
       || http_backend_size (hb) == -1) {

@@ -310,6 +310,7 @@ nbd_backend_open (const struct transfer *t, bool writable)
     return NULL;
   }
   snprintf (nb->id, sizeof nb->id, "%s", t->id);
+  nb->backend.client_fd = -1;         /* none yet, not standard input */
   nbd_backend_extents_init (nb);
 
   nb->nbd = nbd_create ();

@@ -78,7 +78,11 @@ http_backend_discover (struct http_backend *hb)
 
   if (r == 0) {
     remote_features (&hb->remote, &x);
-    hb->remote.can_write = allow_has (x.allow, "PUT");
+    /* Only a remote that speaks the /images API writes a PUT with a
+     * Content-Range where it says: a WebDAV server may list PUT and
+     * replace the whole file with each chunk. */
+    hb->remote.can_write = hb->remote.images_api
+                           && allow_has (x.allow, "PUT");
   }
   else if (x.status == 405 || x.status == 501 || x.status == 400) {
     log_debug ("open %s: remote %s answers OPTIONS with %ld: read-only "

@@ -20,11 +20,15 @@ setup_file () {
   gateway_start --lighttpd-extra 'server.modules += ( "mod_access" )
 $HTTP["url"] =~ "^/private/" {
   $REQUEST_HEADER["X-Image-Token"] != "let-me-in" { url.access-deny = ( "" ) }
+}
+$HTTP["url"] =~ "^/dav/" {
+  setenv.set-response-header = ( "Allow" => "OPTIONS, GET, HEAD, PUT" )
 }'
   stack_use host
-  mkdir -p "$STACK_DIR/www/private"
+  mkdir -p "$STACK_DIR/www/private" "$STACK_DIR/www/dav"
   image_random "$STACK_DIR/www/disk.raw" 3M
   cp "$STACK_DIR/www/disk.raw" "$STACK_DIR/www/private/disk.raw"
+  cp "$STACK_DIR/www/disk.raw" "$STACK_DIR/www/dav/disk.raw"
   transfer_put local "{\"path\": \"$STACK_DIR/www/disk.raw\"}"
   stack_use gateway
 }
@@ -50,6 +54,23 @@ setup () {
     "$BASE_URL/images/static"
   expect_error 403
   cmp "$STATIC" "$HOST_DIR/www/private/disk.raw" || fail "the file changed"
+}
+
+@test "static: a web server listing PUT without the /images features is read-only too" {
+  # A WebDAV server may say PUT and replace the whole file with each
+  # chunk's body, Content-Range or not: only an /images remote is written.
+  http -X OPTIONS "$HOST_URL/dav/disk.raw"
+  expect_status 200
+  expect_header Allow "OPTIONS, GET, HEAD, PUT"
+  gw_transfer dav "$HOST_URL/dav/disk.raw"
+  http -X OPTIONS "$BASE_URL/images/dav"
+  expect_status 200
+  expect_json '.max_writers == 0'
+  expect_header Allow "OPTIONS, GET, HEAD"
+  head -c 1M /dev/urandom > "$BATS_TEST_TMPDIR/new"
+  http -T "$BATS_TEST_TMPDIR/new" "$BASE_URL/images/dav"
+  expect_error 403
+  cmp "$STATIC" "$HOST_DIR/www/dav/disk.raw" || fail "the file changed"
 }
 
 @test "static: whole, ranged and suffix GETs are byte for byte" {

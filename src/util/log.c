@@ -52,10 +52,32 @@ log_level_parse (const char *name, enum log_level *level)
   return -1;
 }
 
+/* Copy message to out (size bytes, always terminated) with control
+ * characters as \xNN: messages quote what clients sent (paths, headers,
+ * addresses), and a newline there could forge a line of its own, or a
+ * journal priority at its start ("<0>"). */
+static void
+escape_controls (char *out, size_t size, const char *message)
+{
+  size_t j = 0;
+
+  for (const unsigned char *p = (const unsigned char *) message;
+       *p && j + 1 < size; p++) {
+    if (*p >= 0x20 && *p != 0x7f)
+      out[j++] = (char) *p;
+    else if (j + 4 < size)
+      j += (size_t) snprintf (out + j, size - j, "\\x%02x", *p);
+    else
+      break;
+  }
+  out[j] = '\0';
+}
+
 void
 log_msg (enum log_level level, const char *fmt, ...)
 {
   char line[1024];
+  char message[1024];
   char stamp[32];
   struct timespec now;
   struct tm tm;
@@ -79,8 +101,9 @@ log_msg (enum log_level level, const char *fmt, ...)
                   now.tv_nsec / 1000000, (int) process_id (), level_names[level]);
   }
   va_start (args, fmt);
-  vsnprintf (line + n, sizeof line - (size_t) n, fmt, args);
+  vsnprintf (message, sizeof message, fmt, args);
   va_end (args);
+  escape_controls (line + n, sizeof line - (size_t) n, message);
 
   /* One write per line keeps lines of concurrent workers whole. */
   n = (int) strlen (line);

@@ -80,6 +80,24 @@ start_daemon () {
   ! grep -q '^<' "$TMP/plain" || fail "a prefix on a stream that is not the journal"
 }
 
+@test "what a client sends cannot forge a log line or a journal priority" {
+  : > "$TMP/journal"
+  start_daemon "$TMP/journal" "$(stat -c '%d:%i' "$TMP/journal")"
+  # /api refused (no administrator's mark) logs the decoded path; an
+  # /images request logs its Range header as sent.
+  python3 "$top_srcdir/tests/bats/fastcgi-request.py" "$TMP/fcgi.sock" \
+    GET '/api/x%0a<0>forged%09tab' > /dev/null
+  python3 "$top_srcdir/tests/bats/fastcgi-request.py" "$TMP/fcgi.sock" \
+    GET /images/none $'HTTP_RANGE=bytes=0-1\n<0>forged too' > /dev/null
+  wait_for_line "$TMP/journal" 'refused'
+  wait_for_line "$TMP/journal" 'GET none'
+  grep -qF 'GET /api/x\x0a<0>forged\x09tab from' "$TMP/journal" \
+    || fail "no escaped path: $(cat "$TMP/journal")"
+  grep -qF 'range=bytes=0-1\x0a<0>forged too' "$TMP/journal" \
+    || fail "no escaped Range: $(cat "$TMP/journal")"
+  ! grep -v '^<[3467]>imagexfer\[' "$TMP/journal" || fail "a forged line"
+}
+
 @test "log_file: every process opens it again on SIGUSR1 (logrotate)" {
   log=$TMP/log/imagexfer.log
   mkdir -p "$TMP/log"

@@ -170,6 +170,13 @@ request_query (struct request *req, const char *key, char *buf,
       const char *value = len == key_len ? "" : p + key_len + 1;
       size_t value_len = len == key_len ? 0 : len - key_len - 1;
 
+      if (value_len >= bufsize && bufsize > 4) {
+        /* Cut, and marked so: no parser takes it, and a message quoting
+         * it shows the cut ("000...1048576" must not read as 1 MiB). */
+        memcpy (buf, value, bufsize - 4);
+        memcpy (buf + bufsize - 4, "...", 4);
+        return buf;
+      }
       if (value_len >= bufsize)
         value_len = bufsize - 1;
       memcpy (buf, value, value_len);

@@ -101,7 +101,9 @@ const char *request_header (struct request *req, const char *name);
 const char *request_client (struct request *req);
 
 /* Value of a query parameter (not decoded; our values are plain words),
- * or NULL.  "flush=n&x=1": request_query (req, "flush") -> "n". */
+ * or NULL.  "flush=n&x=1": request_query (req, "flush") -> "n".  A value
+ * that does not fit in buf is cut and ends with "...", which no value
+ * parser accepts. */
 const char *request_query (struct request *req, const char *key,
                            char *buf, size_t bufsize);
 

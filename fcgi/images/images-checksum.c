@@ -16,7 +16,7 @@
 #include "text-parse.h"
 
 /* Query values are short words and numbers; longer ones are invalid
- * anyway (request_query truncates them). */
+ * anyway (request_query cuts them and marks the cut). */
 #define QUERY_VALUE_MAX 64
 
 /* Between blocks.  The hashed bytes never reach the client: nothing to

@@ -94,7 +94,12 @@ static const struct {
   /* Empty pieces are skipped. */
   { "&&flush=y&", "flush", 8, "y" },
   { "a=1&&b=2", "b", 8, "2" },
-  /* Long values are cut to the buffer. */
+  /* Long values are cut to the buffer and end with "...", so that no
+   * parser takes them: 56 zeros, 1048576 and 9 must not read as 1 MiB.
+   * A buffer too small for the mark just cuts. */
+  { "algorithm=blake2b", "algorithm", 6, "bl..." },
+  { "block_size=0000000000000000000000000000000000000000000000000000000010485769", "block_size", 64,
+    "000000000000000000000000000000000000000000000000000000001048..." },
   { "algorithm=blake2b", "algorithm", 4, "bla" },
   { "block_size=4194304", "block_size", 64, "4194304" },
   /* The value keeps what follows its '='. */

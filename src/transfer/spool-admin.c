@@ -40,6 +40,22 @@ spool_rename (const char *tmp, const char *path, bool update, bool *replaced)
   return 0;
 }
 
+/* root (an administrator's imagexferctl) gives the descriptor to the
+ * spool's owner and group, which the workers run as: a root-owned file
+ * of mode file_mode would be unreadable to them, and an update would
+ * take a working transfer away from them. */
+static int
+spool_give_to_owner (int fd, const char *spool_dir)
+{
+  struct stat dir;
+
+  if (geteuid () != 0)
+    return 0;
+  if (stat (spool_dir, &dir) == -1)
+    return -1;
+  return fchown (fd, dir.st_uid, dir.st_gid);
+}
+
 static int
 spool_write (const char *spool_dir, const char *id, const char *text,
              size_t len, bool confined, unsigned mode, bool update,
@@ -78,8 +94,9 @@ spool_write (const char *spool_dir, const char *id, const char *text,
     error_set (errno, "create a temporary file in %s: %m", spool_dir);
     return -1;
   }
-  if (full_pwrite (fd, text, len, 0) == -1 || fchmod (fd, (mode_t) mode) == -1
-      || fsync (fd) == -1) {
+  if (full_pwrite (fd, text, len, 0) == -1
+      || spool_give_to_owner (fd, spool_dir) == -1
+      || fchmod (fd, (mode_t) mode) == -1 || fsync (fd) == -1) {
     int saved = errno;
 
     unlink (tmp);

@@ -160,3 +160,18 @@ teardown_file () { stack_stop; }
   expect_eq "$(stat -c %a "$SPOOL/m2.json")" 600 "descriptor mode (file_mode 0600)"
   rm -f "$SPOOL/m1.json" "$SPOOL/m2.json"
 }
+
+@test "as root: add and extend give the descriptor to the spool's owner, whom the workers run as" {
+  [ "$(id -u)" -eq 0 ] || skip "needs root (chown)"
+  # A spool of its own, owned by another account as a packaged one is
+  # (imagexfer); root's file of mode 0640 would be unreadable there.
+  local spool=$BATS_TEST_TMPDIR/spool
+  mkdir -p "$spool"
+  chown nobody:nogroup "$spool"
+  sed "s|^spool_dir = .*|spool_dir = $spool|" "$STACK_DIR/imagexfer.conf" \
+    > "$BATS_TEST_TMPDIR/owned.conf"
+  run -0 "$CTL" --config "$BATS_TEST_TMPDIR/owned.conf" add o1 --path "$IMAGES/a.img"
+  expect_eq "$(stat -c %U:%G:%a "$spool/o1.json")" nobody:nogroup:640 "owner after add"
+  run -0 "$CTL" --config "$BATS_TEST_TMPDIR/owned.conf" extend o1 --timeout 600
+  expect_eq "$(stat -c %U:%G:%a "$spool/o1.json")" nobody:nogroup:640 "owner after extend"
+}

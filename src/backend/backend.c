@@ -421,6 +421,19 @@ backend_pwrite (struct backend *b, const void *buf, size_t count,
   return 0;
 }
 
+/* A zero covers the whole range in one call, with no chunk between
+ * steps for the request to look at the descriptor: each step does,
+ * so that deleting it stops a long zero as it stops a long read. */
+static int
+zero_step_wanted (struct backend *b, uint64_t offset)
+{
+  if (backend_still_wanted (b))
+    return 0;
+  error_set (ECANCELED, "zero at offset %" PRIu64 ": transfer %s was "
+             "cancelled", offset, b->transfer->id);
+  return -1;
+}
+
 /* The default zero: write zero buffers.  One buffer per process,
  * allocated on first use and never written, so memory stays bounded
  * whatever the size zeroed. */
@@ -440,6 +453,8 @@ backend_write_zeroes (struct backend *b, uint64_t count, uint64_t offset)
   while (count > 0) {
     size_t n = (size_t) min_u64 (count, step);
 
+    if (zero_step_wanted (b, offset) == -1)
+      return -1;
     if (b->ops->pwrite (b, zero_buffer, n, offset) == -1)
       return backend_failed (b);
     count -= n;
@@ -470,6 +485,8 @@ backend_zero (struct backend *b, uint64_t count, uint64_t offset)
   while (count > 0) {
     uint64_t n = min_u64 (count, b->max_request);
 
+    if (zero_step_wanted (b, offset) == -1)
+      return -1;
     if (b->ops->zero (b, n, offset, may_trim) == -1) {
       if (errno != ENOTSUP && errno != EOPNOTSUPP)
         return backend_failed (b);

@@ -7,7 +7,8 @@
 # and the abandon), not the rest of the chunk, and none after those.
 # 16 MiB chunks (137 commands of 120 KiB) leave a read that went on
 # without the abandon no way to pass: it sent 64-75 commands after the
-# response on this server.
+# response on this server.  A long PATCH zero, one backend call over
+# its whole range, stops at the next zero command after a cancel.
 
 bats_require_minimum_version 1.5.0
 
@@ -71,4 +72,28 @@ IN_FLIGHT=16
   later=$(commands_seen "$log")
   [ "$later" = "$settled" ] || fail "commands still come: $settled, then $later"
   nbd_stop slowget
+}
+
+@test "cancel during a long PATCH zero: it stops within a second or two, not after the whole range" {
+  local out=$BATS_TEST_TMPDIR/zero cpid cancelled ended
+  # 4 GiB in 128 zero commands of 32 MiB, 150 ms each: 19 s in all, and
+  # no command silent long enough (200 ms) for the NBD wait to look at
+  # the descriptor itself.
+  nbd_kit slowzero --filter=delay memory 4G delay-zero=150ms
+  transfer_json slowzero --arg s "$(nbd_sock slowzero)" '{socket: $s}'
+  curl -sS --max-time 60 -o "$out" -w '%{http_code}\n' -X PATCH \
+    -H 'Content-Type: application/json' \
+    --data '{"op": "zero", "offset": 0, "size": 4294967296}' \
+    "$BASE_URL/images/slowzero" > "$out.code" 2> "$out.err" &
+  cpid=$!
+  sleep 1
+  transfer_rm slowzero
+  cancelled=$(now_ms)
+  wait "$cpid" || fail "curl: $(cat "$out.err")"
+  ended=$(now_ms)
+  (( ended - cancelled <= 2000 )) \
+    || fail "the zero ended $((ended - cancelled)) ms after the cancel"
+  expect_eq "$(cat "$out.code")" 403 "status of the cancelled zero"
+  grep -q "was cancelled" "$out" || fail "body: $(cat "$out")"
+  nbd_stop slowzero
 }

@@ -643,10 +643,15 @@ response_error (struct request *req, int status, const char *fmt, ...)
 void
 response_abort (struct request *req)
 {
+  /* Records written so far are whole unless a write failed: a write
+   * cut short (the web server stopped reading for client_timeout, the
+   * file shrank under sendfile) stops inside a record. */
+  bool records_whole = !req->failed;
+
   /* A head still waiting goes first, so the client sees the status it
    * was promised and then the cut, as when the head went out at once. */
-  if (!req->failed && req->fcgx.ipcFd >= 0)
-    send_head (req, false);
+  if (records_whole && req->fcgx.ipcFd >= 0)
+    records_whole = send_head (req, false);
   req->head_length = 0;
   req->failed = true;
   response_answered (req);
@@ -658,9 +663,12 @@ response_abort (struct request *req)
    * the web server is done with it, and on a connection it keeps, the
    * marker would land in its next request. */
   if (req->fcgx.ipcFd >= 0 && !(req->fcgx.out && req->fcgx.out->isClosed)) {
-    /* Records written so far are whole (response_write, response_sendfile
-     * write whole records or fail), so a marker lands at a boundary. */
-    fastcgi_write_broken (req->fcgx.ipcFd, RESPONSE_ABORT_WAIT_MS);
+    /* The marker only at a record boundary: inside a record its 8 zero
+     * bytes would be content, which a web server that streams (nginx)
+     * may pass to the client as image bytes.  A record left incomplete
+     * breaks the stream by itself. */
+    if (records_whole)
+      fastcgi_write_broken (req->fcgx.ipcFd, RESPONSE_ABORT_WAIT_MS);
     shutdown (req->fcgx.ipcFd, SHUT_RDWR);
   }
 }

@@ -9,6 +9,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "request.h"
@@ -192,11 +195,75 @@ test_headers (void)
   request_free (&req);
 }
 
+/* Read what is there on fd without waiting; the count. */
+static size_t
+drain (int fd, unsigned char *last8)
+{
+  unsigned char buf[65536];
+  size_t total = 0;
+  ssize_t n;
+
+  while ((n = recv (fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+    total += (size_t) n;
+    if (n >= 8)
+      memcpy (last8, buf + n - 8, 8);
+    else {
+      memmove (last8, last8 + n, (size_t) (8 - n));
+      memcpy (last8 + 8 - n, buf, (size_t) n);
+    }
+  }
+  return total;
+}
+
+/* A write that the web server stops reading (client_timeout, here
+ * SO_SNDTIMEO of 200 ms) stops inside a record; the abort that follows
+ * must not put its 8-byte marker there, where it would be content. */
+static void
+test_abort_mid_record (void)
+{
+  static const unsigned char zeroes[8];
+  struct request req = { .query = "", .method = "GET" };
+  struct timeval timeout = { .tv_sec = 0, .tv_usec = 200000 };
+  int size = 4096, fds[2];
+  size_t length = 1024 * 1024, got;
+  unsigned char last8[8] = { 0 };
+  char *body = malloc (length);
+
+  if (body == NULL || socketpair (AF_UNIX, SOCK_STREAM, 0, fds) == -1) {
+    tap_ok (false, "abort mid-record: set up");
+    free (body);
+    return;
+  }
+  setsockopt (fds[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  setsockopt (fds[0], SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  memset (body, 'x', length);
+  req.fcgx.ipcFd = fds[0];
+  req.fcgx.requestId = 1;
+  tap_ok (response_begin (&req, 200, "application/octet-stream", true,
+                          length) == 0
+          && response_write (&req, body, length) == -1,
+          "abort mid-record: the write times out");
+  /* The web server reads again, so that a marker would find room. */
+  got = drain (fds[1], last8);
+  response_abort (&req);
+  got += drain (fds[1], last8);
+  tap_ok (got > 8 && got < length && memcmp (last8, zeroes, 8) != 0,
+          "abort mid-record: no marker inside the record (%zu bytes, "
+          "ending %02x%02x%02x%02x%02x%02x%02x%02x)", got, last8[0],
+          last8[1], last8[2], last8[3], last8[4], last8[5], last8[6],
+          last8[7]);
+  close (fds[0]);
+  close (fds[1]);
+  request_free (&req);
+  free (body);
+}
+
 int
 main (void)
 {
   test_parse ();
   test_query ();
   test_headers ();
+  test_abort_mid_record ();
   return tap_done ();
 }

@@ -36,16 +36,18 @@ static enum get_way
 get_choose_way (struct image_request *ir, const struct byte_range *range,
                 struct get_source *src)
 {
-  /* Only a regular file has a path to hand over (backend.h). */
-  const char *path = backend_data_path (ir->backend);
+  const char *path;
 
   src->fd = backend_data_fd (ir->backend, &src->base);
   src->encoded_path = NULL;
   /* A range handed over cannot be stopped by cancelling the transfer:
-   * only ranges up to sendfile_max are, larger ones stream. */
+   * only ranges up to sendfile_max are, larger ones stream.  Only a
+   * regular file has a path to hand over (backend.h); asked last, as
+   * it looks at the file system. */
   if (ir->cfg->sendfile && range->length > 0
-      && range->length <= ir->cfg->sendfile_max && path != NULL
-      && src->fd != -1 && (src->encoded_path = percent_encode (path)) != NULL)
+      && range->length <= ir->cfg->sendfile_max && src->fd != -1
+      && (path = backend_data_path (ir->backend)) != NULL
+      && (src->encoded_path = percent_encode (path)) != NULL)
     return GET_BY_WEB_SERVER;
   if (src->fd == -1 || range->length < ir->cfg->chunk_size)
     return GET_BUFFERED;

@@ -168,6 +168,7 @@ file_close (struct backend *b)
 
   file_direct_close (fb);
   close (fb->fd);
+  free (fb->handoff_path);
   free (fb);
 }
 
@@ -475,13 +476,38 @@ file_data_fd (struct backend *b, uint64_t *base_offset)
   return fb->fd;
 }
 
-/* X-Sendfile hands the web server a path; only regular files qualify. */
+/* X-Sendfile hands the web server a path, which it opens again; only
+ * regular files qualify.  Not the descriptor's path: a link on it could
+ * have been swapped since our open (checked against image_roots,
+ * file_opened_confined), and the web server would follow the new one.
+ * The name the kernel has for the file opened, with every link
+ * resolved, and only while it still names that file (same device and
+ * inode); else NULL, and the range is streamed from our fd.  What is
+ * left is the moment between this check and the web server's open:
+ * directories on an image's path must be writable by administrators
+ * only (docs/configuration.md, sendfile). */
 static const char *
 file_data_path (struct backend *b)
 {
   struct file_backend *fb = to_file (b);
+  const char *const *roots = transfer_image_roots ();
+  char opened[64];
+  char *resolved;
+  struct stat st;
 
-  return fb->is_block ? NULL : fb->path;
+  if (fb->is_block)
+    return NULL;
+  snprintf (opened, sizeof opened, "/proc/self/fd/%d", fb->fd);
+  resolved = realpath (opened, NULL);
+  if (resolved == NULL || stat (resolved, &st) == -1
+      || st.st_dev != fb->opened_dev || st.st_ino != fb->opened_ino
+      || (roots && !transfer_path_confined (resolved, roots))) {
+    free (resolved);
+    return NULL;
+  }
+  free (fb->handoff_path);
+  fb->handoff_path = resolved;
+  return resolved;
 }
 
 const struct backend_ops backend_file_ops = {

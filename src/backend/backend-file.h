@@ -50,6 +50,9 @@ struct file_backend {
    * (backend-file-keep.c) to tell whether the path still names it. */
   dev_t opened_dev;
   ino_t opened_ino;
+
+  /* The path handed to the web server (file_data_path), owned. */
+  char *handoff_path;
 };
 
 static inline struct file_backend *

@@ -63,7 +63,8 @@ struct backend_ops {
   int (*data_fd) (struct backend *b, uint64_t *base_offset);
   /* Optional: the path of the file data_fd reads when it is a regular
    * file (not a block device), for handing a range to the web server
-   * (X-Sendfile), or NULL. */
+   * (X-Sendfile), or NULL.  Valid until the next call or the close;
+   * may look at the file system (file backend: every link resolved). */
   const char *(*data_path) (struct backend *b);
 
   /* Optional, together: keeping a backend open between requests of the

@@ -231,6 +231,52 @@ test_read_only (void)
   backend_close (b);
 }
 
+/* The path handed to the web server (X-Sendfile) is the file opened,
+ * every link resolved, and none once the name no longer leads to it. */
+static void
+test_data_path (void)
+{
+  char real[PATH_MAX], link[PATH_MAX], moved[PATH_MAX];
+  char *expected;
+  const char *got;
+  struct transfer t;
+  struct backend *b;
+
+  tmp_path (real, "dp-real.img");
+  tmp_path (link, "dp-link.img");
+  tmp_path (moved, "dp-moved.img");
+  if (create_file (real, 8192, true) == -1 || symlink (real, link) == -1) {
+    tap_ok (false, "data_path: create file and link");
+    return;
+  }
+  expected = realpath (real, NULL);
+  t = make_transfer (link, 0, false);
+  b = backend_open (&t, false);
+  if (b == NULL || expected == NULL) {
+    tap_ok (false, "data_path: open through the link");
+    diag_error ();
+    free (expected);
+    return;
+  }
+  got = backend_data_path (b);
+  tap_ok (got != NULL && strcmp (got, expected) == 0,
+          "data_path: the file opened, not the link (%s)", got ? got : "none");
+  /* Another file under the name now: not what our fd reads. */
+  if (rename (real, moved) == -1 || create_file (real, 8192, true) == -1)
+    tap_ok (false, "data_path: replace the file");
+  else {
+    got = backend_data_path (b);
+    tap_ok (got == NULL || strcmp (got, expected) != 0,
+            "data_path: a file replaced under the name is not handed over "
+            "(%s)", got ? got : "none");
+  }
+  backend_close (b);
+  unlink (link);
+  unlink (real);
+  unlink (moved);
+  free (expected);
+}
+
 /* Out-of-range requests fail with ERANGE before touching anything. */
 static void
 test_ranges (void)
@@ -1057,6 +1103,7 @@ main (void)
   seek_hole = have_seek_hole ();
 
   test_read_only ();
+  test_data_path ();
   test_ranges ();
   test_window ();
   test_open_errors ();

@@ -271,7 +271,8 @@ supervisor_run (int listen_fd, struct config *cfg,
 
   if (options->exit_with_parent) {
     prctl (PR_SET_PDEATHSIG, SIGTERM);
-    if (takeover_supervisor_start (listen_fd, options->argv) == -1) {
+    if (takeover_supervisor_start (listen_fd, cfg->state_dir, options->argv)
+        == -1) {
       log_info ("supervisor: another supervisor serves this socket");
       return EXIT_SUCCESS;
     }

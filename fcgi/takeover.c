@@ -5,15 +5,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -45,38 +45,45 @@ process_start_time (pid_t pid)
   return process_info_read (pid, &info) == 0 ? info.start_time : 0;
 }
 
-/* One lock per listening socket: its inode names an abstract socket
- * (sun_path[0] '\0': no file, gone with its holder). */
-static socklen_t
-lock_address (int listen_fd, struct sockaddr_un *addr)
+/* One lock per listening socket: a file in state_dir named after the
+ * socket's inode, locked (flock) by one process at a time.  Not an
+ * abstract unix socket, whose name any local account could bind first
+ * and so stop every supervisor of this socket from starting: only the
+ * daemon's account may create files in state_dir. */
+static char lock_dir[PATH_MAX];
+
+static int
+lock_path (int listen_fd, char *path, size_t size)
 {
   struct stat st;
 
   if (fstat (listen_fd, &st) == -1)
-    return 0;
-  memset (addr, 0, sizeof *addr);
-  addr->sun_family = AF_UNIX;
-  snprintf (addr->sun_path + 1, sizeof addr->sun_path - 1,
-            "imagexfer-supervisor-%ju-%ju", (uintmax_t) st.st_dev,
-            (uintmax_t) st.st_ino);
-  return (socklen_t) (offsetof (struct sockaddr_un, sun_path) + 1
-                      + strlen (addr->sun_path + 1));
+    return -1;
+  if (snprintf (path, size, "%s/supervisor-%ju-%ju.lock", lock_dir,
+                (uintmax_t) st.st_dev, (uintmax_t) st.st_ino)
+      >= (int) size) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  return 0;
 }
 
+/* The lock's fd, or -1: EADDRINUSE when another process holds it. */
 static int
 lock_take (int listen_fd)
 {
-  struct sockaddr_un addr;
-  socklen_t len = lock_address (listen_fd, &addr);
+  char path[PATH_MAX];
   int fd;
 
-  if (len == 0)
+  if (lock_path (listen_fd, path, sizeof path) == -1)
     return -1;
-  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+             0600);
   if (fd == -1)
     return -1;
-  if (bind (fd, (struct sockaddr *) &addr, len) == -1) {
-    int saved = errno;
+  if (flock (fd, LOCK_EX | LOCK_NB) == -1) {
+    int saved = errno == EWOULDBLOCK ? EADDRINUSE : errno;
+
     close (fd);
     errno = saved;
     return -1;
@@ -85,34 +92,35 @@ lock_take (int listen_fd)
 }
 
 /* The lock a worker took before it executed this program, if the
- * descriptor named in the environment is that lock. */
+ * descriptor named in the environment is that lock (the lock is the
+ * open file, so it is still held). */
 static int
 lock_inherited (int listen_fd)
 {
   const char *env = getenv (LOCK_FD_ENV);
-  struct sockaddr_un want, have;
-  socklen_t want_len, have_len = sizeof have;
+  char path[PATH_MAX];
+  struct stat want, have;
   int fd;
 
   if (env == NULL)
     return -1;
   fd = atoi (env);
   unsetenv (LOCK_FD_ENV);
-  want_len = lock_address (listen_fd, &want);
-  if (fd <= STDERR_FILENO || want_len == 0
-      || getsockname (fd, (struct sockaddr *) &have, &have_len) == -1
-      || have_len != want_len || memcmp (&have, &want, want_len) != 0)
+  if (fd <= STDERR_FILENO || lock_path (listen_fd, path, sizeof path) == -1
+      || stat (path, &want) == -1 || fstat (fd, &have) == -1
+      || want.st_dev != have.st_dev || want.st_ino != have.st_ino)
     return -1;
   fcntl (fd, F_SETFD, FD_CLOEXEC);
   return fd;
 }
 
 int
-takeover_supervisor_start (int listen_fd, char **argv)
+takeover_supervisor_start (int listen_fd, const char *state_dir, char **argv)
 {
   const char *env = getenv (WEB_SERVER_ENV);
   char value[64];
 
+  snprintf (lock_dir, sizeof lock_dir, "%s", state_dir);
   spawned = true;
   self_argv = argv;
   supervisor_pid = getpid ();

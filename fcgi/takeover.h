@@ -8,9 +8,9 @@
  * again (503 until lighttpd restarts).  So the socket must keep being
  * served: when the supervisor dies (even SIGKILL), its workers learn it
  * (PR_SET_PDEATHSIG, SIGUSR2); between requests each tries to become
- * the new supervisor, and the one that wins (an abstract unix socket
- * bound by one process at a time is the lock) executes imagexfer-fcgi
- * again on the same socket, which forks fresh workers.  The others
+ * the new supervisor, and the one that wins (a file in state_dir that
+ * one process at a time holds locked is the lock) executes
+ * imagexfer-fcgi again on the same socket, which forks fresh workers.  The others
  * finish what is queued and exit.  lighttpd, finding its socket still
  * answered, does not start a second backend.  The new supervisor is not
  * the web server's child, so it exits by itself once the web server is
@@ -25,7 +25,8 @@
  * web server (the parent, or the one named by the supervisor this one
  * took over from).  Returns -1 when another supervisor holds the lock
  * (this one must exit), else 0. */
-int takeover_supervisor_start (int listen_fd, char **argv);
+int takeover_supervisor_start (int listen_fd, const char *state_dir,
+                               char **argv);
 /* The supervisor: whether the web server it serves has exited. */
 bool takeover_web_server_gone (void);
 /* A new worker, right after fork: let go of the lock, and ask for

@@ -70,9 +70,15 @@ wait_gone () {   # WHAT PID...: all gone within 5 s
 
 @test "spawned: the supervisor killed under load: a worker takes over, no request fails, all leave with lighttpd" {
   start spawned
-  local sup old
+  local sup old lock
   sup=$(fcgi_supervisor_pid)
   old=$(fcgi_worker_pids | tr '\n' ' ')
+  # The lock that makes one supervisor per socket: a file in state_dir
+  # (no other account can make one there), held.
+  lock=$(echo "$STATE"/supervisor-*.lock)
+  [ -f "$lock" ] || fail "no lock file in $STATE: $(ls "$STATE")"
+  expect_eq "$(stat -c %a "$lock")" 600 "lock file mode"
+  ! flock -n "$lock" true || fail "nobody holds $lock"
   load_start 4
   sleep 1
   kill -KILL "$sup"
@@ -97,6 +103,7 @@ wait_gone () {   # WHAT PID...: all gone within 5 s
     [ "$p" = "$NEW_SUPERVISOR" ] || wait_gone "old worker" "$p"
   done
   expect_eq "$(grep -c 'taking over as supervisor' "$FCGI_LOG")" 1 "takeovers"
+  ! flock -n "$lock" true || fail "the new supervisor does not hold $lock"
   api v1/daemon
   expect_json '.stats == true'
   request_ok=$(curl -s -o "$T/get" -w '%{http_code}' "$BASE_URL/images/good")

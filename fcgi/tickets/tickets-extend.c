@@ -57,6 +57,7 @@ tickets_extend (struct request *req, const struct config *cfg,
 {
   CLEANUP_FREE char *body = NULL;
   CLEANUP_JSON_PUT json_object *ticket = NULL;
+  struct stat read_from;
   int64_t timeout, now = (int64_t) time (NULL);
   const char *text;
   size_t len;
@@ -64,7 +65,7 @@ tickets_extend (struct request *req, const struct config *cfg,
   body = api_read_body (req, TICKETS_BODY_MAX, &len);
   if (body == NULL || (timeout = requested_timeout (req, body)) == -1)
     return;
-  ticket = tickets_read_object (cfg->spool_dir, id);
+  ticket = tickets_read_object (cfg->spool_dir, id, &read_from);
   if (ticket == NULL) {
     if (error_errno () == ENOENT)
       api_error (req, 404, "no such ticket: %s", id);
@@ -88,10 +89,13 @@ tickets_extend (struct request *req, const struct config *cfg,
     return;
   }
   if (spool_update (cfg->spool_dir, id, text, len, true,
-                    cfg->file_mode) == -1) {
+                    cfg->file_mode, &read_from) == -1) {
     /* Deleted between the read and the write: it stays cancelled. */
     if (error_errno () == ENOENT)
       api_error (req, 404, "no such ticket: %s", id);
+    /* Replaced between the read and the write: the newer one stays. */
+    else if (error_errno () == EAGAIN)
+      api_error (req, 409, "ticket %s: %s", id, error_message ());
     else
       api_error_recorded (req, HTTP_FAILURE_SPOOL);
     return;

@@ -5,6 +5,7 @@
 #define IMAGEXFER_TICKETS_INTERNAL_H
 
 #include <json-c/json.h>
+#include <sys/stat.h>
 
 #include "config-file.h"
 #include "request.h"
@@ -14,9 +15,11 @@
 #define TICKETS_BODY_MAX (64 * 1024)
 
 /* The descriptor <spool_dir>/<id>.json as it was written (the ticket's
- * own fields), as a JSON object.  NULL with error_set: ENOENT when
- * absent, EINVAL when it is not a JSON object. */
-json_object *tickets_read_object (const char *spool_dir, const char *id);
+ * own fields), as a JSON object, and the file's stat in *sb (for
+ * spool_update).  NULL with error_set: ENOENT when absent, EINVAL when
+ * it is not a JSON object. */
+json_object *tickets_read_object (const char *spool_dir, const char *id,
+                                  struct stat *sb);
 
 void tickets_extend (struct request *req, const struct config *cfg,
                      const char *id);

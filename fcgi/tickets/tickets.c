@@ -22,15 +22,14 @@
 #include "transfer.h"
 
 json_object *
-tickets_read_object (const char *spool_dir, const char *id)
+tickets_read_object (const char *spool_dir, const char *id, struct stat *sb)
 {
   CLEANUP_FREE char *text = NULL;
   CLEANUP_FREE char *copy = NULL;
-  struct stat sb;
   json_object *obj;
   size_t len;
 
-  if (transfer_read_descriptor (spool_dir, id, &text, &len, &sb) == -1)
+  if (transfer_read_descriptor (spool_dir, id, &text, &len, sb) == -1)
     return NULL;
   copy = strndup (text, len);
   if (copy == NULL) {
@@ -91,7 +90,8 @@ static json_object *
 ticket_with_status (const struct config *cfg, const char *id,
                     const struct transfer_status *st)
 {
-  json_object *ticket = tickets_read_object (cfg->spool_dir, id);
+  struct stat sb;
+  json_object *ticket = tickets_read_object (cfg->spool_dir, id, &sb);
   CLEANUP_JSON_PUT json_object *status = transfer_status_to_json (st, false);
 
   if (status == NULL)

@@ -21,15 +21,14 @@
 
 /* The descriptor of id as a JSON object, or NULL after a message. */
 static json_object *
-read_object (const char *spool_dir, const char *id)
+read_object (const char *spool_dir, const char *id, struct stat *st)
 {
   CLEANUP_FREE char *text = NULL;
   json_tokener *tok;
   json_object *obj;
-  struct stat st;
   size_t len;
 
-  if (transfer_read_descriptor (spool_dir, id, &text, &len, &st) == -1) {
+  if (transfer_read_descriptor (spool_dir, id, &text, &len, st) == -1) {
     if (error_errno () == ENOENT)
       fprintf (stderr, "imagexferctl extend: no such transfer: %s\n", id);
     else
@@ -91,6 +90,7 @@ run_extend (const struct config *cfg, int argc, char **argv)
   char stamp[32];
   struct tm tm;
   time_t when;
+  struct stat read_from;
   int opt;
 
   while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
@@ -133,7 +133,7 @@ run_extend (const struct config *cfg, int argc, char **argv)
   if (!transfer_id_valid (id))
     return ctl_usage_error (&ctl_extend, "invalid id '%s'", id);
 
-  obj = read_object (cfg->spool_dir, id);
+  obj = read_object (cfg->spool_dir, id, &read_from);
   if (obj == NULL)
     return 1;
   out = with_expires (obj, value);
@@ -144,7 +144,7 @@ run_extend (const struct config *cfg, int argc, char **argv)
     return 1;
   }
   if (spool_update (cfg->spool_dir, id, text, strlen (text), false,
-                    cfg->file_mode) == -1) {
+                    cfg->file_mode, &read_from) == -1) {
     fprintf (stderr, "imagexferctl extend: %s: %s\n", id, error_message ());
     return 1;
   }

@@ -20,22 +20,34 @@
 #include "stats.h"
 #include "transfer.h"
 
-/* Put tmp in place of path.  To update, exchange the two names, so a
- * descriptor cancelled (deleted) since the caller read it stays
- * cancelled instead of coming back: the exchange fails with ENOENT.
- * The old text, now under tmp, is then removed. */
+/* Put tmp in place of path.  To update (read_from: the file the
+ * caller's text was made from), exchange the two names, so a descriptor
+ * cancelled (deleted) since the caller read it stays cancelled instead
+ * of coming back: the exchange fails with ENOENT.  The file that was
+ * under path is now under tmp: if it is not the one read (replaced
+ * meanwhile, by an administrator or another extend), the update was
+ * made from an older text and would bring back what the newer one
+ * changed (ops, path): exchanged back, it fails with EAGAIN.  Else the
+ * old text is removed. */
 static int
-spool_rename (const char *tmp, const char *path, bool update, bool *replaced)
+spool_rename (const char *tmp, const char *path, const struct stat *read_from,
+              bool *replaced)
 {
-  if (!update) {
-    struct stat st;
+  struct stat was;
 
-    *replaced = lstat (path, &st) == 0;
+  if (read_from == NULL) {
+    *replaced = lstat (path, &was) == 0;
     return rename (tmp, path);
   }
   *replaced = true;
   if (renameat2 (AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == -1)
     return -1;
+  if (lstat (tmp, &was) == 0
+      && (was.st_dev != read_from->st_dev || was.st_ino != read_from->st_ino)) {
+    renameat2 (AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE);
+    errno = EAGAIN;
+    return -1;
+  }
   unlink (tmp);
   return 0;
 }
@@ -58,8 +70,8 @@ spool_give_to_owner (int fd, const char *spool_dir)
 
 static int
 spool_write (const char *spool_dir, const char *id, const char *text,
-             size_t len, bool confined, unsigned mode, bool update,
-             bool *replaced)
+             size_t len, bool confined, unsigned mode,
+             const struct stat *read_from, bool *replaced)
 {
   char path[PATH_MAX], tmp[PATH_MAX];
   struct transfer t;
@@ -103,12 +115,15 @@ spool_write (const char *spool_dir, const char *id, const char *text,
     error_set (saved, "write %s: %s", tmp, strerror (saved));
     return -1;
   }
-  if (spool_rename (tmp, path, update, replaced) == -1) {
+  if (spool_rename (tmp, path, read_from, replaced) == -1) {
     int saved = errno;
 
     unlink (tmp);
-    if (update && saved == ENOENT)
+    if (read_from && saved == ENOENT)
       error_set (ENOENT, "no such transfer (cancelled meanwhile?)");
+    else if (read_from && saved == EAGAIN)
+      error_set (EAGAIN, "the descriptor was replaced meanwhile; nothing "
+                 "changed, try again");
     else
       error_set (saved, "rename to %s: %s", path, strerror (saved));
     return -1;
@@ -127,17 +142,18 @@ int
 spool_install (const char *spool_dir, const char *id, const char *text,
                size_t len, bool confined, unsigned mode, bool *replaced)
 {
-  return spool_write (spool_dir, id, text, len, confined, mode, false,
+  return spool_write (spool_dir, id, text, len, confined, mode, NULL,
                       replaced);
 }
 
 int
 spool_update (const char *spool_dir, const char *id, const char *text,
-              size_t len, bool confined, unsigned mode)
+              size_t len, bool confined, unsigned mode,
+              const struct stat *read_from)
 {
   bool replaced;
 
-  return spool_write (spool_dir, id, text, len, confined, mode, true,
+  return spool_write (spool_dir, id, text, len, confined, mode, read_from,
                       &replaced);
 }
 

@@ -23,10 +23,15 @@ int spool_install (const char *spool_dir, const char *id, const char *text,
                    size_t len, bool confined, unsigned mode, bool *replaced);
 
 /* The same for a descriptor that must already be there (extending a
- * transfer): if it was cancelled (deleted) meanwhile, it stays so and
- * this fails with ENOENT, instead of bringing the transfer back. */
+ * transfer), text made from the file read_from describes
+ * (transfer_read_descriptor's stat): if it was cancelled (deleted)
+ * meanwhile, it stays so and this fails with ENOENT, instead of
+ * bringing the transfer back; if it was replaced meanwhile, the newer
+ * one stays and this fails with EAGAIN. */
+struct stat;
 int spool_update (const char *spool_dir, const char *id, const char *text,
-                  size_t len, bool confined, unsigned mode);
+                  size_t len, bool confined, unsigned mode,
+                  const struct stat *read_from);
 
 /* Cancel: unlink <spool_dir>/<id>.json and mark the transfer cancelled
  * in the shared state.  Returns 0, or -1 with error_set (ENOENT when

@@ -62,7 +62,7 @@ main (void)
   static const char first[] = "{\"path\": \"/dev/null\", \"timeout\": 60}";
   static const char second[] = "{\"path\": \"/dev/null\", \"timeout\": 600}";
   bool replaced;
-  struct stat st;
+  struct stat st, read_from;
   int r;
   char path[512];
 
@@ -71,7 +71,9 @@ main (void)
     return 1;
   }
 
-  r = spool_update (spool, "t1", second, strlen (second), false, 0640);
+  memset (&read_from, 0, sizeof read_from);
+  r = spool_update (spool, "t1", second, strlen (second), false, 0640,
+                    &read_from);
   tap_ok (r == -1 && error_errno () == ENOENT,
           "update of an absent transfer fails with ENOENT (%s)",
           error_message ());
@@ -83,8 +85,10 @@ main (void)
   tap_ok (spool_install (spool, "t1", first, strlen (first), false, 0640,
                          &replaced) == 0 && replaced,
           "install again: replaced");
-  tap_ok (spool_update (spool, "t1", second, strlen (second), false, 0600)
-          == 0, "update it");
+  snprintf (path, sizeof path, "%s/t1.json", spool);
+  stat (path, &read_from);
+  tap_ok (spool_update (spool, "t1", second, strlen (second), false, 0600,
+                        &read_from) == 0, "update it");
   tap_ok (strcmp (read_descriptor ("t1"), second) == 0,
           "the new text is in place");
   snprintf (path, sizeof path, "%s/t1.json", spool);
@@ -93,13 +97,33 @@ main (void)
   tap_ok (strcmp (spool_names (), "t1.json") == 0,
           "no temporary file left: '%s'", spool_names ());
 
-  tap_ok (spool_update (spool, "t1", "{\"path\": ", 9, false, 0640) == -1
+  stat (path, &read_from);
+  tap_ok (spool_update (spool, "t1", "{\"path\": ", 9, false, 0640,
+                        &read_from) == -1
           && error_errno () == EINVAL, "an invalid update is refused");
   tap_ok (strcmp (read_descriptor ("t1"), second) == 0,
           "and the descriptor is unchanged");
 
+  /* An update made from a text read before the descriptor was replaced
+   * (another extend, an administrator) would bring the old fields back:
+   * it is refused and the newer descriptor stays. */
+  stat (path, &read_from);
+  tap_ok (spool_install (spool, "t1", first, strlen (first), false, 0640,
+                         &replaced) == 0, "replace it meanwhile");
+  r = spool_update (spool, "t1", second, strlen (second), false, 0640,
+                    &read_from);
+  tap_ok (r == -1 && error_errno () == EAGAIN,
+          "an update from the text read before fails with EAGAIN (%s)",
+          error_message ());
+  tap_ok (strcmp (read_descriptor ("t1"), first) == 0,
+          "and the newer descriptor stays");
+  tap_ok (strcmp (spool_names (), "t1.json") == 0,
+          "no temporary file left: '%s'", spool_names ());
+
+  stat (path, &read_from);
   tap_ok (spool_cancel (spool, "t1") == 0, "cancel");
-  tap_ok (spool_update (spool, "t1", first, strlen (first), false, 0640)
+  tap_ok (spool_update (spool, "t1", first, strlen (first), false, 0640,
+                        &read_from)
           == -1 && error_errno () == ENOENT,
           "an update after the cancel fails: the transfer stays cancelled");
   tap_ok (strcmp (spool_names (), "") == 0,

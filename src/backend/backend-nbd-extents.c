@@ -257,6 +257,7 @@ nbd_backend_extents (struct backend *b, enum extents_context context,
   struct nbd_backend *nb = to_nbd (b);
   uint64_t end = offset + count, next = offset, covered = 0;
   size_t nr = 0, i;
+  unsigned bit;
 
   if (nbd_backend_op_begin (nb, "extents", offset) == -1)
     return -1;
@@ -290,7 +291,9 @@ nbd_backend_extents (struct backend *b, enum extents_context context,
       }
       if (nbd_backend_range_settle (range, &covered) == -1)
         goto fail;
-      if (covered == range->end)
+      if (covered == range->end
+          || range->allocation.count + nbd_range_second (range, &bit)->count
+             >= NBD_EXTENTS_PART_MAX)
         break;
       /* Described in part: the rest of this range, while the later
        * ones wait with their answers; a stopped call asks nothing new. */
@@ -311,6 +314,12 @@ nbd_backend_extents (struct backend *b, enum extents_context context,
     else if (extent_list_merge (&range->allocation, &range->depth,
                                 EXTENT_HOLE, list) == -1)
       goto fail;
+    /* Described in part (NBD_EXTENTS_PART_MAX), or enough for one call:
+     * what follows is the caller's next call. */
+    if (covered < range->end || list->count >= NBD_EXTENTS_PART_MAX) {
+      nbd_backend_extents_drain (nb);
+      break;
+    }
   }
   return 0;
 

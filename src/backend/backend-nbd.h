@@ -44,10 +44,17 @@
 
 /* Block status commands one extents call keeps in flight: the round
  * trips overlap, and the server answers the next while the worker merges
- * the last.  Each holds at most NBD_EXTENTS_MAX worth of extents, which
- * bounds the memory of a call.  4 is as fast as 8 against qemu-nbd (the
- * server's CPU is then the limit) with half the worst-case memory. */
+ * the last.  Each covers at most NBD_EXTENTS_MAX, and its extents are
+ * capped (NBD_EXTENTS_PART_MAX below).  4 is as fast as 8 against
+ * qemu-nbd (the server's CPU is then the limit). */
 #define NBD_EXTENTS_IN_FLIGHT 4
+
+/* A range described in extents smaller than a page (4 GiB of 4 KiB
+ * extents is a million of them) would hold tens of MiB per list: once a
+ * range's lists hold this many extents, the call stops asking and
+ * returns what is described so far (the caller asks again from there),
+ * so a call's memory stays a few MiB whatever the image. */
+#define NBD_EXTENTS_PART_MAX 65536
 
 #define CONTEXT_ALLOCATION "base:allocation"
 #define CONTEXT_DEPTH "qemu:allocation-depth"

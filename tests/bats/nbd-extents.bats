@@ -365,3 +365,57 @@ short_answers_kit () {
     {"start": ($b2 - $k), "length": (2 * $k), "zero": false, "hole": false},
     {"start": ($b2 + $k), "length": ($s - $b2 - $k), "zero": true, "hole": true}]'
 }
+
+# many_extents_kit NAME SIZE: an export of SIZE bytes in extents of
+# 4 KiB, data and holes in turn, described at most 64 MiB (16,384
+# extents) per block status reply.
+many_extents_kit () {
+  nbd_kit "$1" eval \
+    get_size="echo $2" \
+    pread='dd if=/dev/zero count=$3 iflag=count_bytes status=none' \
+    can_extents='exit 0' \
+    extents='awk -v c="$3" -v o="$4" "BEGIN {
+      e = o + c; if (e > o + 67108864) e = o + 67108864
+      for (x = o - o % 4096; x < e; x += 4096) {
+        s = x < o ? o : x   # %.0f: mawk prints %d in 32 bits
+        printf \"%.0f %.0f %s\n\", s, x + 4096 - s, (x / 4096) % 2 ? \"hole,zero\" : \"\"
+      } }"'
+}
+
+# peak_worker_rss_kib: the largest peak resident size (VmHWM) of the
+# workers, in KiB.
+peak_worker_rss_kib () {
+  local pid peak=0 hwm
+  for pid in $(fcgi_worker_pids); do
+    hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || continue
+    (( ${hwm:-0} > peak )) && peak=$hwm
+  done
+  echo "$peak"
+}
+
+@test "an export of a quarter million extents: exact across the calls that describe it in parts" {
+  many_extents_kit many 1073741824
+  transfer_json many --arg s "$(nbd_sock many)" '{socket: $s, ops: ["read"]}'
+  http "$BASE_URL/images/many/extents"
+  expect_status 200
+  expect_json '. == [range(262144) as $i
+    | {"start": ($i * 4096), "length": 4096, "zero": ($i % 2 == 1), "hole": false}]'
+  nbd_stop many
+}
+
+@test "a million extents (4 GiB of 4 KiB): the worker's memory stays small" {
+  local before after
+  many_extents_kit million 4294967296
+  transfer_json million --arg s "$(nbd_sock million)" '{socket: $s, ops: ["read"]}'
+  before=$(peak_worker_rss_kib)
+  http "$BASE_URL/images/million/extents"
+  expect_status 200
+  after=$(peak_worker_rss_kib)
+  expect_json 'length == 1048576 and .[0] == {"start": 0, "length": 4096, "zero": false, "hole": false}
+    and .[-1] == {"start": 4294963200, "length": 4096, "zero": true, "hole": false}'
+  echo "# peak RSS of the workers: $before KiB before, $after KiB after" >&3
+  # A list of a million extents is 24 MiB, and a call held two before
+  # it was cut into parts of 65,536.
+  (( after < 24 * 1024 )) || fail "a worker's peak RSS reached $after KiB"
+  nbd_stop million
+}

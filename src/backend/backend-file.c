@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -95,6 +96,40 @@ file_opened_confined (struct file_backend *fb)
   return transfer_path_confined (opened, roots);
 }
 
+/* Open the file fb->fd (an O_PATH handle, checked) names, for reading
+ * or writing, in its place: through /proc/self/fd, which names that
+ * inode whatever the path names now.  Without /proc (no image_roots
+ * then, or file_opened_confined would have refused) by the path again,
+ * refused when that is another file. */
+static int
+file_reopen (struct file_backend *fb, bool writable)
+{
+  int flags = (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY;
+  char handle[64];
+  struct stat st;
+  int fd;
+
+  snprintf (handle, sizeof handle, "/proc/self/fd/%d", fb->fd);
+  fd = open (handle, flags);
+  if (fd == -1 && errno == ENOENT)
+    fd = open (fb->path, flags | O_NONBLOCK);
+  if (fd == -1) {
+    error_set (errno, "open %s%s", fb->path, writable ? " for writing" : "");
+    return -1;
+  }
+  if (fstat (fd, &st) == -1 || st.st_dev != fb->opened_dev
+      || st.st_ino != fb->opened_ino
+      || fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK) == -1) {
+    error_set (EACCES, "open %s: not the file checked (a link changed "
+               "meanwhile?)", fb->path);
+    close (fd);
+    return -1;
+  }
+  close (fb->fd);
+  fb->fd = fd;
+  return 0;
+}
+
 static struct backend *
 file_open (const struct transfer *t, bool writable)
 {
@@ -117,14 +152,11 @@ file_open (const struct transfer *t, bool writable)
   fb->direct_fd = -1;
   fb->no_direct = !backend_direct_writes ();
 
-  /* No fallback to read-only: a writable open means the client asked to
-   * write, and a silent downgrade would only fail later. */
-  /* O_NONBLOCK: a FIFO (or a device that waits for a peer) named as an
-   * image must be refused by the type check below, not hold the worker
-   * in open() forever.  Cleared again once the file is known to be a
-   * regular file or a block device. */
-  fb->fd = open (fb->path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC
-                 | O_NONBLOCK | O_NOCTTY);
+  /* First only a handle on what the path names (O_PATH: no open of
+   * the file itself), so that what is not an image, or not inside
+   * image_roots, is refused before it is opened: opening a FIFO wakes
+   * its writer, opening some devices has effects of its own. */
+  fb->fd = open (fb->path, O_PATH | O_CLOEXEC);
   if (fb->fd == -1) {
     error_set (errno, "open %s%s", fb->path, writable ? " for writing" : "");
     goto error;
@@ -133,19 +165,28 @@ file_open (const struct transfer *t, bool writable)
     error_set (errno, "fstat %s", fb->path);
     goto error;
   }
+  if (!S_ISREG (st.st_mode) && !S_ISBLK (st.st_mode)) {
+    error_set (EINVAL, "%s is not a regular file or a block device",
+               fb->path);
+    goto error;
+  }
   fb->opened_dev = st.st_dev;
   fb->opened_ino = st.st_ino;
-  if (file_backend_size (fb, &st, &size) == -1)
-    goto error;
   if (!file_opened_confined (fb)) {
     error_set (EACCES, "open %s: the file opened is outside image_roots "
                "(a link changed since the descriptor was checked?)", fb->path);
     goto error;
   }
-  if (fcntl (fb->fd, F_SETFL, fcntl (fb->fd, F_GETFL) & ~O_NONBLOCK) == -1) {
-    error_set (errno, "fcntl %s", fb->path);
+  /* No fallback to read-only: a writable open means the client asked to
+   * write, and a silent downgrade would only fail later. */
+  if (file_reopen (fb, writable) == -1)
+    goto error;
+  if (fstat (fb->fd, &st) == -1) {
+    error_set (errno, "fstat %s", fb->path);
     goto error;
   }
+  if (file_backend_size (fb, &st, &size) == -1)
+    goto error;
   if (fb->window > size) {
     error_set (EINVAL, "transfer %s: offset %" PRIu64 " is beyond the end "
                "of %s (size %" PRIu64 ")", t->id, fb->window, fb->path, size);

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -462,6 +463,34 @@ test_open_not_an_image (void)
       backend_close (b);
     }
   }
+
+  /* Refused before it is opened: a writer waiting for a reader of the
+   * FIFO is not woken (an open for reading would have let it go on). */
+  {
+    pid_t writer = fork ();
+    int status;
+    struct transfer t = make_transfer (fifo, 0, false);
+    struct backend *b;
+    bool woken;
+
+    if (writer == 0) {
+      int fd = open (fifo, O_WRONLY);   /* blocks until a reader opens */
+
+      _exit (fd == -1 ? 2 : 0);
+    }
+    usleep (100000);
+    b = backend_open (&t, false);
+    backend_close (b);
+    usleep (200000);
+    woken = waitpid (writer, &status, WNOHANG) == writer;
+    tap_ok (writer > 0 && b == NULL && !woken,
+            "open a FIFO: refused without opening it (its writer still "
+            "waits)");
+    if (!woken) {
+      kill (writer, SIGKILL);
+      waitpid (writer, &status, 0);
+    }
+  }
   unlink (fifo);
   alarm (0);
 }
@@ -522,8 +551,9 @@ test_open_errors (void)
   tap_ok (b == NULL && fails_with (-1, EINVAL),
           "open: a directory is EINVAL");
   b = backend_open (&t, true);
-  tap_ok (b == NULL && fails_with (-1, EISDIR),
-          "open: a directory for writing is EISDIR");
+  tap_ok (b == NULL && fails_with (-1, EINVAL),
+          "open: a directory for writing is EINVAL too (refused before "
+          "any open)");
 
   t = make_transfer (NULL, 0, false);
   b = backend_open (&t, false);

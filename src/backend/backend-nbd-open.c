@@ -364,13 +364,14 @@ nbd_backend_close (struct backend *b)
   struct nbd_backend *nb = to_nbd (b);
 
   if (nb->nbd != NULL) {
-    /* Say goodbye so the server finishes cleanly, but never wait longer
-     * than for any other answer, and not at all for a server that went
-     * silent: errors here change nothing for the client, whose request
-     * is already answered. */
+    /* Say goodbye so the server finishes cleanly, but wait at most a
+     * second (NBD_GOODBYE_WAIT_MS), and not at all for a server that
+     * went silent: errors here change nothing for the client, whose
+     * request is already answered. */
     if (!nb->timed_out && !nb->gone && nbd_aio_is_ready (nb->nbd) == 1
         && (nbd_aio_disconnect (nb->nbd, 0) == -1
-            || nbd_backend_poll_until (nb, handle_finished, nb->nbd) == -1))
+            || nbd_backend_poll_goodbye (nb, handle_finished, nb->nbd)
+               == -1))
       log_debug ("close: transfer %s: disconnect: %s", nb->id,
                  nb->timed_out ? "no answer" : nbd_get_error ());
     nbd_close (nb->nbd);

@@ -92,6 +92,10 @@ nbd_backend_failed (struct nbd_backend *nb, const char *what, uint64_t offset)
  * anyway (backend_set_abandoned). */
 #define NBD_STOP_WAIT_MS 1000
 
+/* The goodbye (NBD_CMD_DISC) at close: a server that works closes the
+ * connection at once. */
+#define NBD_GOODBYE_WAIT_MS 1000
+
 /* How long one poll waits before looking again: how late a stop is
  * noticed while the server says nothing. */
 #define NBD_POLL_SLICE_MS 200
@@ -164,15 +168,15 @@ nbd_backend_give_up (struct nbd_backend *nb)
 }
 
 /* Poll the handle until done (arg) says the awaited answer came.  A
- * server that says nothing for backend_timeout () seconds fails the call
- * with ETIMEDOUT (503): a stopped or hung server must not hold a worker
- * forever.  Any answer restarts the clock, so a slow server that keeps
+ * server that says nothing for silence_ms (backend_timeout, for all but
+ * the goodbye) fails the call with ETIMEDOUT (503): a stopped or hung
+ * server must not hold a worker forever.  Any answer restarts the clock, so a slow server that keeps
  * answering is waited for.  stoppable: a request's call, which also
  * ends once stopped and NBD_STOP_WAIT_MS have passed, with ECANCELED
  * and the connection given up.  Returns 0, or -1 with errno. */
 static int
 nbd_backend_poll (struct nbd_backend *nb, bool (*done) (void *), void *arg,
-                  bool stoppable)
+                  bool stoppable, int64_t silence_ms)
 {
   int64_t silent_since = monotonic_ms ();
 
@@ -203,7 +207,7 @@ nbd_backend_poll (struct nbd_backend *nb, bool (*done) (void *), void *arg,
     }
     if (stoppable)
       nbd_backend_check_cancel (nb, now);
-    if (now - silent_since >= (int64_t) backend_timeout () * 1000) {
+    if (now - silent_since >= silence_ms) {
       nb->timed_out = true;
       errno = ETIMEDOUT;
       return -1;
@@ -212,12 +216,27 @@ nbd_backend_poll (struct nbd_backend *nb, bool (*done) (void *), void *arg,
   return 0;
 }
 
-/* For the handshake and the goodbye: bounded by backend_timeout only. */
+/* For the handshake: bounded by backend_timeout only. */
 int
 nbd_backend_poll_until (struct nbd_backend *nb, bool (*done) (void *),
                         void *arg)
 {
-  return nbd_backend_poll (nb, done, arg, false);
+  return nbd_backend_poll (nb, done, arg, false,
+                           (int64_t) backend_timeout () * 1000);
+}
+
+/* For the goodbye, after the client has its answer: a server that does
+ * not close the connection when told to (NBD_CMD_DISC) must not keep
+ * the worker from its next request for backend_timeout. */
+int
+nbd_backend_poll_goodbye (struct nbd_backend *nb, bool (*done) (void *),
+                          void *arg)
+{
+  int64_t limit = (int64_t) backend_timeout () * 1000;
+
+  return nbd_backend_poll (nb, done, arg, false,
+                           limit < NBD_GOODBYE_WAIT_MS ? limit
+                                                       : NBD_GOODBYE_WAIT_MS);
 }
 
 /* For a request's commands (reads, writes, zero, flush, block status):
@@ -227,7 +246,8 @@ int
 nbd_backend_poll_request (struct nbd_backend *nb, bool (*done) (void *),
                           void *arg)
 {
-  return nbd_backend_poll (nb, done, arg, true);
+  return nbd_backend_poll (nb, done, arg, true,
+                           (int64_t) backend_timeout () * 1000);
 }
 
 bool

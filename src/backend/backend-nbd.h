@@ -163,6 +163,8 @@ int nbd_backend_poll_until (struct nbd_backend *nb, bool (*done) (void *),
                             void *arg);
 int nbd_backend_poll_request (struct nbd_backend *nb, bool (*done) (void *),
                               void *arg);
+int nbd_backend_poll_goodbye (struct nbd_backend *nb, bool (*done) (void *),
+                              void *arg);
 bool nbd_backend_stopping (struct nbd_backend *nb);
 int nbd_backend_op_begin (struct nbd_backend *nb, const char *what,
                           uint64_t offset);

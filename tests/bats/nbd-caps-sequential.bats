@@ -71,3 +71,24 @@ teardown () {
     expect_error 400 "extents with a bad context $i"
   done
 }
+
+# A server that takes long to hang up after NBD_CMD_DISC (delay-close
+# 4 s, below backend_timeout): the worker waits for it at most a second,
+# then serves the next request.  (Longer would outlast the readiness
+# probe's own goodbye.)
+@test "a server slow to hang up holds the worker a second at most after the answer" {
+  local start elapsed i
+  nbd_kit slowbye --filter=multi-conn --filter=delay memory "$MiB" \
+    multi-conn-mode=disable delay-close=4
+  transfer_json slowbye --arg s "$(nbd_sock slowbye)" '{socket: $s}'
+  start=$(now_ms)
+  # Six requests on two workers: each worker closes three times (8 s
+  # when each goodbye waits for the server, 2 s at a second each).
+  for i in 1 2 3 4 5 6; do
+    http -H "Range: bytes=0-4095" "$BASE_URL/images/slowbye"
+    expect_status 206 "GET $i"
+  done
+  elapsed=$(( $(now_ms) - start ))
+  echo "# six GETs in $elapsed ms" >&3
+  (( elapsed < 5000 )) || fail "six GETs took $elapsed ms: the goodbye held a worker"
+}

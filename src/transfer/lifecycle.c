@@ -19,6 +19,25 @@ lifecycle_idle_since_ms (const struct transfer *t,
   return base_ms;
 }
 
+/* Descriptors may hold any 64-bit number of seconds: in milliseconds,
+ * and added to a time, they saturate instead of wrapping around (a
+ * wrapped "never" would read as "long ago"). */
+static int64_t
+seconds_to_ms (int64_t seconds)
+{
+  int64_t ms;
+
+  return __builtin_mul_overflow (seconds, 1000, &ms) ? INT64_MAX : ms;
+}
+
+static int64_t
+add_ms (int64_t a, int64_t b)
+{
+  int64_t sum;
+
+  return __builtin_add_overflow (a, b, &sum) ? INT64_MAX : sum;
+}
+
 /* A rule closing the transfer seconds after base_ms (none when 0): the
  * earliest deadline wins, and the first rule that passed names the
  * state. */
@@ -26,12 +45,13 @@ static void
 relative_rule (int64_t seconds, enum lifecycle_state closed, int64_t base_ms,
                int64_t now_ms, enum lifecycle_state *state, int64_t *end)
 {
-  int64_t at_ms = base_ms + seconds * 1000;
+  int64_t at_ms = add_ms (base_ms, seconds_to_ms (seconds));
+  int64_t at = at_ms / 1000 + (at_ms % 1000 != 0);
 
   if (seconds <= 0)
     return;
-  if (*end == -1 || (at_ms + 999) / 1000 < *end)
-    *end = (at_ms + 999) / 1000;
+  if (*end == -1 || at < *end)
+    *end = at;
   if (*state == LIFECYCLE_OPEN && now_ms >= at_ms)
     *state = closed;
 }
@@ -51,7 +71,7 @@ lifecycle_evaluate (const struct transfer *t,
 
   if (t->has_expires) {
     end = t->expires;
-    if (now_ms >= t->expires * 1000)
+    if (now_ms >= seconds_to_ms (t->expires))
       state = LIFECYCLE_EXPIRED;
   }
   relative_rule (t->timeout, LIFECYCLE_TIMED_OUT, base_ms, now_ms, &state,

@@ -69,6 +69,13 @@ main (void)
       MS (T0 + 1), LIFECYCLE_OPEN, T0 + 11 },
     { "deadline rounds up to the second", false, 0, 1, 0, 0,
       MS (T0 + 1) + 1, MS (T0 + 1) + 2, LIFECYCLE_OPEN, T0 + 3 },
+    /* Values too large for milliseconds mean "never", not "long ago". */
+    { "expires past the millisecond range", true, INT64_MAX / 10, 0, 0, 0,
+      0, MS (T0), LIFECYCLE_OPEN, INT64_MAX / 10 },
+    { "timeout past the millisecond range", false, 0, INT64_MAX / 10, 0, 0,
+      0, MS (T0), LIFECYCLE_OPEN, INT64_MAX / 1000 + 1 },
+    { "idle past the millisecond range", false, 0, 0, INT64_MAX - 5, 0, 0,
+      MS (T0), LIFECYCLE_OPEN, INT64_MAX / 1000 + 1 },
   };
 
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

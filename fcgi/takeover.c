@@ -106,10 +106,16 @@ lock_inherited (int listen_fd)
     return -1;
   fd = atoi (env);
   unsetenv (LOCK_FD_ENV);
-  if (fd <= STDERR_FILENO || lock_path (listen_fd, path, sizeof path) == -1
-      || stat (path, &want) == -1 || fstat (fd, &have) == -1
-      || want.st_dev != have.st_dev || want.st_ino != have.st_ino)
+  if (fd <= STDERR_FILENO)
     return -1;
+  if (lock_path (listen_fd, path, sizeof path) == -1
+      || stat (path, &want) == -1 || fstat (fd, &have) == -1
+      || want.st_dev != have.st_dev || want.st_ino != have.st_ino) {
+    /* Another lock (state_dir changed with the exec): not ours to keep,
+     * nor to pass on to the workers. */
+    close (fd);
+    return -1;
+  }
   fcntl (fd, F_SETFD, FD_CLOEXEC);
   return fd;
 }

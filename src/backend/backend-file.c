@@ -100,7 +100,9 @@ file_opened_confined (struct file_backend *fb)
  * or writing, in its place: through /proc/self/fd, which names that
  * inode whatever the path names now.  Without /proc (no image_roots
  * then, or file_opened_confined would have refused) by the path again,
- * refused when that is another file. */
+ * refused when that is another file; only there can a link swapped in
+ * the meantime still have something else opened (non-blocking, so a
+ * FIFO cannot hold the worker). */
 static int
 file_reopen (struct file_backend *fb, bool writable)
 {
@@ -117,9 +119,13 @@ file_reopen (struct file_backend *fb, bool writable)
     error_set (errno, "open %s%s", fb->path, writable ? " for writing" : "");
     return -1;
   }
-  if (fstat (fd, &st) == -1 || st.st_dev != fb->opened_dev
-      || st.st_ino != fb->opened_ino
+  if (fstat (fd, &st) == -1
       || fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK) == -1) {
+    error_set (errno, "open %s: %m", fb->path);
+    close (fd);
+    return -1;
+  }
+  if (st.st_dev != fb->opened_dev || st.st_ino != fb->opened_ino) {
     error_set (EACCES, "open %s: not the file checked (a link changed "
                "meanwhile?)", fb->path);
     close (fd);

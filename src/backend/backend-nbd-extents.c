@@ -231,10 +231,11 @@ nbd_backend_range_settle (struct nbd_extents_range *range, uint64_t *covered)
   return 0;
 }
 
-/* A failed call leaves nothing in flight that could write into the
- * ranges during the next one, unless the connection is gone, silent or
- * given up (then nothing more arrives before nbd_close). */
-static void
+/* A call leaves nothing in flight that could write into the ranges
+ * during the next one: returns 0 once every command is answered, -1
+ * when the connection is gone, silent or given up (a failed call is
+ * then the request's end, and nothing more arrives before nbd_close). */
+static int
 nbd_backend_extents_drain (struct nbd_backend *nb)
 {
   size_t i;
@@ -245,8 +246,9 @@ nbd_backend_extents_drain (struct nbd_backend *nb)
     if (nb->nbd == NULL || nb->timed_out || nbd_aio_is_dead (nb->nbd) == 1
         || nbd_backend_poll_request (nb, nbd_range_is_replied,
                                      &nb->ranges[i]) == -1)
-      return;
+      return -1;
   }
+  return 0;
 }
 
 int
@@ -317,13 +319,20 @@ nbd_backend_extents (struct backend *b, enum extents_context context,
     /* Described in part (NBD_EXTENTS_PART_MAX), or enough for one call:
      * what follows is the caller's next call. */
     if (covered < range->end || list->count >= NBD_EXTENTS_PART_MAX) {
-      nbd_backend_extents_drain (nb);
+      /* The later ranges' answers must not land in the next call's. */
+      errno = 0;
+      if (nbd_backend_extents_drain (nb) == -1) {
+        nbd_backend_op_failed (nb, nb->timed_out ? ETIMEDOUT
+                                   : errno ? errno : EIO,
+                               "extents", covered, NULL);
+        goto fail;
+      }
       break;
     }
   }
   return 0;
 
  fail:
-  nbd_backend_extents_drain (nb);
+  (void) nbd_backend_extents_drain (nb);
   return -1;
 }

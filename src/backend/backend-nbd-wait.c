@@ -170,13 +170,14 @@ nbd_backend_give_up (struct nbd_backend *nb)
 /* Poll the handle until done (arg) says the awaited answer came.  A
  * server that says nothing for silence_ms (backend_timeout, for all but
  * the goodbye) fails the call with ETIMEDOUT (503): a stopped or hung
- * server must not hold a worker forever.  Any answer restarts the clock, so a slow server that keeps
+ * server must not hold a worker forever.  total: silence_ms bounds the
+ * whole wait, answers or not.  Any answer restarts the clock, so a slow server that keeps
  * answering is waited for.  stoppable: a request's call, which also
  * ends once stopped and NBD_STOP_WAIT_MS have passed, with ECANCELED
  * and the connection given up.  Returns 0, or -1 with errno. */
 static int
 nbd_backend_poll (struct nbd_backend *nb, bool (*done) (void *), void *arg,
-                  bool stoppable, int64_t silence_ms)
+                  bool stoppable, int64_t silence_ms, bool total)
 {
   int64_t silent_since = monotonic_ms ();
 
@@ -201,7 +202,7 @@ nbd_backend_poll (struct nbd_backend *nb, bool (*done) (void *), void *arg,
       return -1;
     }
     now = monotonic_ms ();
-    if (r > 0) {
+    if (r > 0 && !total) {
       silent_since = now;
       continue;
     }
@@ -222,7 +223,7 @@ nbd_backend_poll_until (struct nbd_backend *nb, bool (*done) (void *),
                         void *arg)
 {
   return nbd_backend_poll (nb, done, arg, false,
-                           (int64_t) backend_timeout () * 1000);
+                           (int64_t) backend_timeout () * 1000, false);
 }
 
 /* For the goodbye, after the client has its answer: a server that does
@@ -234,9 +235,11 @@ nbd_backend_poll_goodbye (struct nbd_backend *nb, bool (*done) (void *),
 {
   int64_t limit = (int64_t) backend_timeout () * 1000;
 
+  /* In all, however much the server still sends meanwhile. */
   return nbd_backend_poll (nb, done, arg, false,
                            limit < NBD_GOODBYE_WAIT_MS ? limit
-                                                       : NBD_GOODBYE_WAIT_MS);
+                                                       : NBD_GOODBYE_WAIT_MS,
+                           true);
 }
 
 /* For a request's commands (reads, writes, zero, flush, block status):
@@ -247,7 +250,7 @@ nbd_backend_poll_request (struct nbd_backend *nb, bool (*done) (void *),
                           void *arg)
 {
   return nbd_backend_poll (nb, done, arg, true,
-                           (int64_t) backend_timeout () * 1000);
+                           (int64_t) backend_timeout () * 1000, false);
 }
 
 bool

@@ -29,6 +29,15 @@
  * made from an older text and would bring back what the newer one
  * changed (ops, path): exchanged back, it fails with EAGAIN.  Else the
  * old text is removed. */
+static bool
+same_file_version (const struct stat *a, const struct stat *b)
+{
+  return a->st_dev == b->st_dev && a->st_ino == b->st_ino
+         && a->st_size == b->st_size
+         && a->st_mtim.tv_sec == b->st_mtim.tv_sec
+         && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
 static int
 spool_rename (const char *tmp, const char *path, const struct stat *read_from,
               bool *replaced)
@@ -40,11 +49,22 @@ spool_rename (const char *tmp, const char *path, const struct stat *read_from,
     return rename (tmp, path);
   }
   *replaced = true;
+  /* Most changes show before the exchange; the check after it catches
+   * those in between. */
+  if (lstat (path, &was) == 0 && !same_file_version (&was, read_from)) {
+    errno = EAGAIN;
+    return -1;
+  }
   if (renameat2 (AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == -1)
     return -1;
-  if (lstat (tmp, &was) == 0
-      && (was.st_dev != read_from->st_dev || was.st_ino != read_from->st_ino)) {
-    renameat2 (AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE);
+  if (lstat (tmp, &was) == 0 && !same_file_version (&was, read_from)) {
+    /* The newer one back in place; if even that fails, it must not be
+     * removed with our temporary name: put it back by rename. */
+    if (renameat2 (AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == -1
+        && rename (tmp, path) == -1) {
+      errno = EIO;
+      return -1;
+    }
     errno = EAGAIN;
     return -1;
   }
@@ -52,20 +72,24 @@ spool_rename (const char *tmp, const char *path, const struct stat *read_from,
   return 0;
 }
 
-/* root (an administrator's imagexferctl) gives the descriptor to the
- * spool's owner and group, which the workers run as: a root-owned file
- * of mode file_mode would be unreadable to them, and an update would
- * take a working transfer away from them. */
+/* The descriptor goes to the spool's group (and, written by root, its
+ * owner), which the workers run as: a file of root's, or of an
+ * administrator's own group, with mode file_mode would be unreadable to
+ * them, and an update would take a working transfer away from them.  An
+ * account outside the spool's group keeps its own (it cannot give the
+ * file away; the spool's permissions decide whether it may write). */
 static int
 spool_give_to_owner (int fd, const char *spool_dir)
 {
   struct stat dir;
 
-  if (geteuid () != 0)
-    return 0;
   if (stat (spool_dir, &dir) == -1)
     return -1;
-  return fchown (fd, dir.st_uid, dir.st_gid);
+  if (geteuid () == 0)
+    return fchown (fd, dir.st_uid, dir.st_gid);
+  if (fchown (fd, (uid_t) -1, dir.st_gid) == -1 && errno != EPERM)
+    return -1;
+  return 0;
 }
 
 static int
@@ -118,6 +142,12 @@ spool_write (const char *spool_dir, const char *id, const char *text,
   if (spool_rename (tmp, path, read_from, replaced) == -1) {
     int saved = errno;
 
+    if (read_from && saved == EIO) {
+      /* tmp holds the newer descriptor, which could not be put back. */
+      error_set (EIO, "the descriptor was replaced meanwhile and could not "
+                 "be put back: it is %s", tmp);
+      return -1;
+    }
     unlink (tmp);
     if (read_from && saved == ENOENT)
       error_set (ENOENT, "no such transfer (cancelled meanwhile?)");

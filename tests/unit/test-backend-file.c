@@ -467,23 +467,37 @@ test_open_not_an_image (void)
   /* Refused before it is opened: a writer waiting for a reader of the
    * FIFO is not woken (an open for reading would have let it go on). */
   {
-    pid_t writer = fork ();
-    int status;
     struct transfer t = make_transfer (fifo, 0, false);
     struct backend *b;
+    int ready[2], status;
+    pid_t writer;
     bool woken;
+    char c;
 
+    if (pipe (ready) == -1 || (writer = fork ()) == -1) {
+      tap_ok (false, "open a FIFO: pipe or fork: %s", strerror (errno));
+      goto done;
+    }
     if (writer == 0) {
-      int fd = open (fifo, O_WRONLY);   /* blocks until a reader opens */
+      int fd;
 
+      close (ready[0]);
+      if (write (ready[1], "x", 1) != 1)
+        _exit (3);
+      fd = open (fifo, O_WRONLY);   /* blocks until a reader opens */
       _exit (fd == -1 ? 2 : 0);
     }
+    close (ready[1]);
+    /* The writer is at its open (give it a moment to block there). */
+    if (read (ready[0], &c, 1) != 1)
+      c = 0;
+    close (ready[0]);
     usleep (100000);
     b = backend_open (&t, false);
     backend_close (b);
     usleep (200000);
     woken = waitpid (writer, &status, WNOHANG) == writer;
-    tap_ok (writer > 0 && b == NULL && !woken,
+    tap_ok (c == 'x' && b == NULL && !woken,
             "open a FIFO: refused without opening it (its writer still "
             "waits)");
     if (!woken) {
@@ -491,6 +505,7 @@ test_open_not_an_image (void)
       waitpid (writer, &status, 0);
     }
   }
+ done:
   unlink (fifo);
   alarm (0);
 }

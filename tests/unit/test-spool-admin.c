@@ -119,6 +119,24 @@ main (void)
           "and the newer descriptor stays");
   tap_ok (strcmp (spool_names (), "t1.json") == 0,
           "no temporary file left: '%s'", spool_names ());
+  /* Edited in place (same inode): seen by its size and time. */
+  {
+    static const char edited[] = "{\"path\": \"/dev/null\"}";
+    FILE *f;
+
+    stat (path, &read_from);
+    f = fopen (path, "w");
+    if (f) {
+      fputs (edited, f);
+      fclose (f);
+    }
+    r = spool_update (spool, "t1", second, strlen (second), false, 0640,
+                      &read_from);
+    tap_ok (f != NULL && r == -1 && error_errno () == EAGAIN
+            && strcmp (read_descriptor ("t1"), edited) == 0,
+            "an update from the text read before an edit in place fails "
+            "too, the edit stays (%s)", error_message ());
+  }
 
   stat (path, &read_from);
   tap_ok (spool_cancel (spool, "t1") == 0, "cancel");

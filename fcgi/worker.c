@@ -165,7 +165,7 @@ admin_only (struct request *req, const struct config *cfg)
   if (admin_access_allowed (req, cfg, reason, sizeof reason))
     return true;
   log_warning ("%s %s from %s refused: %s", req->method, req->path,
-               request_param (req, "REMOTE_ADDR") ?: "?", reason);
+               request_client (req), reason);
   api_error (req, 403, "%s", reason);
   return false;
 }

@@ -101,22 +101,13 @@ direct_off (struct file_backend *fb, const char *why)
 static bool
 direct_open (struct file_backend *fb)
 {
-  char proc_path[64];
-  struct stat st;
-
   if (fb->direct_fd >= 0)
     return true;
-  snprintf (proc_path, sizeof proc_path, "/proc/self/fd/%d", fb->fd);
-  fb->direct_fd = open (proc_path, O_WRONLY | O_DIRECT | O_CLOEXEC
-                        | O_NOCTTY);
+  fb->direct_fd = file_open_again (fb, O_WRONLY | O_DIRECT);
   if (fb->direct_fd == -1) {
     direct_off (fb, errno == EINVAL ? "the file system refuses O_DIRECT"
+                : errno == ESTALE ? "its O_DIRECT open is not the file opened"
                 : "cannot open it again with O_DIRECT");
-    return false;
-  }
-  if (fstat (fb->direct_fd, &st) == -1 || st.st_dev != fb->opened_dev
-      || st.st_ino != fb->opened_ino) {
-    direct_off (fb, "its O_DIRECT open is not the file opened");
     return false;
   }
   return true;

@@ -79,6 +79,38 @@ file_backend_size (struct file_backend *fb, const struct stat *st,
   return -1;
 }
 
+void
+file_fd_name (const struct file_backend *fb, char *buf, size_t size)
+{
+  snprintf (buf, size, "/proc/self/fd/%d", fb->fd);
+}
+
+/* Whether fd is the inode opened (fb->opened_dev, fb->opened_ino). */
+static bool
+file_is_opened_inode (const struct file_backend *fb, int fd)
+{
+  struct stat st;
+
+  return fstat (fd, &st) == 0 && st.st_dev == fb->opened_dev
+         && st.st_ino == fb->opened_ino;
+}
+
+int
+file_open_again (const struct file_backend *fb, int flags)
+{
+  char name[FILE_FD_NAME_MAX];
+  int fd;
+
+  file_fd_name (fb, name, sizeof name);
+  fd = open (name, flags | O_CLOEXEC | O_NOCTTY);
+  if (fd >= 0 && !file_is_opened_inode (fb, fd)) {
+    close (fd);
+    errno = ESTALE;
+    return -1;
+  }
+  return fd;
+}
+
 /* The descriptor's path was checked against image_roots when it was
  * parsed; a link swapped since could make the open land elsewhere.  What
  * decides is the file actually opened, as the kernel names it (without
@@ -88,11 +120,11 @@ static bool
 file_opened_confined (struct file_backend *fb)
 {
   const char *const *roots = transfer_image_roots ();
-  char opened[64];
+  char opened[FILE_FD_NAME_MAX];
 
   if (roots == NULL)
     return true;
-  snprintf (opened, sizeof opened, "/proc/self/fd/%d", fb->fd);
+  file_fd_name (fb, opened, sizeof opened);
   return transfer_path_confined (opened, roots);
 }
 
@@ -106,29 +138,30 @@ file_opened_confined (struct file_backend *fb)
 static int
 file_reopen (struct file_backend *fb, bool writable)
 {
-  int flags = (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY;
-  char handle[64];
-  struct stat st;
-  int fd;
+  int flags = writable ? O_RDWR : O_RDONLY;
+  int fd = file_open_again (fb, flags);
 
-  snprintf (handle, sizeof handle, "/proc/self/fd/%d", fb->fd);
-  fd = open (handle, flags);
-  if (fd == -1 && errno == ENOENT)
-    fd = open (fb->path, flags | O_NONBLOCK);
-  if (fd == -1) {
-    error_set (errno, "open %s%s", fb->path, writable ? " for writing" : "");
-    return -1;
+  if (fd == -1 && errno == ENOENT) {
+    fd = open (fb->path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd >= 0 && !file_is_opened_inode (fb, fd)) {
+      close (fd);
+      fd = -1;
+      errno = ESTALE;
+    }
+    if (fd >= 0
+        && fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK) == -1) {
+      error_set (errno, "open %s: %m", fb->path);
+      close (fd);
+      return -1;
+    }
   }
-  if (fstat (fd, &st) == -1
-      || fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK) == -1) {
-    error_set (errno, "open %s: %m", fb->path);
-    close (fd);
-    return -1;
-  }
-  if (st.st_dev != fb->opened_dev || st.st_ino != fb->opened_ino) {
+  if (fd == -1 && errno == ESTALE) {
     error_set (EACCES, "open %s: not the file checked (a link changed "
                "meanwhile?)", fb->path);
-    close (fd);
+    return -1;
+  }
+  if (fd == -1) {
+    error_set (errno, "open %s%s", fb->path, writable ? " for writing" : "");
     return -1;
   }
   close (fb->fd);
@@ -185,12 +218,9 @@ file_open (const struct transfer *t, bool writable)
   }
   /* No fallback to read-only: a writable open means the client asked to
    * write, and a silent downgrade would only fail later. */
+  /* st still describes it: the same inode. */
   if (file_reopen (fb, writable) == -1)
     goto error;
-  if (fstat (fb->fd, &st) == -1) {
-    error_set (errno, "fstat %s", fb->path);
-    goto error;
-  }
   if (file_backend_size (fb, &st, &size) == -1)
     goto error;
   if (fb->window > size) {
@@ -529,7 +559,8 @@ file_data_fd (struct backend *b, uint64_t *base_offset)
  * file_opened_confined), and the web server would follow the new one.
  * The name the kernel has for the file opened, with every link
  * resolved, and only while it still names that file (same device and
- * inode); else NULL, and the range is streamed from our fd.  What is
+ * inode: the one checked at open, so image_roots need not be asked
+ * again); else NULL, and the range is streamed from our fd.  What is
  * left is the moment between this check and the web server's open:
  * directories on an image's path must be writable by administrators
  * only (docs/configuration.md, sendfile). */
@@ -537,18 +568,16 @@ static const char *
 file_data_path (struct backend *b)
 {
   struct file_backend *fb = to_file (b);
-  const char *const *roots = transfer_image_roots ();
-  char opened[64];
+  char opened[FILE_FD_NAME_MAX];
   char *resolved;
   struct stat st;
 
   if (fb->is_block)
     return NULL;
-  snprintf (opened, sizeof opened, "/proc/self/fd/%d", fb->fd);
+  file_fd_name (fb, opened, sizeof opened);
   resolved = realpath (opened, NULL);
   if (resolved == NULL || stat (resolved, &st) == -1
-      || st.st_dev != fb->opened_dev || st.st_ino != fb->opened_ino
-      || (roots && !transfer_path_confined (resolved, roots))) {
+      || st.st_dev != fb->opened_dev || st.st_ino != fb->opened_ino) {
     free (resolved);
     return NULL;
   }

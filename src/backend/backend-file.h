@@ -81,6 +81,15 @@ ssize_t file_direct_pwrite (struct file_backend *fb, const void *buf,
                             size_t count, uint64_t offset);
 void file_direct_close (struct file_backend *fb);
 
+/* "/proc/self/fd/N" of fb->fd: the kernel's name of the file opened,
+ * whatever its path names now.  buf holds FILE_FD_NAME_MAX bytes. */
+#define FILE_FD_NAME_MAX 32
+void file_fd_name (const struct file_backend *fb, char *buf, size_t size);
+/* Open the file fb->fd refers to again, with flags (O_CLOEXEC and
+ * O_NOCTTY added), through that name.  The fd, or -1 with errno: ESTALE
+ * when what opened is not that inode, ENOENT without /proc. */
+int file_open_again (const struct file_backend *fb, int flags);
+
 /* backend-file-keep.c: the fd kept between requests (backend.h). */
 bool file_backend_can_keep (struct backend *b);
 bool file_backend_reuse (struct backend *b, const struct transfer *t);

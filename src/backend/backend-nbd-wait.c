@@ -168,11 +168,11 @@ nbd_backend_give_up (struct nbd_backend *nb)
 }
 
 /* Poll the handle until done (arg) says the awaited answer came.  A
- * server that says nothing for silence_ms (backend_timeout, for all but
- * the goodbye) fails the call with ETIMEDOUT (503): a stopped or hung
- * server must not hold a worker forever.  total: silence_ms bounds the
- * whole wait, answers or not.  Any answer restarts the clock, so a slow server that keeps
- * answering is waited for.  stoppable: a request's call, which also
+ * server that says nothing for silence_ms (backend_timeout) fails the
+ * call with ETIMEDOUT (503): a stopped or hung server must not hold a
+ * worker forever.  Any answer restarts the clock, so a slow server that
+ * keeps answering is waited for; unless total, when silence_ms bounds
+ * the whole wait (the goodbye).  stoppable: a request's call, which also
  * ends once stopped and NBD_STOP_WAIT_MS have passed, with ECANCELED
  * and the connection given up.  Returns 0, or -1 with errno. */
 static int
